@@ -1,0 +1,33 @@
+# Two entry points: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lambda-zip lint clean
+
+# The venv is rebuilt only when the project's dependencies change.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	BEDTIME_VERIFY_SIGNATURE=false $(BIN)/bedtime-skill serve --host 127.0.0.1 --port 5000
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/bedtime-skill lint
+
+# A deployable Lambda zip in dist/: the handler, the skill package and its dependencies.
+lambda-zip: $(STAMP)
+	$(BIN)/python scripts/build_lambda_zip.py dist/lambda.zip
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The bedtime magnesium skill: an Alexa custom skill about magnesium and sleep."""

@@ -1,0 +1,193 @@
+"""`bedtime-skill`: serve the skill, replay a request, ask it offline, chat with it, lint the model."""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = PROJECT_ROOT / "interaction_model"
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
+        except OSError:
+            return False
+
+
+def load_settings(**overrides: Any) -> Any:
+    """Read settings from the environment, turning a bad value into one clear line per problem."""
+    from skill.settings import Settings
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [f"  BEDTIME_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        raise SystemExit("bedtime-skill: invalid settings:\n" + "\n".join(lines)) from None
+
+
+def _runner(settings: Any) -> Any:
+    from skill.builder import build_skill
+    from skill.profile.factory import make_persistence_adapter
+    from skill.runtime import SkillRunner
+
+    return SkillRunner(build_skill(settings, persistence=make_persistence_adapter(settings)))
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    """Serve POST /alexa: gunicorn workers for real use, Flask's reloader with --dev."""
+    settings = load_settings()
+    if not settings.verify_signature and not is_loopback(args.host):
+        print(
+            f"bedtime-skill: refusing to serve on {args.host} with request verification off; "
+            "use 127.0.0.1, or set BEDTIME_VERIFY_SIGNATURE=true",
+            file=sys.stderr,
+        )
+        return 2
+    mode = "ON" if settings.verify_signature else "OFF (local use only)"
+    print(f"bedtime-skill: serving http://{args.host}:{args.port}/alexa, request verification {mode}", file=out, flush=True)
+    if args.dev:
+        from skill.web import create_app
+
+        create_app(settings).run(host=args.host, port=args.port, debug=True, use_reloader=True)
+        return 0
+    from skill.web.server import serve
+
+    serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+    return 0
+
+
+def _read_payload(source: str) -> Any:
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
+    """Replay a saved request envelope through the skill and print the response JSON."""
+    from skill.runtime import BadEnvelope
+
+    try:
+        payload = _read_payload(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"bedtime-skill: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        response = _runner(load_settings(persistence=args.persistence)).invoke(payload)
+    except BadEnvelope as exc:
+        print(f"bedtime-skill: {args.file}: {exc.reason}", file=sys.stderr)
+        return 2
+    print(json.dumps(response, indent=2, ensure_ascii=False), file=out)
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> Any:
+    from skill.simulator.envelopes import RequestFactory
+    from skill.simulator.nlu import Resolver
+    from skill.simulator.session import Simulator
+
+    model = Path(args.model) / "interactionModels" / "custom" / "en-US.json"
+    runner = _runner(load_settings(persistence=args.persistence))
+    return Simulator(runner.invoke, Resolver.from_model(model), RequestFactory())
+
+
+def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
+    """Say one thing to the skill offline and print what it answers."""
+    sim = _simulator(args)
+    turn = sim.say(" ".join(args.utterance))
+    if args.json:
+        print(json.dumps({"request": turn.request, "response": turn.response}, indent=2), file=out)
+        return 0
+    res = turn.resolution
+    if res is not None:
+        slots = ", ".join(f"{s.name}={s.resolved_id or s.value}" for s in res.slots.values()) or "no slots"
+        print(f"intent: {res.intent} ({slots}; confidence {res.confidence:.2f})", file=out)
+    print(f"A: {turn.speech}", file=out)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
+    """Talk to the skill turn by turn in the terminal."""
+    from skill.simulator.session import chat_loop
+
+    return chat_loop(_simulator(args), sys.stdin, out, show_json=args.json)
+
+
+def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
+    """Check the interaction model and manifest, and hold them against the handlers."""
+    from skill.builder import handled_intents
+    from skill.lint import lint
+
+    problems = lint(Path(args.path), handled_intents())
+    for line in problems:
+        print(line, file=out)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"{args.path}: ok", file=out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bedtime-skill", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the skill over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("BEDTIME_WORKERS", "2")))
+    serve.add_argument("--threads", type=int, default=4)
+    serve.add_argument("--dev", action="store_true", help="Flask's development server with the reloader")
+    serve.set_defaults(func=cmd_serve)
+
+    req = sub.add_parser("request", help="run a saved request envelope (FILE or -) through the skill")
+    req.add_argument("file")
+    req.set_defaults(func=cmd_request)
+
+    ask = sub.add_parser("ask", help="say one thing to the skill offline")
+    ask.add_argument("utterance", nargs="+")
+    ask.add_argument("--json", action="store_true", help="print the request and response JSON")
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="a multi-turn conversation in the terminal")
+    chat.add_argument("--json", action="store_true")
+    chat.set_defaults(func=cmd_chat)
+
+    for p in (req, ask, chat):
+        # Offline tools must not write into the server's store unless asked to.
+        p.add_argument("--persistence", choices=["none", "sqlite", "dynamodb"], default="none")
+    for p in (ask, chat):
+        p.add_argument("--model", default=str(DEFAULT_MODEL), help="the skill package folder")
+
+    lint = sub.add_parser("lint", help="check the interaction model and manifest")
+    lint.add_argument("path", nargs="?", default=str(DEFAULT_MODEL))
+    lint.set_defaults(func=cmd_lint)
+    return parser
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("BEDTIME_LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    try:
+        return int(args.func(args, out or sys.stdout))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Thin request handlers: slots in, knowledge asked, content keys out."""

@@ -1,0 +1,29 @@
+"""What the skill knows, as plain Python: no Alexa types, no sentences, just decisions and data.
+
+The voice layer turns these answers into speech through the content files; tests can ask the
+knowledge layer questions with no request envelope at all.
+"""
+from skill.knowledge.dose import DoseAdvice, Tier, assess_dose, parse_amount
+from skill.knowledge.facts import FACT_IDS, is_fact_id
+from skill.knowledge.forms import ELEMENTAL_SHARE, Form, Need, advise_form, elemental_mg, parse_form, parse_need
+from skill.knowledge.safety import Condition, Gate, parse_condition, safety_gate
+
+__all__ = [
+    "ELEMENTAL_SHARE",
+    "FACT_IDS",
+    "Condition",
+    "DoseAdvice",
+    "Form",
+    "Gate",
+    "Need",
+    "Tier",
+    "advise_form",
+    "assess_dose",
+    "elemental_mg",
+    "is_fact_id",
+    "parse_amount",
+    "parse_condition",
+    "parse_form",
+    "parse_need",
+    "safety_gate",
+]

@@ -1,0 +1,64 @@
+"""Run one request envelope through the skill, JSON in and JSON out; every entry point uses it."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ask_sdk_core.exceptions import SerializationException
+from ask_sdk_core.serialize import DefaultSerializer
+from ask_sdk_core.skill import CustomSkill
+from ask_sdk_model import RequestEnvelope, ResponseEnvelope
+
+KNOWN_REQUEST_TYPES_PREFIXES = ("LaunchRequest", "IntentRequest", "SessionEndedRequest", "CanFulfillIntentRequest")
+
+
+class BadEnvelope(ValueError):
+    """A body that is not an Alexa request envelope; `reason` is safe to send back."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def check_envelope(payload: Any) -> dict[str, Any]:
+    """Refuse anything that is not shaped like an Alexa request, before the SDK sees it."""
+    if not isinstance(payload, dict):
+        raise BadEnvelope("body must be a JSON object")
+    request = payload.get("request")
+    if not isinstance(request, dict) or not isinstance(request.get("type"), str):
+        raise BadEnvelope("missing request.type")
+    if not isinstance(payload.get("version"), str):
+        raise BadEnvelope("missing version")
+    context = payload.get("context")
+    if context is not None and not isinstance(context, dict):
+        raise BadEnvelope("context must be an object")
+    session = payload.get("session")
+    if session is not None and not isinstance(session, dict):
+        raise BadEnvelope("session must be an object")
+    if session is not None and session.get("attributes") is not None and not isinstance(session["attributes"], dict):
+        raise BadEnvelope("session.attributes must be an object")
+    return payload
+
+
+class SkillRunner:
+    """Deserialise, invoke and serialise with the SDK's own models."""
+
+    def __init__(self, skill: CustomSkill) -> None:
+        self.skill = skill
+        self.serializer = DefaultSerializer()
+
+    def envelope(self, payload: dict[str, Any]) -> RequestEnvelope:
+        """Turn a checked payload into the SDK's request model."""
+        try:
+            envelope = self.serializer.deserialize(json.dumps(check_envelope(payload)), RequestEnvelope)
+        except SerializationException as exc:
+            raise BadEnvelope("not an Alexa request envelope") from exc
+        if envelope is None or envelope.request is None:
+            raise BadEnvelope("not an Alexa request envelope")
+        return envelope
+
+    def invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request envelope (as parsed JSON) with a response envelope (as JSON data)."""
+        envelope = self.envelope(payload)
+        response: ResponseEnvelope = self.skill.invoke(request_envelope=envelope, context=None)
+        return self.serializer.serialize(response)  # type: ignore[no-any-return]

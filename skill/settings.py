@@ -1,0 +1,52 @@
+"""Settings for every entry point, read from the environment with the prefix BEDTIME_."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """What an operator can configure; each field is one BEDTIME_* variable."""
+
+    model_config = SettingsConfigDict(env_prefix="BEDTIME_", extra="ignore")
+
+    skill_id: str | None = Field(
+        default=None,
+        description="The skill's application id; requests for any other skill get HTTP 400.",
+    )
+    verify_signature: bool = Field(
+        default=True,
+        description="Check Alexa's request signature and timestamp. Off only for tests and local use.",
+    )
+    locale: str = Field(default="en-US", description="The content locale the skill speaks.")
+    data_dir: Path = Field(default=Path("var"), description="Where the SQLite store lives.")
+    persistence: Literal["sqlite", "dynamodb", "none"] = Field(
+        default="sqlite", description="Where the skill keeps what a person chose (never health data)."
+    )
+    dynamodb_table: str = Field(default="bedtime-skill", description="DynamoDB table name.")
+    dynamodb_endpoint: str | None = Field(
+        default=None, description="Override the DynamoDB endpoint (a local server in tests)."
+    )
+    aws_region: str = Field(default="us-east-1", description="AWS region for DynamoDB.")
+    ca_bundle: Path | None = Field(
+        default=None,
+        description="A PEM file of trusted roots for Alexa's certificate chain (default: certifi).",
+    )
+    timestamp_tolerance: int = Field(
+        default=150, ge=1, le=3600, description="Seconds a request's timestamp may differ from now."
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=1024 * 1024, description="Largest request body accepted."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    seed: int | None = Field(
+        default=None, description="Seed for choosing spoken variants; set it to make answers repeatable."
+    )
+
+    @field_validator("skill_id")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None

@@ -1,0 +1,108 @@
+"""The Flask app factory: POST /alexa runs the skill, GET /healthz says it is alive.
+
+This is our own thin adapter: flask-ask-sdk cannot be imported on this platform (its oscrypto
+dependency fails on OpenSSL 3.0.1x), and the adapter is only a few lines over `SkillRunner`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Protocol
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from skill.runtime import BadEnvelope, SkillRunner
+from skill.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Verifier(Protocol):
+    """Proves a request came from Alexa; returns the parsed body or raises with a safe reason."""
+
+    def verify(self, headers: Any, body: bytes) -> dict[str, Any]: ...
+
+
+def error(status: int, reason: str) -> tuple[Response, int]:
+    """Every error a client sees: JSON with a short reason, never a stack trace."""
+    return jsonify({"error": reason}), status
+
+
+def application_id(payload: dict[str, Any]) -> str | None:
+    """The skill id a request is addressed to (context first, as Alexa always sends it there)."""
+    for path in (("context", "System", "application"), ("session", "application")):
+        node: Any = payload
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get("applicationId"), str):
+            return node["applicationId"]
+    return None
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runner: SkillRunner | None = None,
+    verifier: Verifier | None = None,
+) -> Flask:
+    """Build the web app; tests pass their own settings, runner or verifier."""
+    settings = settings or Settings()
+    if runner is None:
+        from skill.builder import build_skill
+        from skill.profile.factory import make_persistence_adapter
+
+        runner = SkillRunner(build_skill(settings, persistence=make_persistence_adapter(settings)))
+    if verifier is None and settings.verify_signature:
+        from skill.web.verify import RequestVerifier
+
+        verifier = RequestVerifier(
+            skill_id=settings.skill_id,
+            ca_bundle=settings.ca_bundle,
+            tolerance_seconds=settings.timestamp_tolerance,
+        )
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["bedtime"] = {"settings": settings, "runner": runner, "verifier": verifier}
+
+    @app.post("/alexa")
+    def alexa() -> Any:
+        """Answer one Alexa request envelope."""
+        if request.mimetype != "application/json":
+            return error(415, "content type must be application/json")
+        body = request.get_data(cache=False)
+        if verifier is not None:
+            from skill.web.verify import VerificationError
+
+            try:
+                payload = verifier.verify(request.headers, body)
+            except VerificationError as exc:
+                return error(400, exc.reason)
+        else:
+            try:
+                payload = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                return error(400, "malformed JSON")
+        if settings.skill_id and application_id(payload) != settings.skill_id:
+            return error(400, "wrong application id")
+        try:
+            return jsonify(runner.invoke(payload))
+        except BadEnvelope as exc:
+            return error(400, exc.reason)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        """Serve load balancers and the deploy check."""
+        return jsonify({"status": "ok"})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        return error(exc.code or 500, (exc.name or "error").lower())
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+        return error(500, "internal error")
+
+    return app

@@ -1,0 +1,218 @@
+"""A local stand-in of the Alexa APIs the skill calls: a real HTTP server on 127.0.0.1.
+
+It answers the Reminders API (create, get, delete) and the device settings API (time zone) the
+way the real service does, records every request it sees, and can be told to fail or stall the
+next call. Use the ``alexa_api`` fixture; it starts the server on a free port and stops it after.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+REMINDERS = "/v1/alerts/reminders"
+_ERROR_CODES = {
+    400: "INVALID_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    429: "RATE_EXCEEDED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request as the stub received it (header names lower-cased)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class _Fault:
+    status: int | None = None
+    body: str | None = None
+    stall: bool = False
+
+
+@dataclass
+class AlexaApiStub:
+    """The server, what it has recorded, and the knobs a test turns."""
+
+    default_time_zone: str = "Europe/London"
+    time_zones: dict[str, str] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    reminders: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._faults: deque[_Fault] = deque()
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        # A short poll interval so stopping the stub after each test is quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="alexa-api-stub", daemon=True
+        )
+
+    @property
+    def endpoint(self) -> str:
+        """What a request's context.System.apiEndpoint would say."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def fail_next(self, status: int, body: str | None = None) -> None:
+        """Answer the next call with this status (and a JSON error body unless one is given)."""
+        with self._lock:
+            self._faults.append(_Fault(status=status, body=body))
+
+    def stall_next(self) -> None:
+        """Hold the next call without answering until the stub stops (the client must time out)."""
+        with self._lock:
+            self._faults.append(_Fault(stall=True))
+
+    def calls(self, method: str | None = None, path_prefix: str = "") -> list[Recorded]:
+        """The recorded requests, optionally only one method and path prefix."""
+        with self._lock:
+            return [
+                r for r in self.requests
+                if (method is None or r.method == method) and r.path.startswith(path_prefix)
+            ]
+
+    def start(self) -> AlexaApiStub:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()  # let any stalled handler go
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    # -- what the real service does -------------------------------------------------------
+
+    def _next_fault(self) -> _Fault | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    def _record(self, entry: Recorded) -> None:
+        with self._lock:
+            self.requests.append(entry)
+
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
+        if not headers.get("authorization", "").startswith("Bearer "):
+            return 401, _error(401)
+        if path == REMINDERS and method == "POST":
+            return self._create(body)
+        if path.startswith(REMINDERS + "/"):
+            token = unquote(path[len(REMINDERS) + 1:])
+            with self._lock:
+                reminder = self.reminders.get(token)
+                if reminder is not None and method == "DELETE":
+                    del self.reminders[token]
+            if reminder is None:
+                return 404, _error(404)
+            if method == "GET":
+                return 200, reminder
+            if method == "DELETE":
+                return 200, None
+        if path.startswith("/v2/devices/") and path.endswith("/settings/System.timeZone") and method == "GET":
+            device = unquote(path.split("/")[3])
+            return 200, self.time_zones.get(device, self.default_time_zone)
+        return 404, _error(404)
+
+    def _create(self, body: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict) or "trigger" not in body or "alertInfo" not in body:
+            return 400, _error(400)
+        token = str(uuid.uuid4())
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        stored = {
+            "alertToken": token,
+            "createdTime": now,
+            "updatedTime": now,
+            "trigger": body["trigger"],
+            "status": "ON",
+            "alertInfo": body["alertInfo"],
+            "pushNotification": body.get("pushNotification", {"status": "ENABLED"}),
+            "version": "1",
+        }
+        with self._lock:
+            self.reminders[token] = stored
+        return 201, {
+            "alertToken": token,
+            "createdTime": now,
+            "updatedTime": now,
+            "status": "ON",
+            "version": "1",
+            "href": f"{REMINDERS}/{token}",
+        }
+
+
+def _error(status: int) -> dict[str, str]:
+    return {"code": _ERROR_CODES.get(status, "ERROR"), "message": f"stub answered {status}"}
+
+
+def _handler_for(stub: AlexaApiStub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+            path = urlsplit(self.path).path
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            stub._record(Recorded(self.command, path, headers, body))
+
+            fault = stub._next_fault()
+            if fault is not None and fault.stall:
+                stub._release.wait(timeout=30)
+                self.close_connection = True
+                return
+            if fault is not None and fault.status is not None:
+                text = fault.body if fault.body is not None else json.dumps(_error(fault.status))
+                self._send(fault.status, text)
+                return
+            status, payload = stub._answer(self.command, path, headers, body)
+            self._send(status, "" if payload is None else json.dumps(payload))
+
+        def _send(self, status: int, text: str) -> None:
+            data = text.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class name
+            pass  # keep test output quiet
+
+    return Handler
+
+
+@pytest.fixture
+def alexa_api() -> Iterator[AlexaApiStub]:
+    """A running stand-in of the Alexa API on 127.0.0.1; stopped when the test ends."""
+    stub = AlexaApiStub().start()
+    try:
+        yield stub
+    finally:
+        stub.stop()

@@ -1,0 +1,178 @@
+"""Conversations with the skill, turn by turn, through real request envelopes and the real SDK."""
+from __future__ import annotations
+
+from tests.conversation import Conversation, numbers
+
+
+def test_a_person_opens_the_skill_and_hears_a_short_welcome(talk: Conversation) -> None:
+    # U: Alexa, open bedtime magnesium
+    a = talk.launch()
+    # A: Hi. I can tell you how magnesium may help sleep ... What would you like to know?
+    assert a.said("launch") and not a.ended
+    assert a.words <= 30 and a.reprompt
+
+
+def test_why_then_yes_gives_the_details_then_no_says_good_night(talk: Conversation) -> None:
+    talk.launch()
+    # U: why does magnesium help me sleep
+    a = talk.ask("WhyMagnesiumIntent")
+    assert a.said("why", "offer_more") and a.words <= 40
+    # U: yes
+    a = talk.ask("AMAZON.YesIntent")
+    assert a.said("why.more") and "300" in a.speech and not a.ended
+    # U: no
+    a = talk.ask("AMAZON.NoIntent")
+    assert a.said("no_more") and a.ended
+
+
+def test_yes_with_nothing_offered_does_not_invent_details(talk: Conversation) -> None:
+    talk.launch()
+    a = talk.ask("AMAZON.YesIntent")
+    assert a.said("nothing_more") and not a.ended
+
+
+def test_how_much_gives_the_range_the_limit_the_caveat_and_the_disclaimer(talk: Conversation) -> None:
+    # U: how much magnesium should I take
+    a = talk.ask("DoseIntent", amount=None, unit=None, form=None, condition=None)
+    assert a.said("dose.general", "dose.caveat", "disclaimer", "offer_more")
+    assert {200, 400, 350} <= set(numbers(a.speech))
+    assert "kidney" in a.speech.lower() and "not a substitute for medical advice" in a.speech
+    # U: yes  -> the deficiency range, the 800 mg line, elemental labels, 2-4 weeks
+    a = talk.ask("AMAZON.YesIntent")
+    assert a.said("dose.general.more") and {600, 800} <= set(numbers(a.speech))
+
+
+def test_a_thousand_milligrams_of_glycinate_is_about_140_of_magnesium(talk: Conversation) -> None:
+    # U: is a thousand milligrams of magnesium glycinate okay
+    a = talk.ask("DoseIntent", amount="1000", unit="mg:milligrams", form="glycinate:magnesium glycinate")
+    assert a.said("dose.converted", "dose.low", "dose.caveat", "disclaimer")
+    assert 140 in numbers(a.speech)
+
+
+def test_grams_are_converted(talk: Conversation) -> None:
+    # U: is half a gram too much  (Alexa sends 0.5 for "half")
+    a = talk.ask("DoseIntent", amount="0.5", unit="g:grams")
+    assert a.said("dose.between", "dose.upper_limit") and 500 in numbers(a.speech)
+
+
+def test_an_everyday_amount_is_in_range_and_still_carries_the_caveat(talk: Conversation) -> None:
+    a = talk.ask("DoseIntent", amount="300", unit="mg:milligrams")
+    assert a.said("dose.everyday", "dose.caveat", "disclaimer")
+    assert not a.said("dose.upper_limit")
+
+
+def test_six_hundred_is_for_serious_deficiency_and_passes_the_supplement_limit(talk: Conversation) -> None:
+    a = talk.ask("DoseIntent", amount="600", unit="mg:milligrams")
+    assert a.said("dose.deficient", "dose.upper_limit", "disclaimer")
+
+
+def test_nonsense_amounts_get_a_clear_spoken_answer(talk: Conversation) -> None:
+    for amount in ("0", "-5", "50000", "?", "lots"):
+        a = talk.ask("DoseIntent", amount=amount, unit="mg:milligrams")
+        assert a.said("dose.invalid") and not a.ended and a.reprompt, amount
+
+
+def test_which_form_for_cramps_then_about_glycinate(talk: Conversation) -> None:
+    a = talk.ask("FormAdviceIntent", need="cramps:leg cramps")
+    assert a.said("form.advice.cramps") and "glycinate" in a.speech
+    a = talk.ask("FormInfoIntent", form="glycinate:bisglycinate")
+    assert a.said("form.info.glycinate", "offer_more")
+    a = talk.ask("AMAZON.YesIntent")
+    assert a.said("form.info.glycinate.more") and {250, 4} <= set(numbers(a.speech))
+
+
+def test_a_form_heard_but_not_resolved_is_matched_by_its_name(talk: Conversation) -> None:
+    a = talk.ask("FormInfoIntent", form="magnesium l threonate")
+    assert a.said("form.info.threonate")
+
+
+def test_an_unknown_form_is_named_back_safely(talk: Conversation) -> None:
+    a = talk.ask("FormInfoIntent", form="<speak>unobtainium & co</speak>")
+    assert a.said("form.unknown") and "unobtainium &amp; co" in a.ssml and not a.ended
+
+
+def test_each_mechanism_has_its_study_figures_in_the_details(talk: Conversation) -> None:
+    expected = {"melatonin": {500, 8}, "cortisol": {350, 24}, "cramps": {300, 4, 86}}
+    for mechanism, figures in expected.items():
+        talk.ask("MechanismIntent", mechanism=f"{mechanism}:{mechanism}")
+        a = talk.ask("AMAZON.YesIntent")
+        assert a.said(f"mechanism.{mechanism}.more") and figures <= set(numbers(a.speech)), mechanism
+
+
+def test_mechanism_without_a_slot_offers_the_four(talk: Conversation) -> None:
+    a = talk.ask("MechanismIntent", mechanism=None)
+    assert a.said("mechanism.menu") and not a.ended
+    a = talk.ask("MechanismIntent", mechanism="the brake")
+    assert a.said("mechanism.gaba")
+
+
+def test_the_other_topics_answer_with_their_facts(talk: Conversation) -> None:
+    checks = {
+        "InsomniaSignsIntent": ("insomnia", {30, 3}),
+        "DietIntent": ("diet", set()),
+        "TimeToWorkIntent": ("time_to_work", {2, 4}),
+        "WhoItHelpsIntent": ("who_it_helps", set()),
+        "VitaminDIntent": ("vitamin_d", set()),
+        "SleepFactsIntent": ("sleep_facts", {64, 2024}),
+    }
+    for intent, (key, figures) in checks.items():
+        a = talk.ask(intent)
+        assert a.said(key) and figures <= set(numbers(a.speech)) and not a.ended, intent
+
+
+def test_repeat_says_the_last_answer_again_word_for_word(talk: Conversation) -> None:
+    first = talk.ask("TimeToWorkIntent")
+    again = talk.ask("AMAZON.RepeatIntent")
+    assert again.ssml == first.ssml and not again.ended
+
+
+def test_repeat_refuses_to_replay_broken_ssml_from_the_client(talk: Conversation) -> None:
+    talk.ask("TimeToWorkIntent")
+    talk.attributes["last_said"] = {"ssml": "<speak><broken", "reprompt": "<speak>x</speak>"}
+    a = talk.ask("AMAZON.RepeatIntent")
+    assert a.said("nothing_to_repeat")
+
+
+def test_stop_cancel_and_home_end_at_once_quietly(talk: Conversation) -> None:
+    for intent in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent"):
+        talk.launch()
+        a = talk.ask(intent)
+        assert a.said("goodbye") and a.ended and a.words <= 4 and "card" not in a.body
+
+
+def test_help_ends_with_a_question_and_fallback_says_what_it_can_do(talk: Conversation) -> None:
+    a = talk.ask("AMAZON.HelpIntent")
+    assert a.said("help") and a.speech.endswith("?") and a.reprompt
+    a = talk.ask("AMAZON.FallbackIntent")
+    assert a.said("fallback") and not a.ended
+
+
+def test_an_intent_the_skill_does_not_know_still_gets_an_answer(talk: Conversation) -> None:
+    a = talk.ask("SomeFutureIntent")
+    assert a.said("fallback") and not a.ended
+
+
+def test_session_ended_says_nothing(talk: Conversation) -> None:
+    talk.launch()
+    a = talk.end("EXCEEDED_MAX_REPROMPTS")
+    assert "outputSpeech" not in a.body and a.keys == []
+
+
+def test_start_over_forgets_the_thread(talk: Conversation) -> None:
+    talk.ask("SafetyIntent", condition="kidney:kidney disease")
+    a = talk.ask("AMAZON.StartOverIntent")
+    assert a.said("start_over") and talk.attributes.get("conditions") is None
+
+
+def test_every_answer_shows_a_card_in_the_alexa_app(talk: Conversation) -> None:
+    a = talk.ask("VitaminDIntent")
+    card = a.body["card"]
+    assert card["type"] == "Simple" and card["title"].startswith("Bedtime Magnesium") and "D3" in card["content"]
+    assert "Anything else" not in card["content"]
+
+
+def test_the_wind_down_gives_timing_and_the_kidney_caveat(talk: Conversation) -> None:
+    a = talk.ask("WindDownIntent")
+    assert a.said("winddown.essentials", "disclaimer") and a.ended
+    assert {30, 60} <= set(numbers(a.speech)) and "kidney" in a.speech
+    assert 'volume="soft"' in a.ssml

@@ -1,0 +1,498 @@
+"""The interaction model, the manifest and the request fixtures are checked artefacts.
+
+Alexa only refuses a broken model when someone builds it in the developer console;
+these tests refuse it here first: missing intents, thin sample lists, one sentence
+claimed by two intents, slots that point nowhere, fixtures that drift from the model.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ask_sdk_core.serialize import DefaultSerializer
+from ask_sdk_model import IntentRequest, RequestEnvelope
+from ask_sdk_model.slu.entityresolution import StatusCode
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "interaction_model"
+MODEL_PATH = PACKAGE / "interactionModels" / "custom" / "en-US.json"
+SKILL_JSON = PACKAGE / "skill.json"
+ASK_RESOURCES = ROOT / "ask-resources.json"
+FIXTURES = ROOT / "tests" / "fixtures" / "requests"
+MAKE_FIXTURES = ROOT / "scripts" / "make_fixtures.py"
+
+Json = dict[str, Any]
+
+# The contract with the handlers: intent names, slot names and slot types.
+CUSTOM_INTENTS: dict[str, dict[str, str]] = {
+    "WhyMagnesiumIntent": {},
+    "MechanismIntent": {"mechanism": "MechanismType"},
+    "DoseIntent": {
+        "amount": "AMAZON.NUMBER",
+        "unit": "UnitType",
+        "form": "FormType",
+        "condition": "ConditionType",
+    },
+    "ElementalIntent": {"amount": "AMAZON.NUMBER", "unit": "UnitType", "form": "FormType"},
+    "FormAdviceIntent": {"need": "NeedType"},
+    "FormInfoIntent": {"form": "FormType"},
+    "InsomniaSignsIntent": {},
+    "DietIntent": {},
+    "TimeToWorkIntent": {},
+    "WhoItHelpsIntent": {},
+    "VitaminDIntent": {},
+    "SafetyIntent": {"condition": "ConditionType"},
+    "SleepFactsIntent": {},
+    "WindDownIntent": {},
+}
+
+BUILT_IN_INTENTS = [
+    "AMAZON.HelpIntent",
+    "AMAZON.StopIntent",
+    "AMAZON.CancelIntent",
+    "AMAZON.FallbackIntent",
+    "AMAZON.NavigateHomeIntent",
+    "AMAZON.YesIntent",
+    "AMAZON.NoIntent",
+    "AMAZON.RepeatIntent",
+    "AMAZON.StartOverIntent",
+]
+
+# The value ids the knowledge layer switches on.
+SLOT_TYPE_IDS: dict[str, set[str]] = {
+    "MechanismType": {"gaba", "melatonin", "cortisol", "cramps"},
+    "FormType": {"glycinate", "threonate", "taurate", "citrate", "gluconate", "orotate", "oxide"},
+    "NeedType": {"falling_asleep", "stress", "memory", "cramps", "sensitive_stomach"},
+    "UnitType": {"mg", "g"},
+    "ConditionType": {
+        "kidney",
+        "pregnancy",
+        "breastfeeding",
+        "child",
+        "medicines",
+        "antibiotics",
+        "bisphosphonates",
+        "diuretics",
+        "ppi",
+    },
+}
+
+# What people say to the built-ins; a custom sample equal to one of these would steal it.
+BUILT_IN_PHRASES = {
+    "help", "stop", "cancel", "never mind", "yes", "yeah", "no", "nope",
+    "repeat", "say that again", "start over", "restart", "go home", "exit",
+}
+
+# Spoken numbers stand in for AMAZON.NUMBER when expanding samples.
+NUMBER_WORDS = ["five hundred", "twelve hundred", "two"]
+
+SLOT_REF = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# A sample is lowercase words (apostrophes allowed, periods only in abbreviations like "l.") and {slots}.
+SAMPLE_TOKEN = re.compile(r"^(\{[A-Za-z_][A-Za-z0-9_]*\}|[a-z]+(?:'[a-z]+)?|[a-z]\.)$")
+
+
+@cache
+def language_model() -> Json:
+    return json.loads(MODEL_PATH.read_text(encoding="utf-8"))["interactionModel"]["languageModel"]
+
+
+def intents() -> dict[str, Json]:
+    return {intent["name"]: intent for intent in language_model()["intents"]}
+
+
+def slot_types() -> dict[str, Json]:
+    return {t["name"]: t for t in language_model().get("types", [])}
+
+
+def normalise(sample: str) -> str:
+    return " ".join(sample.lower().split())
+
+
+def spoken_forms(slot_type: str) -> list[str]:
+    """Everything a person might say into a slot of this type."""
+    if slot_type == "AMAZON.NUMBER":
+        return NUMBER_WORDS
+    words = []
+    for value in slot_types()[slot_type]["values"]:
+        words.append(value["name"]["value"])
+        words.extend(value["name"].get("synonyms", []))
+    return words
+
+
+def expand(sample: str, slots: dict[str, str]) -> set[str]:
+    """Every sentence a sample stands for once its slots are filled with every known value."""
+    # An undeclared slot stays literal here; its own test names it.
+    names = [name for name in SLOT_REF.findall(sample) if name in slots]
+    if not names:
+        return {normalise(sample)}
+    choices = [spoken_forms(slots[name]) for name in names]
+    sentences = set()
+    for filling in itertools.product(*choices):
+        sentence = sample
+        for name, word in zip(names, filling):
+            sentence = sentence.replace("{" + name + "}", word, 1)
+        sentences.add(normalise(sentence))
+    return sentences
+
+
+def declared_slots(intent: Json) -> dict[str, str]:
+    return {slot["name"]: slot["type"] for slot in intent.get("slots", [])}
+
+
+def load_fixtures() -> dict[str, str]:
+    return {path.name: path.read_text(encoding="utf-8") for path in sorted(FIXTURES.glob("*.json"))}
+
+
+# --- intents -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(CUSTOM_INTENTS))
+def test_custom_intent_exists_with_exactly_its_slots(name: str) -> None:
+    assert name in intents(), f"{name} is missing from the model"
+    assert declared_slots(intents()[name]) == CUSTOM_INTENTS[name]
+
+
+@pytest.mark.parametrize("name", sorted(CUSTOM_INTENTS))
+def test_custom_intent_has_at_least_thirty_distinct_samples(name: str) -> None:
+    samples = [normalise(s) for s in intents()[name]["samples"]]
+    assert len(samples) >= 30, f"{name} has only {len(samples)} samples"
+    duplicates = sorted({s for s in samples if samples.count(s) > 1})
+    assert not duplicates, f"{name} lists these twice: {duplicates}"
+
+
+@pytest.mark.parametrize("name", sorted(CUSTOM_INTENTS))
+def test_custom_intent_has_samples_without_and_with_its_slots(name: str) -> None:
+    samples = intents()[name]["samples"]
+    assert any(not SLOT_REF.search(s) for s in samples), f"{name} needs a sample with no slot"
+    for slot in CUSTOM_INTENTS[name]:
+        assert any("{" + slot + "}" in s for s in samples), f"no {name} sample uses {{{slot}}}"
+
+
+def test_every_built_in_intent_is_present() -> None:
+    assert set(BUILT_IN_INTENTS) <= set(intents())
+
+
+def test_fallback_intent_has_no_samples() -> None:
+    # Alexa refuses to build a model whose FallbackIntent has samples.
+    assert intents()["AMAZON.FallbackIntent"].get("samples", []) == []
+
+
+def test_no_unexpected_intents() -> None:
+    assert set(intents()) == set(CUSTOM_INTENTS) | set(BUILT_IN_INTENTS)
+
+
+# --- samples -----------------------------------------------------------------------------
+
+
+def test_samples_follow_alexa_sample_rules() -> None:
+    broken = []
+    for intent in intents().values():
+        for sample in intent.get("samples", []):
+            tokens = sample.split(" ")
+            if sample != sample.strip() or any(not SAMPLE_TOKEN.match(t) for t in tokens):
+                broken.append(f"{intent['name']}: {sample!r}")
+            if len(sample) > 200 or not SLOT_REF.sub("", sample).strip():
+                broken.append(f"{intent['name']}: {sample!r} is too long or only slots")
+    assert not broken, "\n".join(broken)
+
+
+def test_every_slot_in_a_sample_is_declared_on_its_intent() -> None:
+    undeclared = []
+    for intent in intents().values():
+        slots = declared_slots(intent)
+        for sample in intent.get("samples", []):
+            missing = [n for n in SLOT_REF.findall(sample) if n not in slots]
+            undeclared += [f"{intent['name']}: {{{n}}} in {sample!r}" for n in missing]
+    assert not undeclared, "\n".join(undeclared)
+
+
+def test_every_declared_slot_type_exists() -> None:
+    custom = set(slot_types())
+    for intent in intents().values():
+        for slot, slot_type in declared_slots(intent).items():
+            assert slot_type in custom or slot_type.startswith("AMAZON."), f"{intent['name']}.{slot}: {slot_type}"
+
+
+def test_no_sample_is_claimed_by_two_intents_even_with_slots_filled() -> None:
+    owner: dict[str, str] = {}
+    clashes = []
+    for intent in intents().values():
+        slots = declared_slots(intent)
+        sentences = set().union(*(expand(s, slots) for s in intent.get("samples", [])), set())
+        for sentence in sentences:
+            if sentence in owner and owner[sentence] != intent["name"]:
+                clashes.append(f"U: {sentence!r} is heard by {owner[sentence]} and {intent['name']}")
+            owner.setdefault(sentence, intent["name"])
+    assert not clashes, "\n".join(sorted(clashes))
+    # The expansion really ran: a slot-filled sentence is owned by the intent that declares it.
+    assert owner["is five hundred milligrams of glycinate too much"] == "DoseIntent"
+    assert owner["can i take magnesium if i have kidney disease"] == "SafetyIntent"
+
+
+def test_no_custom_sample_takes_a_built_in_phrase() -> None:
+    for name in CUSTOM_INTENTS:
+        taken = {normalise(s) for s in intents()[name]["samples"]} & BUILT_IN_PHRASES
+        assert not taken, f"{name} would steal {taken}"
+
+
+# --- slot types --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_name", sorted(SLOT_TYPE_IDS))
+def test_slot_type_has_the_contracted_ids(type_name: str) -> None:
+    ids = [value["id"] for value in slot_types()[type_name]["values"]]
+    assert len(ids) == len(set(ids)), f"{type_name} repeats an id"
+    assert set(ids) == SLOT_TYPE_IDS[type_name]
+
+
+@pytest.mark.parametrize("type_name", sorted(SLOT_TYPE_IDS))
+def test_no_word_resolves_to_two_ids_of_one_type(type_name: str) -> None:
+    seen: dict[str, str] = {}
+    for value in slot_types()[type_name]["values"]:
+        for word in [value["name"]["value"], *value["name"].get("synonyms", [])]:
+            key = normalise(word)
+            assert seen.get(key, value["id"]) == value["id"], f"{word!r} means {seen[key]} and {value['id']}"
+            seen[key] = value["id"]
+
+
+def test_every_custom_slot_type_is_used_by_some_slot() -> None:
+    used = {t for intent in intents().values() for t in declared_slots(intent).values()}
+    assert set(slot_types()) <= used
+
+
+def test_the_words_people_use_resolve_to_the_right_ids() -> None:
+    def resolves(type_name: str, word: str) -> str:
+        for value in slot_types()[type_name]["values"]:
+            if word in [value["name"]["value"], *value["name"].get("synonyms", [])]:
+                return value["id"]
+        raise AssertionError(f"{word!r} is not a {type_name}")
+
+    assert resolves("FormType", "bisglycinate") == "glycinate"
+    assert resolves("FormType", "magtein") == "threonate"
+    assert resolves("MechanismType", "body clock") == "melatonin"
+    assert resolves("NeedType", "racing mind") == "falling_asleep"
+    assert resolves("NeedType", "diarrhoea") == "sensitive_stomach"
+    assert resolves("UnitType", "milligrams") == "mg"
+    assert resolves("ConditionType", "dialysis") == "kidney"
+    assert resolves("ConditionType", "expecting a baby") == "pregnancy"
+    assert resolves("ConditionType", "omeprazole") == "ppi"
+
+
+# --- invocation, manifest, ASK CLI config -------------------------------------------------
+
+
+def test_invocation_name_is_two_plain_lowercase_words_or_more() -> None:
+    name = language_model()["invocationName"]
+    assert name == "bedtime magnesium"
+    words = name.split()
+    assert name == name.lower() and len(words) >= 2
+    assert all(re.fullmatch(r"[a-z]+", w) for w in words)
+    assert not {"alexa", "skill", "app"} & set(words)
+
+
+@cache
+def manifest() -> Json:
+    return json.loads(SKILL_JSON.read_text(encoding="utf-8"))["manifest"]
+
+
+def test_manifest_describes_the_skill_with_a_medical_disclaimer() -> None:
+    publishing = manifest()["publishingInformation"]
+    locale = publishing["locales"]["en-US"]
+    assert locale["name"] == "Bedtime Magnesium"
+    assert locale["summary"] and len(locale["summary"]) <= 160
+    description = " ".join(locale["description"].split())
+    assert "for general information only and is not a substitute for professional medical advice" in description
+    assert len(locale["examplePhrases"]) == 3
+    for phrase in locale["examplePhrases"]:
+        assert phrase == "Alexa, open bedtime magnesium" or phrase.startswith("Alexa, ask bedtime magnesium ")
+    assert locale["keywords"]
+    assert publishing["category"] == "HEALTH_AND_FITNESS"
+    assert publishing["isAvailableWorldwide"] is False
+    assert publishing["distributionCountries"] == ["US"]
+
+
+def test_example_phrases_are_things_the_model_understands() -> None:
+    # Certification tries each example phrase; each must reach an intent, not the fallback.
+    every_sentence = set()
+    for intent in intents().values():
+        for sample in intent.get("samples", []):
+            every_sentence |= expand(sample, declared_slots(intent))
+    for phrase in manifest()["publishingInformation"]["locales"]["en-US"]["examplePhrases"]:
+        rest = phrase.removeprefix("Alexa, ask bedtime magnesium ").removeprefix("Alexa, open bedtime magnesium")
+        assert rest == "" or normalise(rest) in every_sentence, phrase
+
+
+def test_manifest_asks_for_reminders_and_declares_privacy() -> None:
+    assert manifest()["manifestVersion"] == "1.0"
+    assert {"name": "alexa::alerts:reminders:skill:readwrite"} in manifest()["permissions"]
+    assert manifest()["apis"]["custom"]["interfaces"] == []
+    assert manifest()["privacyAndCompliance"] == {
+        "usesPersonalInfo": False,
+        "isChildDirected": False,
+        "containsAds": False,
+        "allowsPurchases": False,
+        "isExportCompliant": True,
+        "usesHealthInfo": False,
+    }
+
+
+def test_ask_resources_deploys_the_package_and_the_lambda() -> None:
+    config = json.loads(ASK_RESOURCES.read_text(encoding="utf-8"))
+    assert config["askcliResourcesVersion"] == "2020-03-31"
+    profile = config["profiles"]["default"]
+    assert profile["skillMetadata"]["src"] == "./interaction_model"
+    assert profile["code"]["default"]["src"] == "./lambda"
+    infrastructure = profile["skillInfrastructure"]
+    assert infrastructure["type"] == "@ask-cli/lambda-deployer"
+    assert infrastructure["userConfig"] == {"runtime": "python3.11", "handler": "lambda_function.lambda_handler"}
+    assert (ROOT / profile["skillMetadata"]["src"] / "skill.json").is_file()
+
+
+# --- request fixtures --------------------------------------------------------------------
+
+
+def deserialise(text: str) -> RequestEnvelope:
+    return DefaultSerializer().deserialize(text, "ask_sdk_model.RequestEnvelope")
+
+
+def test_every_fixture_is_a_request_envelope_the_sdk_reads() -> None:
+    fixtures = load_fixtures()
+    assert fixtures, "no fixtures: run scripts/make_fixtures.py"
+    for name, text in fixtures.items():
+        envelope = deserialise(text)
+        assert isinstance(envelope, RequestEnvelope), name
+        assert envelope.version == "1.0"
+        assert envelope.request.locale == "en-US"
+        assert envelope.session.application.application_id == envelope.context.system.application.application_id
+        assert envelope.request.request_id.startswith("amzn1.echo-api.request.")
+        assert envelope.session.session_id.startswith("amzn1.echo-api.session.")
+
+
+def test_every_intent_in_the_model_has_a_fixture() -> None:
+    covered = {
+        json.loads(text)["request"]["intent"]["name"]
+        for text in load_fixtures().values()
+        if json.loads(text)["request"]["type"] == "IntentRequest"
+    }
+    assert set(intents()) - covered == set()
+    assert {"launch.json", "session_ended.json"} <= set(load_fixtures())
+
+
+def test_every_fixture_carries_every_slot_its_intent_declares() -> None:
+    for name, text in load_fixtures().items():
+        request = json.loads(text)["request"]
+        if request["type"] != "IntentRequest":
+            continue
+        slots = request["intent"]["slots"]
+        assert set(slots) == set(declared_slots(intents()[request["intent"]["name"]])), name
+        for slot_name, slot in slots.items():
+            assert slot["name"] == slot_name and slot["confirmationStatus"] == "NONE"
+            if "value" not in slot:
+                assert set(slot) == {"name", "confirmationStatus"}, f"{name}: empty {slot_name} has extras"
+
+
+def test_fixture_resolutions_point_at_real_ids_and_authorities() -> None:
+    skill_id = "amzn1.ask.skill.00000000-0000-4000-8000-000000000000"
+    for name, text in load_fixtures().items():
+        request = json.loads(text)["request"]
+        if request["type"] != "IntentRequest":
+            continue
+        declared = declared_slots(intents()[request["intent"]["name"]])
+        for slot_name, slot in request["intent"]["slots"].items():
+            slot_type = declared[slot_name]
+            if "value" not in slot or slot_type.startswith("AMAZON."):
+                assert "resolutions" not in slot, f"{name}: {slot_name}"
+                continue
+            (authority,) = slot["resolutions"]["resolutionsPerAuthority"]
+            assert authority["authority"] == f"amzn1.er-authority.echo-sdk.{skill_id}.{slot_type}"
+            if authority["status"]["code"] == "ER_SUCCESS_MATCH":
+                (match,) = authority["values"]
+                assert match["value"]["id"] in SLOT_TYPE_IDS[slot_type], f"{name}: {slot_name}"
+                assert slot["value"] in spoken_forms(slot_type)
+            else:
+                assert authority["status"]["code"] == "ER_SUCCESS_NO_MATCH"
+                assert slot["value"] not in spoken_forms(slot_type)
+
+
+def heard(fixture: str) -> dict[str, tuple[str | None, str | None]]:
+    """What a fixture's person said: slot -> (spoken value, resolved id or the ER status)."""
+    request = deserialise((FIXTURES / fixture).read_text(encoding="utf-8")).request
+    assert isinstance(request, IntentRequest)
+    result = {}
+    for name, slot in request.intent.slots.items():
+        resolved = None
+        if slot.resolutions:
+            per_authority = slot.resolutions.resolutions_per_authority[0]
+            if per_authority.status.code == StatusCode.ER_SUCCESS_MATCH:
+                resolved = per_authority.values[0].value.id
+            else:
+                resolved = per_authority.status.code.value
+        result[name] = (slot.value, resolved)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("dose_intent_amount.json", {"amount": ("500", None), "unit": ("milligrams", "mg")}),
+        (
+            "dose_intent_glycinate_1000.json",
+            {"amount": ("1000", None), "unit": ("milligrams", "mg"), "form": ("magnesium glycinate", "glycinate")},
+        ),
+        ("dose_intent_kidney.json", {"condition": ("kidney disease", "kidney")}),
+        ("dose_intent_over_800.json", {"amount": ("1200", None), "unit": ("milligrams", "mg")}),
+        ("dose_intent_nonsense.json", {"amount": ("50000", None)}),
+        ("dose_intent_unknown_unit.json", {"unit": ("ounces", "ER_SUCCESS_NO_MATCH")}),
+        ("safety_intent_pregnancy.json", {"condition": ("pregnant", "pregnancy")}),
+        ("mechanism_intent_melatonin.json", {"mechanism": ("sleep hormone", "melatonin")}),
+        ("form_advice_intent_cramps.json", {"need": ("leg cramps", "cramps")}),
+        ("form_info_intent_threonate.json", {"form": ("l threonate", "threonate")}),
+        ("form_info_intent_unknown.json", {"form": ("chloride", "ER_SUCCESS_NO_MATCH")}),
+        ("elemental_intent_citrate.json", {"form": ("magnesium citrate", "citrate")}),
+    ],
+)
+def test_named_fixture_says_what_its_name_promises(
+    fixture: str, expected: dict[str, tuple[str, str | None]]
+) -> None:
+    slots = heard(fixture)
+    for slot, value in expected.items():
+        assert slots[slot] == value, f"{fixture}: {slot}"
+
+
+def test_launch_and_session_end_fixtures() -> None:
+    launch = deserialise((FIXTURES / "launch.json").read_text(encoding="utf-8"))
+    assert launch.request.object_type == "LaunchRequest" and launch.session.new is True
+    ended = deserialise((FIXTURES / "session_ended.json").read_text(encoding="utf-8"))
+    assert ended.request.object_type == "SessionEndedRequest"
+    assert ended.request.reason.value == "USER_INITIATED"
+
+
+def test_regenerated_fixtures_are_byte_identical(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(MAKE_FIXTURES), "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    regenerated = {p.name: p.read_bytes() for p in sorted(tmp_path.glob("*.json"))}
+    committed = {p.name: p.read_bytes() for p in sorted(FIXTURES.glob("*.json"))}
+    assert sorted(regenerated) == sorted(committed), "fixture files differ: run scripts/make_fixtures.py"
+    drifted = [name for name in committed if committed[name] != regenerated[name]]
+    assert not drifted, f"stale fixtures, run scripts/make_fixtures.py: {drifted}"
+
+
+def test_fixture_script_reports_a_missing_model_in_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(MAKE_FIXTURES), "--out", str(tmp_path), "--model", str(tmp_path / "nope.json")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"make_fixtures: interaction model not found: {tmp_path / 'nope.json'}"
+    assert list(tmp_path.glob("*.json")) == []

@@ -1,0 +1,217 @@
+"""What the skill remembers about a person, and how it reads back whatever shape was stored."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from skill.profile.models import FORMS, MAX_DOSE_NIGHTS, SCHEMA_VERSION, UserProfile
+
+NOV_1 = date(2026, 11, 1)
+
+
+# -- "I took my magnesium" ------------------------------------------------------------------------
+
+
+def test_the_first_dose_starts_the_count_and_sets_the_start_date() -> None:
+    profile = UserProfile()
+
+    assert profile.record_dose(NOV_1) == 1
+    assert profile.started_on == NOV_1
+    assert profile.nights_taken == 1
+
+
+def test_saying_it_twice_on_one_night_counts_once() -> None:
+    profile = UserProfile()
+    profile.record_dose(NOV_1)
+
+    assert profile.record_dose(NOV_1) == 1
+    assert profile.record_dose(NOV_1 + timedelta(days=1)) == 2
+    assert profile.dose_nights == [NOV_1, NOV_1 + timedelta(days=1)]
+
+
+def test_a_later_dose_does_not_move_the_start_date() -> None:
+    profile = UserProfile(started_on=date(2026, 10, 1))
+
+    profile.record_dose(NOV_1)
+
+    assert profile.started_on == date(2026, 10, 1)
+
+
+def test_only_the_last_sixty_nights_are_kept() -> None:
+    profile = UserProfile()
+    nights = [NOV_1 + timedelta(days=i) for i in range(75)]
+    for night in nights:
+        profile.record_dose(night)
+
+    assert profile.nights_taken == MAX_DOSE_NIGHTS
+    assert profile.dose_nights == nights[-MAX_DOSE_NIGHTS:]
+    assert profile.started_on == NOV_1  # the start is remembered even after its night rolls off
+
+
+# -- what may be stored ---------------------------------------------------------------------------
+
+
+def test_a_new_profile_is_empty_and_current() -> None:
+    profile = UserProfile()
+
+    assert profile.schema_version == SCHEMA_VERSION == 2
+    assert profile.to_attributes() == {
+        "schema_version": 2,
+        "bedtime": None,
+        "time_zone": None,
+        "preferred_form": None,
+        "preferred_amount_mg": None,
+        "started_on": None,
+        "dose_nights": [],
+        "reminder_ids": [],
+        "last_routine_night": None,
+    }
+
+
+@pytest.mark.parametrize(("spoken", "stored"), [("22:30", "22:30"), ("7:05", "07:05"), (" 00:00 ", "00:00")])
+def test_a_bedtime_is_kept_as_24_hour_hh_mm(spoken: str, stored: str) -> None:
+    assert UserProfile(bedtime=spoken).bedtime == stored
+
+
+@pytest.mark.parametrize("bad", ["24:00", "22:60", "10pm", "2230", ""])
+def test_a_bedtime_that_is_not_a_time_is_refused(bad: str) -> None:
+    with pytest.raises(ValidationError, match="bedtime"):
+        UserProfile(bedtime=bad)
+
+
+def test_a_time_zone_must_be_an_iana_name() -> None:
+    assert UserProfile(time_zone="Europe/London").time_zone == "Europe/London"
+    for bad in ("Mars/Olympus_Mons", "../../etc/passwd", "GMT+25", ""):
+        with pytest.raises(ValidationError, match="time_zone"):
+            UserProfile(time_zone=bad)
+
+
+@pytest.mark.parametrize(("said", "form"), [("glycinate", "glycinate"), ("Magnesium Glycinate", "glycinate"),
+                                            ("bisglycinate", "glycinate"), ("L-Threonate", "threonate")])
+def test_a_form_is_kept_under_its_plain_name(said: str, form: str) -> None:
+    assert UserProfile(preferred_form=said).preferred_form == form
+
+
+def test_only_the_seven_forms_are_accepted() -> None:
+    assert FORMS == ("glycinate", "threonate", "taurate", "citrate", "gluconate", "orotate", "oxide")
+    with pytest.raises(ValidationError):
+        UserProfile(preferred_form="unicorn")
+
+
+@pytest.mark.parametrize("bad", [0, 2001, -5, True, 300.5])
+def test_an_amount_must_be_whole_milligrams_between_1_and_2000(bad: object) -> None:
+    with pytest.raises(ValidationError):
+        UserProfile(preferred_amount_mg=bad)
+
+
+def test_changes_are_checked_too() -> None:
+    profile = UserProfile()
+
+    with pytest.raises(ValidationError):
+        profile.bedtime = "25:00"
+    assert profile.bedtime is None
+
+
+def test_attributes_are_plain_json() -> None:
+    profile = UserProfile(bedtime="22:30", time_zone="Europe/London", preferred_form="citrate",
+                          preferred_amount_mg=200, reminder_ids=["tok-1"], last_routine_night=NOV_1)
+    profile.record_dose(NOV_1)
+
+    attributes = profile.to_attributes()
+
+    assert json.loads(json.dumps(attributes)) == attributes
+    assert attributes["dose_nights"] == ["2026-11-01"]
+    assert attributes["started_on"] == "2026-11-01"
+    assert UserProfile.from_attributes(attributes) == profile
+
+
+def test_nothing_about_health_is_ever_kept() -> None:
+    stored = {"schema_version": 2, "bedtime": "22:00", "conditions": ["kidney"], "medicines": ["ppi"],
+              "pregnant": True, "symptoms": "cramps"}
+
+    attributes = UserProfile.from_attributes(stored).to_attributes()
+
+    assert set(attributes) == set(UserProfile.model_fields)
+    assert not {"conditions", "medicines", "pregnant", "symptoms"} & set(attributes)
+
+
+# -- reading back what was stored -----------------------------------------------------------------
+
+
+def test_nothing_stored_reads_as_a_new_profile() -> None:
+    assert UserProfile.from_attributes(None) == UserProfile()
+    assert UserProfile.from_attributes({}) == UserProfile()
+
+
+def test_dynamodb_decimals_and_iso_dates_read_back() -> None:
+    stored = {"schema_version": Decimal("2"), "preferred_amount_mg": Decimal("350"),
+              "started_on": "2026-11-01", "dose_nights": ["2026-11-02", "2026-11-01"],
+              "last_routine_night": "2026-11-02"}
+
+    profile = UserProfile.from_attributes(stored)
+
+    assert profile.preferred_amount_mg == 350
+    assert isinstance(profile.preferred_amount_mg, int)
+    assert profile.started_on == NOV_1
+    assert profile.dose_nights == [NOV_1, date(2026, 11, 2)]
+    assert profile.last_routine_night == date(2026, 11, 2)
+
+
+def test_a_v1_profile_is_migrated(caplog: pytest.LogCaptureFixture) -> None:
+    v1 = {"bedtime": "22:30", "form": "glycinate", "amount": Decimal("300"), "first_night": "2026-11-01"}
+
+    with caplog.at_level(logging.INFO, logger="skill.profile.models"):
+        profile = UserProfile.from_attributes(v1)
+
+    assert profile.schema_version == 2
+    assert (profile.bedtime, profile.preferred_form, profile.preferred_amount_mg, profile.started_on) == (
+        "22:30", "glycinate", 300, NOV_1)
+    assert "v1" in caplog.text
+    assert "form" not in profile.to_attributes()
+
+
+def test_bad_stored_values_are_dropped_with_a_log_line_never_raised(caplog: pytest.LogCaptureFixture) -> None:
+    stored = {
+        "schema_version": 2,
+        "bedtime": "25:61",
+        "time_zone": "Atlantis/Capital",
+        "preferred_form": "unicorn",
+        "preferred_amount_mg": Decimal("300.5"),
+        "started_on": "yesterday",
+        "dose_nights": ["2026-11-01", "not a date", None, "2026-11-03"],
+        "reminder_ids": ["tok-1", 7, "", "tok-1"],
+        "last_routine_night": {"odd": "shape"},
+    }
+
+    with caplog.at_level(logging.WARNING, logger="skill.profile.models"):
+        profile = UserProfile.from_attributes(stored)
+
+    assert profile.bedtime is profile.time_zone is profile.preferred_form is None
+    assert profile.preferred_amount_mg is None and profile.started_on is None
+    assert profile.dose_nights == [NOV_1, date(2026, 11, 3)]
+    assert profile.reminder_ids == ["tok-1"]
+    assert profile.last_routine_night is None
+    for field in ("bedtime", "time_zone", "preferred_form", "preferred_amount_mg", "started_on", "dose_nights"):
+        assert field in caplog.text
+
+
+def test_attributes_of_the_wrong_shape_read_as_a_new_profile(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="skill.profile.models"):
+        profile = UserProfile.from_attributes(["not", "a", "mapping"])  # type: ignore[arg-type]
+
+    assert profile == UserProfile()
+    assert "not a mapping" in caplog.text
+
+
+def test_a_profile_from_a_newer_release_keeps_what_it_understands(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="skill.profile.models"):
+        profile = UserProfile.from_attributes({"schema_version": 3, "bedtime": "23:00", "sleep_score": 7})
+
+    assert profile.bedtime == "23:00"
+    assert profile.schema_version == SCHEMA_VERSION
+    assert "newer" in caplog.text

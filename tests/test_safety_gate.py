@@ -1,0 +1,91 @@
+"""The safety gate: every dose answer passes it, in every path. A bug here is worse than a crash."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from skill.knowledge import Condition, Gate, Tier, assess_dose
+from skill.knowledge.forms import Form
+from tests.conversation import Conversation
+
+DOSE_KEYS = {"dose.low", "dose.everyday", "dose.between", "dose.deficient", "dose.general", "dose.converted",
+             "elemental.converted"}
+
+
+@pytest.mark.parametrize(
+    ("condition", "gate"),
+    [("kidney:kidney disease", "gate.kidney"), ("pregnancy:pregnant", "gate.pregnancy"),
+     ("breastfeeding:nursing", "gate.pregnancy"), ("child:my son", "gate.child"),
+     ("medicines:blood pressure medicine", "gate.medicines"), ("antibiotics:doxycycline", "gate.medicines"),
+     ("ppi:omeprazole", "gate.medicines")],
+)
+def test_a_condition_in_the_question_turns_the_dose_into_ask_your_doctor(
+    talk: Conversation, condition: str, gate: str
+) -> None:
+    # U: how much should I take if I have <condition>   /   is 300 mg okay, I'm <condition>
+    for amount in (None, "300"):
+        a = talk.ask("DoseIntent", amount=amount, unit="mg:milligrams" if amount else None, condition=condition)
+        assert a.said(gate, "disclaimer") and not DOSE_KEYS & set(a.keys)
+        assert "doctor" in a.speech or "pharmacist" in a.speech
+
+
+def test_a_condition_said_earlier_gates_every_later_dose_answer_in_the_session(talk: Conversation) -> None:
+    # U: can I take magnesium if I'm pregnant
+    a = talk.ask("SafetyIntent", condition="pregnancy:pregnant")
+    assert a.said("safety.pregnancy")
+    # U: how much should I take            -> still "ask your doctor"
+    assert talk.ask("DoseIntent").said("gate.pregnancy")
+    # U: is 250 milligrams okay            -> still
+    assert talk.ask("DoseIntent", amount="250", unit="mg:milligrams").said("gate.pregnancy")
+    # U: how much magnesium is in 1000 mg of glycinate -> still
+    a = talk.ask("ElementalIntent", amount="1000", unit="mg:milligrams", form="glycinate:glycinate")
+    assert a.said("gate.pregnancy") and not DOSE_KEYS & set(a.keys)
+    # U: start my wind-down                -> the dose timing is gated too
+    assert talk.ask("WindDownIntent").said("gate.pregnancy")
+
+
+def test_a_condition_is_forgotten_when_the_session_ends_and_never_persisted(talk: Conversation) -> None:
+    talk.ask("SafetyIntent", condition="kidney:kidney disease")
+    assert talk.attributes["conditions"] == ["kidney"]
+    talk.ask("AMAZON.StopIntent")
+    assert talk.attributes == {}
+    assert talk.ask("DoseIntent", amount="300", unit="mg:milligrams").said("dose.everyday")
+
+
+def test_more_than_800_mg_goes_to_a_doctor_whatever_the_path(talk: Conversation) -> None:
+    a = talk.ask("DoseIntent", amount="1200", unit="mg:milligrams")
+    assert a.said("gate.over_800", "disclaimer") and 1200 in [int(x) for x in a.speech.split() if x.isdigit()]
+    a = talk.ask("DoseIntent", amount="1.5", unit="g:grams")
+    assert a.said("gate.over_800")
+    # 2000 mg of oxide holds about 1200 mg of magnesium
+    a = talk.ask("ElementalIntent", amount="2000", unit="mg:milligrams", form="oxide:magnesium oxide")
+    assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
+
+
+def test_several_conditions_are_all_named(talk: Conversation) -> None:
+    talk.ask("SafetyIntent", condition="kidney:kidney disease")
+    a = talk.ask("DoseIntent", amount="900", unit="mg:milligrams", condition="medicines:pills")
+    assert a.said("gate.kidney", "gate.medicines", "gate.over_800")
+
+
+amounts = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**9, 10**9))
+conditions = st.sets(st.sampled_from(list(Condition)), min_size=1)
+forms = st.one_of(st.none(), st.sampled_from(list(Form)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(amount=amounts, form=forms, conds=conditions)
+def test_with_any_condition_no_amount_ever_gets_a_tier(amount: float | None, form: Form | None, conds: set) -> None:
+    advice = assess_dose(None if amount is None else float(amount), form, conds)
+    assert advice.tier is Tier.GATED and advice.gates
+
+
+@settings(max_examples=300, deadline=None)
+@given(amount=st.floats(min_value=800.001, max_value=20_000), form=forms)
+def test_over_800_mg_of_magnesium_always_gates(amount: float, form: Form | None) -> None:
+    advice = assess_dose(amount, form)
+    elemental = advice.elemental_mg
+    assert elemental is not None
+    assert (Gate.OVER_800 in advice.gates) == (elemental > 800)
+    if elemental > 800:
+        assert advice.tier is Tier.GATED

@@ -1,0 +1,243 @@
+"""The SQLite store, on a real database file: what one night saves, the next night finds."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import date, datetime
+from multiprocessing.synchronize import Event as ProcessEvent
+from pathlib import Path
+
+import pytest
+from ask_sdk_core.attributes_manager import AttributesManager
+from ask_sdk_core.exceptions import PersistenceException
+from ask_sdk_model import Context, RequestEnvelope
+from ask_sdk_model.interfaces.system import SystemState
+from ask_sdk_model.user import User
+
+from skill.profile.models import UserProfile
+from skill.profile.sqlite_store import SqlitePersistenceAdapter, hashed_user_id
+
+USERS_PER_PROCESS = 200
+
+
+def envelope_for(user_id: str | None) -> RequestEnvelope:
+    """A request envelope from this Alexa user, as the real ask-sdk models build it."""
+    user = User(user_id=user_id) if user_id is not None else None
+    return RequestEnvelope(context=Context(system=SystemState(user=user)))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlitePersistenceAdapter]:
+    adapter = SqlitePersistenceAdapter(tmp_path / "var" / "bedtime.sqlite3")
+    yield adapter
+    adapter.close()
+
+
+def test_a_person_with_nothing_saved_reads_as_empty(store: SqlitePersistenceAdapter) -> None:
+    assert store.get_attributes(envelope_for("amzn1.ask.account.NEW")) == {}
+
+
+def test_what_is_saved_reads_back(store: SqlitePersistenceAdapter) -> None:
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    profile = UserProfile(bedtime="22:30", preferred_form="glycinate", preferred_amount_mg=200)
+    profile.record_dose(date(2026, 11, 1))
+
+    store.save_attributes(alice, profile.to_attributes())
+
+    assert UserProfile.from_attributes(store.get_attributes(alice)) == profile
+    assert store.get_attributes(envelope_for("amzn1.ask.account.BOB")) == {}
+
+
+def test_saving_again_replaces_the_old_attributes(store: SqlitePersistenceAdapter) -> None:
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    store.save_attributes(alice, {"bedtime": "22:30", "preferred_form": "citrate"})
+
+    store.save_attributes(alice, {"bedtime": "23:00"})
+
+    assert store.get_attributes(alice) == {"bedtime": "23:00"}
+
+
+def test_forget_me_deletes_everything(store: SqlitePersistenceAdapter) -> None:
+    alice, bob = envelope_for("amzn1.ask.account.ALICE"), envelope_for("amzn1.ask.account.BOB")
+    store.save_attributes(alice, {"bedtime": "22:30"})
+    store.save_attributes(bob, {"bedtime": "21:45"})
+
+    store.delete_attributes(alice)
+    store.delete_attributes(alice)  # deleting what is gone is fine
+
+    assert store.get_attributes(alice) == {}
+    assert store.get_attributes(bob) == {"bedtime": "21:45"}
+
+
+def test_ask_sdk_attributes_manager_uses_the_store(store: SqlitePersistenceAdapter) -> None:
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    tonight = AttributesManager(alice, persistence_adapter=store)
+    tonight.persistent_attributes = UserProfile(bedtime="22:15").to_attributes()
+    tonight.save_persistent_attributes()
+
+    tomorrow = AttributesManager(alice, persistence_adapter=store)
+
+    assert UserProfile.from_attributes(tomorrow.persistent_attributes).bedtime == "22:15"
+
+
+def test_a_server_restart_keeps_the_data(tmp_path: Path) -> None:
+    path = tmp_path / "bedtime.sqlite3"
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    before = SqlitePersistenceAdapter(path)
+    before.save_attributes(alice, {"bedtime": "22:30"})
+    before.close()
+
+    after = SqlitePersistenceAdapter(path)
+    try:
+        assert after.get_attributes(alice) == {"bedtime": "22:30"}
+    finally:
+        after.close()
+
+
+def test_the_file_uses_wal_and_records_when_a_row_changed(store: SqlitePersistenceAdapter) -> None:
+    store.save_attributes(envelope_for("amzn1.ask.account.ALICE"), {"bedtime": "22:30"})
+
+    with sqlite3.connect(store.path) as db:
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+        (updated_at,) = db.execute("SELECT updated_at FROM user_attributes").fetchone()
+    db.close()
+
+    assert mode == "wal"
+    assert datetime.fromisoformat(updated_at).tzinfo is not None
+
+
+def test_the_raw_user_id_never_reaches_the_file(store: SqlitePersistenceAdapter) -> None:
+    raw_id = "amzn1.ask.account.AFFZ3SECRETRAWUSERID7Q"
+    person = envelope_for(raw_id)
+    store.save_attributes(person, {"bedtime": "22:30"})
+    store.save_attributes(person, {"bedtime": "22:45"})
+    assert store.get_attributes(person) == {"bedtime": "22:45"}
+
+    written = b"".join(p.read_bytes() for p in store.path.parent.iterdir() if p.is_file())
+
+    assert raw_id.encode() not in written
+    assert b"SECRETRAWUSERID" not in written
+    assert hashlib.sha256(raw_id.encode()).hexdigest().encode() in written
+
+
+def test_a_corrupted_row_reads_as_empty_with_a_log_line(
+    store: SqlitePersistenceAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    store.save_attributes(alice, {"bedtime": "22:30"})
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE user_attributes SET attributes = '{\"bedtime\": \"22:3'")
+    db.close()
+
+    with caplog.at_level(logging.WARNING, logger="skill.profile.sqlite_store"):
+        assert store.get_attributes(alice) == {}
+
+    assert "not valid JSON" in caplog.text
+
+
+def test_a_row_that_is_json_but_not_an_object_reads_as_empty(store: SqlitePersistenceAdapter) -> None:
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    store.save_attributes(alice, {"bedtime": "22:30"})
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE user_attributes SET attributes = '[1, 2, 3]'")
+    db.close()
+
+    assert store.get_attributes(alice) == {}
+
+
+def test_a_request_without_a_user_is_a_persistence_error(store: SqlitePersistenceAdapter) -> None:
+    with pytest.raises(PersistenceException, match="userId"):
+        store.get_attributes(envelope_for(None))
+    with pytest.raises(PersistenceException, match="userId"):
+        store.save_attributes(envelope_for(""), {"bedtime": "22:30"})
+
+
+def test_attributes_that_cannot_be_json_are_a_persistence_error(store: SqlitePersistenceAdapter) -> None:
+    with pytest.raises(PersistenceException, match="JSON"):
+        store.save_attributes(envelope_for("amzn1.ask.account.ALICE"), {"callback": object()})
+
+
+def test_an_unopenable_database_is_a_persistence_error(tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    adapter = SqlitePersistenceAdapter(tmp_path / "taken")  # a directory, not a database file
+
+    with pytest.raises(PersistenceException, match="could not"):
+        adapter.save_attributes(envelope_for("amzn1.ask.account.ALICE"), {"bedtime": "22:30"})
+
+
+def test_the_key_is_the_sha256_of_the_user_id() -> None:
+    raw_id = "amzn1.ask.account.ALICE"
+
+    assert hashed_user_id(envelope_for(raw_id)) == hashlib.sha256(raw_id.encode()).hexdigest()
+
+
+# -- several gunicorn workers writing at once -------------------------------------------------------
+
+
+def _save_many(path: str, prefix: str, start: ProcessEvent | None) -> None:
+    """One worker process: wait for the start signal, then save USERS_PER_PROCESS people."""
+    if start is not None:
+        start.wait(timeout=30)
+    adapter = SqlitePersistenceAdapter(Path(path))
+    for i in range(USERS_PER_PROCESS):
+        adapter.save_attributes(envelope_for(f"{prefix}-{i}"), {"preferred_amount_mg": i + 1, "who": prefix})
+    adapter.close()
+
+
+def test_two_worker_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "bedtime.sqlite3"
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    workers = [ctx.Process(target=_save_many, args=(str(path), f"worker{n}", start)) for n in (1, 2)]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(timeout=120)
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()
+    assert [worker.exitcode for worker in workers] == [0, 0]
+
+    reader = SqlitePersistenceAdapter(path)
+    try:
+        for prefix in ("worker1", "worker2"):
+            for i in range(USERS_PER_PROCESS):
+                saved = reader.get_attributes(envelope_for(f"{prefix}-{i}"))
+                assert saved == {"preferred_amount_mg": i + 1, "who": prefix}
+    finally:
+        reader.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM user_attributes").fetchone()[0] == 2 * USERS_PER_PROCESS
+    db.close()
+
+
+def test_threads_sharing_one_adapter_lose_nothing(store: SqlitePersistenceAdapter) -> None:
+    errors: list[BaseException] = []
+
+    def serve(n: int) -> None:
+        try:
+            for i in range(25):
+                person = envelope_for(f"thread{n}-{i}")
+                store.save_attributes(person, {"n": i})
+                assert store.get_attributes(person) == {"n": i}
+        except BaseException as exc:  # surfaced below; a thread cannot fail the test itself
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=serve, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT count(*) FROM user_attributes").fetchone()[0] == 8 * 25
+    db.close()

@@ -1,0 +1,104 @@
+"""The Flask endpoint: a client sends envelopes, bad input gets a JSON 400, never a 500."""
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from skill.settings import Settings
+from skill.web import create_app
+from tests.conversation import SKILL_ID, envelope, intent_request
+
+
+@pytest.fixture
+def app(settings: Settings) -> Flask:
+    return create_app(settings)
+
+
+def post(app: Flask, body: bytes | str, content_type: str = "application/json") -> tuple[int, dict]:
+    response = app.test_client().post("/alexa", data=body, content_type=content_type)
+    return response.status_code, response.get_json()
+
+
+def test_an_envelope_is_answered(app: Flask) -> None:
+    status, body = post(app, json.dumps(envelope(intent_request("TimeToWorkIntent"))))
+    assert status == 200 and "2 to 4 weeks" in body["response"]["outputSpeech"]["ssml"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "malformed JSON"),
+        (b"\xff\xfe", "malformed JSON"),
+        (b"[1, 2]", "body must be a JSON object"),
+        (b'{"version": "1.0"}', "missing request.type"),
+        (b'{"request": {"type": "LaunchRequest"}}', "missing version"),
+        (b'{"version": "1.0", "request": {"type": "LaunchRequest"}, "session": []}', "session must be an object"),
+    ],
+)
+def test_bad_bodies_get_400_with_a_json_reason(app: Flask, body: bytes, reason: str) -> None:
+    status, answer = post(app, body)
+    assert status == 400 and answer == {"error": reason}
+
+
+def test_wrong_content_type_method_and_size(app: Flask, settings: Settings) -> None:
+    client = app.test_client()
+    assert client.post("/alexa", data="x", content_type="text/plain").status_code == 415
+    response = client.get("/alexa")
+    assert response.status_code == 405 and response.get_json() == {"error": "method not allowed"}
+    big = b'{"version": "1.0", "pad": "' + b"x" * settings.max_body_bytes + b'"}'
+    response = client.post("/alexa", data=big, content_type="application/json")
+    assert response.status_code == 413 and "error" in response.get_json()
+
+
+def test_a_request_for_another_skill_gets_400_and_no_handler_runs(tmp_path: Path) -> None:
+    heard: list[str] = []
+    settings = Settings(verify_signature=False, skill_id=SKILL_ID, persistence="none", data_dir=tmp_path)
+    from skill.builder import build_skill
+    from skill.runtime import SkillRunner
+
+    app = create_app(settings, runner=SkillRunner(build_skill(settings, on_say=heard.append)))
+    other = envelope({"type": "LaunchRequest"})
+    other["context"]["System"]["application"]["applicationId"] = "amzn1.ask.skill.someone-else"
+    status, body = post(app, json.dumps(other))
+    assert status == 400 and body == {"error": "wrong application id"} and heard == []
+    status, _ = post(app, json.dumps(envelope({"type": "LaunchRequest"})))
+    assert status == 200 and heard == ["launch"]
+
+
+def test_healthz(app: Flask) -> None:
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app on a real socket on loopback, as `make run` serves it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_over_real_http_a_conversation_and_an_error(live_server: str) -> None:
+    def send(body: bytes) -> tuple[int, dict]:
+        req = urllib.request.Request(f"{live_server}/alexa", data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    status, body = send(json.dumps(envelope(intent_request("DoseIntent", condition="kidney:kidneys"))).encode())
+    assert status == 200 and "doctor" in body["response"]["outputSpeech"]["ssml"]
+    status, body = send(b"nope")
+    assert status == 400 and body == {"error": "malformed JSON"}
