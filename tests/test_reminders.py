@@ -10,9 +10,9 @@ import socket
 from datetime import datetime, timezone
 
 import pytest
-from alexa_api_stub import REMINDERS, AlexaApiStub, alexa_api  # noqa: F401 - alexa_api is a fixture
 
 from skill.profile.reminders import NightlyReminders, ReminderError, TimeoutApiClient
+from tests.alexa_api_stub import REMINDERS, AlexaApiStub, alexa_api  # noqa: F401 - alexa_api is a fixture
 
 TOKEN = "in-session-access-token"
 # 03:00 UTC on 4 November is still the evening of 3 November in Los Angeles.

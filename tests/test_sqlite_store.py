@@ -217,6 +217,22 @@ def test_two_worker_processes_saving_at_once_lose_nothing(tmp_path: Path) -> Non
     db.close()
 
 
+def _save_one(store: SqlitePersistenceAdapter, user_id: str) -> None:
+    store.save_attributes(envelope_for(user_id), {"bedtime": "21:30"})
+
+
+def test_a_forked_worker_opens_its_own_connection(store: SqlitePersistenceAdapter) -> None:
+    # gunicorn forks workers from the master; an adapter that already has a connection must not reuse it.
+    store.save_attributes(envelope_for("amzn1.ask.account.PARENT"), {"bedtime": "22:00"})
+    child = multiprocessing.get_context("fork").Process(target=_save_one, args=(store, "amzn1.ask.account.CHILD"))
+    child.start()
+    child.join(timeout=60)
+
+    assert child.exitcode == 0
+    assert store.get_attributes(envelope_for("amzn1.ask.account.CHILD")) == {"bedtime": "21:30"}
+    assert store.get_attributes(envelope_for("amzn1.ask.account.PARENT")) == {"bedtime": "22:00"}
+
+
 def test_threads_sharing_one_adapter_lose_nothing(store: SqlitePersistenceAdapter) -> None:
     errors: list[BaseException] = []
 

@@ -70,13 +70,17 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        self._inherited: list[sqlite3.Connection] = []
 
     def _connection(self) -> sqlite3.Connection:
         """Return this thread's connection, opening it (and the table) on first use."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             return conn
-        # A connection inherited across fork() must not be used (SQLite forbids it); just drop it.
+        if conn is not None:
+            # Inherited across fork(): SQLite forbids using it, and closing it here could disturb
+            # the parent's file state, so it is parked, never touched again.
+            self._inherited.append(conn)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
