@@ -59,6 +59,9 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return 2
+    from skill.logs import configure
+
+    configure(settings.log_level)
     mode = "ON" if settings.verify_signature else "OFF (local use only)"
     print(f"bedtime-skill: serving http://{args.host}:{args.port}/alexa, request verification {mode}", file=out, flush=True)
     if args.dev:

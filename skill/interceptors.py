@@ -54,4 +54,4 @@ class ResponseLogger(AbstractResponseInterceptor):
             "ends_session": None if response is None else response.should_end_session,
             "skill_ms": elapsed_ms,
         }
-        log.info("handled %s %s", info["request_type"], info["intent"] or "", extra={"alexa": info})
+        log.debug("handled %s %s", info["request_type"], info["intent"] or "", extra={"alexa": info})

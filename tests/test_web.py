@@ -102,3 +102,21 @@ def test_over_real_http_a_conversation_and_an_error(live_server: str) -> None:
     assert status == 200 and "doctor" in body["response"]["outputSpeech"]["ssml"]
     status, body = send(b"nope")
     assert status == 400 and body == {"error": "malformed JSON"}
+
+
+def test_each_request_logs_one_json_line_without_the_user_or_their_words(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    from skill.logs import JsonFormatter
+
+    env = envelope(intent_request("FormInfoIntent", form="my secret unobtainium"))
+    with caplog.at_level("INFO", logger="skill.web.app"):
+        post(app, json.dumps(env))
+        post(app, b"{bad")
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "skill.web.app"]
+    answered, refused = lines
+    assert answered["request_type"] == "IntentRequest" and answered["intent"] == "FormInfoIntent"
+    assert answered["status"] == 200 and answered["outcome"] == "answered" and answered["latency_ms"] >= 0
+    assert refused["status"] == 400 and refused["outcome"] == "refused: malformed JSON"
+    text = " ".join(caplog.text.split()) + json.dumps(lines)
+    assert "amzn1.ask.account" not in text and "unobtainium" not in text

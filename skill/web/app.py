@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+import uuid
 from typing import Any, Protocol
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from skill.runtime import BadEnvelope, SkillRunner
@@ -27,6 +29,26 @@ class Verifier(Protocol):
 def error(status: int, reason: str) -> tuple[Response, int]:
     """Every error a client sees: JSON with a short reason, never a stack trace."""
     return jsonify({"error": reason}), status
+
+
+def refuse(status: int, reason: str) -> tuple[Response, int]:
+    """An error for a request we would not run, noted in the request's log line."""
+    if hasattr(g, "log"):
+        g.log["outcome"] = f"refused: {reason}"
+    return error(status, reason)
+
+
+def describe_payload(payload: Any) -> dict[str, Any]:
+    """Request id, type and intent of a parsed body, for the log line; nothing a person said."""
+    request_part = payload.get("request") if isinstance(payload, dict) else None
+    if not isinstance(request_part, dict):
+        return {}
+    intent = request_part.get("intent")
+    return {
+        "request_id": str(request_part.get("requestId"))[:100] if request_part.get("requestId") else None,
+        "request_type": str(request_part.get("type"))[:100],
+        "intent": str(intent.get("name"))[:100] if isinstance(intent, dict) and intent.get("name") else None,
+    }
 
 
 def application_id(payload: dict[str, Any]) -> str | None:
@@ -66,11 +88,28 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["bedtime"] = {"settings": settings, "runner": runner, "verifier": verifier}
 
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        g.log = {"request_id": None, "request_type": None, "intent": None, "outcome": None}
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        # One line per HTTP request; ids and outcome only, never the body or a user id.
+        info = getattr(g, "log", {}) | {
+            "http_id": request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16],
+            "path": request.path,
+            "status": response.status_code,
+            "latency_ms": round((time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000, 2),
+        }
+        log.info("%s %s %s", request.method, request.path, response.status_code, extra={"http": info})
+        return response
+
     @app.post("/alexa")
     def alexa() -> Any:
         """Answer one Alexa request envelope."""
         if request.mimetype != "application/json":
-            return error(415, "content type must be application/json")
+            return refuse(415, "content type must be application/json")
         body = request.get_data(cache=False)
         if verifier is not None:
             from skill.web.verify import VerificationError
@@ -78,18 +117,21 @@ def create_app(
             try:
                 payload = verifier.verify(request.headers, body)
             except VerificationError as exc:
-                return error(400, exc.reason)
+                return refuse(400, exc.reason)
         else:
             try:
                 payload = json.loads(body)
             except (ValueError, UnicodeDecodeError):
-                return error(400, "malformed JSON")
+                return refuse(400, "malformed JSON")
+        g.log.update(describe_payload(payload))
         if settings.skill_id and application_id(payload) != settings.skill_id:
-            return error(400, "wrong application id")
+            return refuse(400, "wrong application id")
         try:
-            return jsonify(runner.invoke(payload))
+            answer = runner.invoke(payload)
         except BadEnvelope as exc:
-            return error(400, exc.reason)
+            return refuse(400, exc.reason)
+        g.log["outcome"] = "ended" if answer.get("response", {}).get("shouldEndSession") else "answered"
+        return jsonify(answer)
 
     @app.get("/healthz")
     def healthz() -> Any:
