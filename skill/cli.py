@@ -100,12 +100,16 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
 
 def _simulator(args: argparse.Namespace) -> Any:
     from skill.simulator.envelopes import RequestFactory
-    from skill.simulator.nlu import Resolver
+    from skill.simulator.nlu import ModelError, Resolver
     from skill.simulator.session import Simulator
 
     model = Path(args.model) / "interactionModels" / "custom" / "en-US.json"
+    try:
+        resolver = Resolver.from_model(model)
+    except ModelError as exc:
+        raise SystemExit(f"bedtime-skill: {exc}") from None
     runner = _runner(load_settings(persistence=args.persistence))
-    return Simulator(runner.invoke, Resolver.from_model(model), RequestFactory())
+    return Simulator(runner.invoke, resolver, RequestFactory())
 
 
 def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:

@@ -1,0 +1,23 @@
+"""The offline simulator: understand typed utterances like Alexa, build its requests, hold a session."""
+from skill.simulator.envelopes import DEFAULT_SKILL_ID, RequestFactory, SessionState
+from skill.simulator.nlu import FALLBACK_INTENT, ModelError, Resolution, Resolver, SlotMatch, normalise
+from skill.simulator.session import Invoke, Simulator, SimulatorError, Turn, chat_loop, describe, ssml_to_text
+
+__all__ = [
+    "DEFAULT_SKILL_ID",
+    "FALLBACK_INTENT",
+    "Invoke",
+    "ModelError",
+    "RequestFactory",
+    "Resolution",
+    "Resolver",
+    "SessionState",
+    "Simulator",
+    "SimulatorError",
+    "SlotMatch",
+    "Turn",
+    "chat_loop",
+    "describe",
+    "normalise",
+    "ssml_to_text",
+]

@@ -1,0 +1,356 @@
+"""Offline language understanding: typed words resolve to the intent and slots Alexa would send."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skill.simulator.builtin_slots import parse_duration, parse_number, parse_time
+from skill.simulator.nlu import FALLBACK_INTENT, ModelError, Resolver, normalise
+
+FIXTURE_MODEL = Path(__file__).parent / "fixtures" / "lint" / "valid" / "interactionModels" / "custom" / "en-US.json"
+REAL_MODEL = Path(__file__).resolve().parent.parent / "interaction_model" / "interactionModels" / "custom" / "en-US.json"
+
+
+@pytest.fixture(scope="module")
+def resolver() -> Resolver:
+    return Resolver.from_model(FIXTURE_MODEL)
+
+
+# --- normalising what people type ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "normal"),
+    [
+        ("How much should I take?", "how much should i take"),
+        ("  Is   300mg  TOO much?! ", "is 300 milligrams too much"),
+        ("is 1,000 mg ok", "is 1000 milligrams ok"),
+        ("what\u2019s 2.5 grams", "what's 2.5 grams"),
+        ("remind me at 10:30 p.m.", "remind me at 10:30 pm"),
+        ("eleven o'clock, please.", "eleven o'clock please"),
+        ("magnesium l-threonate", "magnesium l threonate"),
+        ("'quoted' words", "quoted words"),
+    ],
+)
+def test_normalise_keeps_words_numbers_and_apostrophes(typed: str, normal: str) -> None:
+    assert normalise(typed) == normal
+
+
+# --- built-in slot types ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spoken", "value"),
+    [
+        ("three hundred", "300"),
+        ("a thousand", "1000"),
+        ("one thousand two hundred", "1200"),
+        ("twelve hundred", "1200"),
+        ("fifty thousand", "50000"),
+        ("three hundred and fifty", "350"),
+        ("1000", "1000"),
+        ("2.5", "2.5"),
+        ("two point five", "2.5"),
+        ("zero", "0"),
+    ],
+)
+def test_amazon_number_gives_the_digit_string(spoken: str, value: str) -> None:
+    assert parse_number(spoken) == value
+
+
+@pytest.mark.parametrize("nonsense", ["one two", "twenty thirty", "a", "point five", "hundred hundred", "many"])
+def test_amazon_number_refuses_what_nobody_says(nonsense: str) -> None:
+    assert parse_number(nonsense) is None
+
+
+_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def spell(n: int) -> str:
+    """English words for 0 <= n < 1,000,000, the way a person says them."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        return _ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " and " + spell(n % 100))
+    return spell(n // 1000) + " thousand" + ("" if n % 1000 == 0 else " " + spell(n % 1000))
+
+
+@given(st.integers(min_value=0, max_value=999_999))
+def test_every_spelled_out_number_reads_back_as_its_digits(n: int) -> None:
+    assert parse_number(spell(n)) == str(n)
+
+
+@pytest.mark.parametrize(
+    ("spoken", "value"),
+    [
+        ("ten thirty pm", "22:30"),
+        ("10:30 pm", "22:30"),
+        ("22:30", "22:30"),
+        ("half past ten", "10:30"),
+        ("quarter to eleven", "10:45"),
+        ("twenty past ten", "10:20"),
+        ("ten thirty", "10:30"),
+        ("eleven", "11:00"),
+        ("eleven o'clock", "11:00"),
+        ("nine in the evening", "21:00"),
+        ("twelve am", "00:00"),
+        ("noon", "12:00"),
+        ("midnight", "00:00"),
+        ("tonight", "NI"),
+        ("this evening", "EV"),
+    ],
+)
+def test_amazon_time_gives_a_24_hour_clock(spoken: str, value: str) -> None:
+    assert parse_time(spoken) == value
+
+
+@pytest.mark.parametrize("nonsense", ["thirteen pm", "25:00", "half to ten", "banana"])
+def test_amazon_time_refuses_impossible_times(nonsense: str) -> None:
+    assert parse_time(nonsense) is None
+
+
+@pytest.mark.parametrize(
+    ("spoken", "value"),
+    [("twenty minutes", "PT20M"), ("an hour and a half", "PT1H30M"), ("one hour and ten minutes", "PT1H10M"),
+     ("half an hour", "PT30M"), ("90 seconds", "PT1M30S")],
+)
+def test_amazon_duration_gives_iso_8601(spoken: str, value: str) -> None:
+    assert parse_duration(spoken) == value
+
+
+# --- exact matches ---------------------------------------------------------------------------
+
+
+def test_a_sample_said_word_for_word_is_certain(resolver: Resolver) -> None:
+    res = resolver.resolve("How much magnesium should I take?")
+    assert (res.intent, res.confidence, res.slots) == ("DoseIntent", 1.0, {})
+    assert res.sample == "how much magnesium should i take"
+
+
+def test_numbers_units_and_forms_fill_their_slots(resolver: Resolver) -> None:
+    res = resolver.resolve("is twelve hundred milligrams of magnesium glycinate too much")
+    assert res.intent == "DoseIntent" and res.confidence == 1.0
+    assert res.slots["amount"].value == "1200"
+    assert (res.slots["unit"].resolved_id, res.slots["unit"].resolved_name) == ("mg", "milligrams")
+    form = res.slots["form"]
+    assert (form.value, form.resolved_id, form.resolved_name, form.slot_type) == (
+        "magnesium glycinate", "glycinate", "glycinate", "FormType")
+
+
+def test_typed_digits_and_mg_read_like_spoken_words(resolver: Resolver) -> None:
+    res = resolver.resolve("is 1,200mg too much")
+    assert res.intent == "DoseIntent"
+    assert res.slots["amount"].value == "1200" and res.slots["unit"].resolved_id == "mg"
+
+
+def test_a_time_fills_an_amazon_time_slot(resolver: Resolver) -> None:
+    res = resolver.resolve("remind me to take magnesium at half past ten pm")
+    assert res.intent == "ReminderIntent" and res.slots["time"].value == "22:30"
+
+
+def test_an_unknown_word_still_fills_a_custom_slot_without_resolving(resolver: Resolver) -> None:
+    # Alexa does this too: the value comes through with ER_SUCCESS_NO_MATCH.
+    res = resolver.resolve("tell me about zinc")
+    assert res.intent == "FormInfoIntent"
+    assert res.slots["form"].value == "zinc"
+    assert res.slots["form"].resolved_id is None and res.slots["form"].resolved_name is None
+    assert FALLBACK_INTENT != res.intent and 0.6 <= res.confidence < 1.0
+
+
+def test_a_known_value_beats_an_unknown_one_in_the_same_sample(resolver: Resolver) -> None:
+    # "tell me about magnesium {form}" resolves citrate; "tell me about {form}" would not.
+    res = resolver.resolve("tell me about magnesium citrate")
+    assert res.slots["form"].resolved_id == "citrate" and res.confidence == 1.0
+
+
+def test_declared_slots_travel_with_the_resolution(resolver: Resolver) -> None:
+    res = resolver.resolve("how much should i take")
+    assert dict(res.declared_slots) == {"amount": "AMAZON.NUMBER", "unit": "UnitType", "form": "FormType"}
+
+
+# --- near misses and nonsense ----------------------------------------------------------------
+
+
+def test_a_phrasing_close_to_a_sample_still_resolves(resolver: Resolver) -> None:
+    res = resolver.resolve("so how much magnesium should i take tonight")
+    assert res.intent == "DoseIntent" and 0.6 <= res.confidence < 1.0
+
+
+def test_a_close_phrasing_keeps_the_slot_values_it_recognises(resolver: Resolver) -> None:
+    res = resolver.resolve("would 400 milligrams be too much")
+    assert res.intent == "DoseIntent"
+    assert res.slots["amount"].value == "400" and res.slots["unit"].resolved_id == "mg"
+
+
+def test_something_off_topic_falls_back(resolver: Resolver) -> None:
+    res = resolver.resolve("what is the weather in paris")
+    assert res.intent == FALLBACK_INTENT
+    assert res.slots == {} and res.confidence < 0.6
+
+
+def test_an_empty_utterance_falls_back_with_no_confidence(resolver: Resolver) -> None:
+    res = resolver.resolve("  ?! ")
+    assert (res.intent, res.confidence) == (FALLBACK_INTENT, 0.0)
+
+
+def test_candidates_rank_one_resolution_per_intent(resolver: Resolver) -> None:
+    ranked = resolver.candidates("how much magnesium should i take", n=3)
+    assert ranked[0].intent == "DoseIntent"
+    assert len({r.intent for r in ranked}) == len(ranked) == 3
+    assert [r.confidence for r in ranked] == sorted((r.confidence for r in ranked), reverse=True)
+
+
+# --- built-in intents ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("help", "AMAZON.HelpIntent"),
+        ("what can I say?", "AMAZON.HelpIntent"),
+        ("what can you do", "AMAZON.HelpIntent"),
+        ("stop", "AMAZON.StopIntent"),
+        ("shut up", "AMAZON.StopIntent"),
+        ("quiet", "AMAZON.StopIntent"),
+        ("cancel", "AMAZON.CancelIntent"),
+        ("never mind", "AMAZON.CancelIntent"),
+        ("yes", "AMAZON.YesIntent"),
+        ("yeah", "AMAZON.YesIntent"),
+        ("sure", "AMAZON.YesIntent"),
+        ("yes please", "AMAZON.YesIntent"),
+        ("ok", "AMAZON.YesIntent"),
+        ("no", "AMAZON.NoIntent"),
+        ("nope", "AMAZON.NoIntent"),
+        ("no thanks", "AMAZON.NoIntent"),
+        ("go home", "AMAZON.NavigateHomeIntent"),
+    ],
+)
+def test_built_in_intents_understand_everyday_phrases(resolver: Resolver, said: str, intent: str) -> None:
+    assert resolver.resolve(said).intent == intent
+
+
+def test_built_in_phrases_only_reach_intents_the_model_declares(resolver: Resolver) -> None:
+    # The small model has no AMAZON.RepeatIntent, so Alexa could not send it.
+    assert resolver.resolve("say that again").intent != "AMAZON.RepeatIntent"
+
+
+# --- the skill's name ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("Alexa, open bedtime helper", (True, "")),
+        ("launch bedtime helper", (True, "")),
+        ("ask bedtime helper how much should I take", (True, "how much should i take")),
+        ("ask bedtime helper about magnesium citrate", (True, "magnesium citrate")),
+        ("tell bedtime helper to remind me at ten", (True, "remind me at ten")),
+        ("how much should I take", (False, "how much should I take")),
+    ],
+)
+def test_the_invocation_name_is_recognised_and_split_off(resolver: Resolver, said: str, expected: tuple[bool, str]) -> None:
+    assert resolver.split_invocation(said) == expected
+
+
+# --- model files -----------------------------------------------------------------------------
+
+
+def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no such interaction model file"):
+        Resolver.from_model(tmp_path / "en-US.json")
+
+
+def test_a_model_that_is_not_json_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "en-US.json"
+    path.write_text("{ nope")
+    with pytest.raises(ModelError, match=r"not valid JSON \(line 1, column 3\)"):
+        Resolver.from_model(path)
+
+
+def test_a_model_without_intents_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "en-US.json"
+    path.write_text(json.dumps({"interactionModel": {"languageModel": {"invocationName": "x y"}}}))
+    with pytest.raises(ModelError, match="intents must be a list"):
+        Resolver.from_model(path)
+
+
+def fill_samples(model_path: Path) -> list[tuple[str, str]]:
+    """Every sample of a model with its slots filled (last custom value, a number, a time), and its intent."""
+    language: dict[str, Any] = json.loads(model_path.read_text())["interactionModel"]["languageModel"]
+    values = {t["name"]: t["values"][-1]["name"]["value"] for t in language.get("types", [])}
+    builtin = {"AMAZON.NUMBER": "three hundred", "AMAZON.TIME": "ten thirty pm", "AMAZON.DURATION": "twenty minutes"}
+    out = []
+    for intent in language["intents"]:
+        types = {s["name"]: s["type"] for s in intent.get("slots", [])}
+        for sample in intent.get("samples", []):
+            said = re.sub(r"\{(\w+)\}", lambda m: values.get(types[m[1]]) or builtin[types[m[1]]], sample)
+            out.append((said, intent["name"]))
+    return out
+
+
+def test_every_sample_of_the_small_model_resolves_to_its_own_intent(resolver: Resolver) -> None:
+    wrong = [(said, want, resolver.resolve(said).intent) for said, want in fill_samples(FIXTURE_MODEL)
+             if resolver.resolve(said).intent != want]
+    assert wrong == []
+
+
+@pytest.fixture(scope="module")
+def real_resolver() -> Resolver:
+    if not REAL_MODEL.exists():
+        pytest.skip("the project's interaction model is not written yet")
+    return Resolver.from_model(REAL_MODEL)
+
+
+def test_every_sample_of_the_real_model_resolves_to_its_own_intent(real_resolver: Resolver) -> None:
+    results = [(said, want, real_resolver.resolve(said)) for said, want in fill_samples(REAL_MODEL)]
+    assert [(said, want, got.intent) for said, want, got in results if got.intent != want] == []
+    assert all(got.confidence == 1.0 for _, _, got in results)
+
+
+@pytest.mark.parametrize(
+    ("said", "intent", "slots"),
+    [
+        ("how much magnesium should I take", "DoseIntent", {}),
+        ("is 1200 mg too much", "DoseIntent", {"amount": "1200", "unit": "mg"}),
+        ("can I take magnesium if I have kidney disease", "SafetyIntent", {"condition": "kidney"}),
+        ("how much magnesium is in 500mg of magnesium oxide", "ElementalIntent",
+         {"amount": "500", "unit": "mg", "form": "oxide"}),
+        ("start my wind down", "WindDownIntent", {}),
+        ("what can I say", "AMAZON.HelpIntent", {}),
+        ("never mind", "AMAZON.CancelIntent", {}),
+        ("what is the weather in paris", FALLBACK_INTENT, {}),
+    ],
+)
+def test_the_real_model_understands_bedtime_questions(
+    real_resolver: Resolver, said: str, intent: str, slots: dict[str, str]
+) -> None:
+    res = real_resolver.resolve(said)
+    assert res.intent == intent
+    assert {name: (m.resolved_id or m.value) for name, m in res.slots.items()} == slots
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(
+        ["name", "type", "slots", "samples", "values", "synonyms", "value", "id", "intents", "types"]), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(language=st.dictionaries(st.sampled_from(["invocationName", "intents", "types"]), _json, max_size=3),
+       said=st.text(max_size=30))
+def test_a_mangled_model_is_a_model_error_or_still_resolves(language: dict[str, Any], said: str) -> None:
+    try:
+        resolver = Resolver({"interactionModel": {"languageModel": language}})
+    except ModelError:
+        return
+    assert isinstance(resolver.resolve(said).intent, str)
