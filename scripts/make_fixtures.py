@@ -4,7 +4,9 @@ Each fixture is one request exactly as Alexa would send it: a LaunchRequest, a
 SessionEndedRequest, one IntentRequest per built-in intent and at least one per
 custom intent, with slot values resolved against the interaction model the way
 Alexa's entity resolution does (ER_SUCCESS_MATCH with the value's id, or
-ER_SUCCESS_NO_MATCH for a word the model does not know).
+ER_SUCCESS_NO_MATCH for a word the model does not know), and the
+Connections.Response Alexa sends back after asking the person for reminder
+permission by voice (accepted, denied, not answered).
 
 Ids are uuid5 of the file name, so running the script again gives byte-identical
 files; a test regenerates them into a temporary directory and compares.
@@ -68,7 +70,21 @@ BUILT_INS = [
     "AMAZON.NoIntent",
     "AMAZON.RepeatIntent",
     "AMAZON.StartOverIntent",
+    "AMAZON.NextIntent",
+    "AMAZON.ResumeIntent",
+    "AMAZON.PauseIntent",
 ]
+
+# The reminders permission the skill asks for by voice, and the token it sends with the
+# request; Alexa hands the token back in the Connections.Response so the skill knows why.
+REMINDERS_SCOPE = "alexa::alerts:reminders:skill:readwrite"
+PERMISSION_TOKEN = "nightly-reminder"
+# Fixture file name -> the person's answer to "may this skill set reminders?".
+PERMISSION_ANSWERS = {
+    "connections_response_accepted.json": "ACCEPTED",
+    "connections_response_denied.json": "DENIED",
+    "connections_response_not_answered.json": "NOT_ANSWERED",
+}
 
 # Slot values are what Alexa hears (a synonym, a number as digits), not ids:
 # resolution to ids happens below, against the model, as Alexa does it.
@@ -137,6 +153,16 @@ CUSTOM_SPECS: list[Spec] = [
     Spec("SafetyIntent", "unknown", {"condition": "asthma"}),
     Spec("SleepFactsIntent"),
     Spec("WindDownIntent"),
+    # AMAZON.TIME arrives as Alexa normalises it: "ten thirty pm" -> "22:30", "in the evening" -> "EV".
+    Spec("SetBedtimeIntent", slots={"time": "22:30"}),
+    Spec("SetBedtimeIntent", "no_time"),
+    Spec("SetBedtimeIntent", "evening", {"time": "EV"}),
+    Spec("DoseTakenIntent"),
+    Spec("ReminderIntent"),
+    Spec("CancelReminderIntent"),
+    Spec("ForgetMeIntent"),
+    Spec("SetPreferenceIntent", slots={"amount": "300", "unit": "milligrams", "form": "glycinate"}),
+    Spec("SetPreferenceIntent", "form_only", {"form": "magnesium glycinate"}),
 ]
 
 
@@ -227,10 +253,16 @@ def build_slots(model: Json, spec: Spec) -> Json:
     return slots
 
 
-def envelope(file_name: str, request: Json, *, new_session: bool) -> Json:
-    """Wrap a request in the session and context Alexa sends with every request."""
+def envelope(file_name: str, request: Json, *, new_session: bool, consent_token: str | None = None) -> Json:
+    """Wrap a request in the session and context Alexa sends with every request.
+
+    A consent token appears only once the person has granted a permission; Alexa then
+    sends it in the user's permissions block, in the session and in the context alike.
+    """
     application = {"applicationId": SKILL_ID}
-    user = {"userId": USER_ID}
+    user: Json = {"userId": USER_ID}
+    if consent_token is not None:
+        user["permissions"] = {"consentToken": consent_token}
     return {
         "version": "1.0",
         "session": {
@@ -272,6 +304,20 @@ def intent_request(model: Json, spec: Spec) -> Json:
     return envelope(spec.file_name, request, new_session=spec.new_session)
 
 
+def connections_response(file_name: str, answer: str) -> Json:
+    """The Connections.Response that ends the voice permission dialogue with the person's answer."""
+    request = {
+        "type": "Connections.Response",
+        "name": "AskFor",
+        "status": {"code": "200", "message": "OK"},
+        "payload": {"permissionScope": REMINDERS_SCOPE, "status": answer},
+        "token": PERMISSION_TOKEN,
+    }
+    # Only a granted permission comes with a token the reminders API will accept.
+    consent_token = f"Atza|consent.{stable_uuid('consent', file_name)}" if answer == "ACCEPTED" else None
+    return envelope(file_name, request, new_session=False, consent_token=consent_token)
+
+
 def build_fixtures(model: Json) -> dict[str, Json]:
     """Every fixture by file name, in a stable order."""
     fixtures: dict[str, Json] = {
@@ -288,6 +334,8 @@ def build_fixtures(model: Json) -> dict[str, Json]:
         if spec.file_name in fixtures:
             raise FixtureError(f"two fixtures are named {spec.file_name}")
         fixtures[spec.file_name] = intent_request(model, spec)
+    for file_name, answer in PERMISSION_ANSWERS.items():
+        fixtures[file_name] = connections_response(file_name, answer)
     return fixtures
 
 

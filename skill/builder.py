@@ -10,9 +10,10 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_model.services import ApiClient
 
 from skill.content import load_catalog
-from skill.handlers import core, dose, topics, winddown
+from skill.handlers import core, dose, habits, routine, topics
 from skill.handlers.base import Handler
 from skill.interceptors import RequestLogger, ResponseLogger
+from skill.services import Services
 from skill.settings import Settings
 from skill.speech import Voice
 
@@ -24,6 +25,7 @@ def build_skill(
     api_client: ApiClient | None = None,
     rng: random.Random | None = None,
     on_say: Callable[[str], None] | None = None,
+    services: Services | None = None,
 ) -> CustomSkill:
     """Build the skill: content validated once, handlers registered specific first, catch-alls last."""
     settings = settings or Settings()
@@ -32,7 +34,10 @@ def build_skill(
 
     builder = CustomSkillBuilder(persistence_adapter=persistence, api_client=api_client)
     builder.skill_id = settings.skill_id
-    for handler in make_handlers(voice):
+    services = services or Services(
+        default_time_zone=settings.default_time_zone, alexa_api=settings.alexa_api, api_client=api_client
+    )
+    for handler in make_handlers(voice, services):
         builder.add_request_handler(handler)
     builder.add_exception_handler(core.ErrorHandler(voice))
     builder.add_global_request_interceptor(RequestLogger())
@@ -40,10 +45,28 @@ def build_skill(
     return builder.create()
 
 
-def make_handlers(voice: Voice) -> list[Handler]:
-    """The ordered registry: specific handlers first, catch-alls last (the SDK takes the first match)."""
+def make_handlers(voice: Voice, services: Services) -> list[Handler]:
+    """The ordered registry: specific handlers first, catch-alls last (the SDK takes the first match).
+
+    Handlers that answer an open question (a pending confirmation, a routine step) come before the
+    general ones for the same intents, so "yes" means what the last question asked.
+    """
     return [
+        habits.PermissionResponseHandler(voice, services),
+        routine.LaunchResumeHandler(voice, services),
         core.LaunchHandler(voice),
+        habits.ForgetConfirmHandler(voice, services),
+        routine.ResumeChoiceHandler(voice, services),
+        routine.RoutineHelpHandler(voice, services),
+        routine.RoutineAdvanceHandler(voice, services),
+        routine.RoutineExitHandler(voice, services),
+        routine.WindDownHandler(voice, services),
+        routine.SetBedtimeHandler(voice, services),
+        habits.DoseTakenHandler(voice, services),
+        habits.SetPreferenceHandler(voice, services),
+        habits.ReminderHandler(voice, services),
+        habits.CancelReminderHandler(voice, services),
+        habits.ForgetMeHandler(voice, services),
         dose.DoseHandler(voice),
         dose.ElementalHandler(voice),
         topics.MechanismHandler(voice),
@@ -51,7 +74,6 @@ def make_handlers(voice: Voice) -> list[Handler]:
         topics.FormInfoHandler(voice),
         topics.SafetyHandler(voice),
         *(topics.TopicHandler(voice, intent, key) for intent, key in topics.TOPICS.items()),
-        winddown.WindDownHandler(voice),
         core.HelpHandler(voice),
         core.YesHandler(voice),
         core.NoHandler(voice),
@@ -67,4 +89,4 @@ def make_handlers(voice: Voice) -> list[Handler]:
 def handled_intents(locale: str = "en-US") -> set[str]:
     """Every intent name some handler serves; the linter and tests hold the model against it."""
     voice = Voice(load_catalog(locale))
-    return {name for handler in make_handlers(voice) for name in handler.intents}
+    return {name for handler in make_handlers(voice, Services()) for name in handler.intents}

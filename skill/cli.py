@@ -108,7 +108,8 @@ def _simulator(args: argparse.Namespace) -> Any:
         resolver = Resolver.from_model(model)
     except ModelError as exc:
         raise SystemExit(f"bedtime-skill: {exc}") from None
-    runner = _runner(load_settings(persistence=args.persistence))
+    # Offline: nothing leaves the machine, so the Alexa settings and reminders APIs are not called.
+    runner = _runner(load_settings(persistence=args.persistence, alexa_api=False))
     return Simulator(runner.invoke, resolver, RequestFactory())
 
 

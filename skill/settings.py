@@ -41,10 +41,27 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, le=1024 * 1024, description="Largest request body accepted."
     )
+    default_time_zone: str = Field(
+        default="America/New_York", description="Time zone used when the device's cannot be read."
+    )
+    alexa_api: bool = Field(
+        default=True, description="Call the Alexa settings and reminders APIs (off in the offline simulator)."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     seed: int | None = Field(
         default=None, description="Seed for choosing spoken variants; set it to make answers repeatable."
     )
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
     @field_validator("skill_id")
     @classmethod

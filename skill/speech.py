@@ -25,6 +25,11 @@ CARD_TITLE = "Bedtime Magnesium"
 # Session attribute names the voice layer owns.
 LAST_SAID = "last_said"
 OFFERED_MORE = "offered_more"
+ROUTINE = "routine"  # the wind-down step just spoken, waiting for "next"
+PENDING = "pending"  # what the next yes, no or time answers ("bedtime:<then>", "resume", "forget")
+# Conversation context lasts exactly one turn: every reply says what its question leaves open, so a
+# stale "yes" can never confirm something asked three answers ago.
+CONTEXT = (OFFERED_MORE, ROUTINE, PENDING)
 
 # Content may write "[pause]" or "[pause 3s]"; everything else in content is plain text.
 _PAUSE = re.compile(r"\[pause(?: (\d{1,2}(?:\.\d)?)s)?\]")
@@ -49,6 +54,7 @@ class Reply:
     more: str | None = None  # a details entry that "yes" will speak next
     soft: bool = False  # slower, quieter delivery for the wind-down
     card: bool = True
+    context: dict[str, str] = field(default_factory=dict)  # what the next turn answers (keys from CONTEXT)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,10 @@ class Voice:
             self._on_say(key)
         return self._fill(self._rng.choice(options), params)
 
+    def phrase(self, key: str) -> str:
+        """A short phrase from the content to use inside another sentence (its first wording)."""
+        return self.catalog[key].say[0]
+
     def render(self, reply: Reply) -> Spoken:
         """Turn a reply into SSML, a reprompt and a card."""
         parts = [self._pick(line.key, line.params) for line in reply.lines]
@@ -159,8 +169,10 @@ class Voice:
         else:
             builder.ask(spoken.reprompt_ssml)
             session[LAST_SAID] = {"ssml": spoken.ssml, "reprompt": spoken.reprompt_ssml}
-        if reply.more:
-            session[OFFERED_MORE] = reply.more
-        else:
-            session.pop(OFFERED_MORE, None)
+        for key in CONTEXT:
+            session.pop(key, None)
+        if not reply.end:
+            session.update(reply.context)
+            if reply.more:
+                session[OFFERED_MORE] = reply.more
         return builder.response

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from skill.builder import build_skill
+from skill.profile.sqlite_store import SqlitePersistenceAdapter
 from skill.runtime import SkillRunner
+from skill.services import Services
 from skill.settings import Settings
+from tests.alexa_api_stub import AlexaApiStub, alexa_api  # noqa: F401 - a fixture for every test module
 from tests.conversation import Conversation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,9 +26,53 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(_env_file=None, verify_signature=False, data_dir=tmp_path, persistence="none", seed=7)
 
 
+class Clock:
+    """A clock tests can set and move; 21:30 in New York on 26 November 2026 to begin with."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 27, 2, 30, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def local(self, hour: int, minute: int = 0, days: int = 0) -> None:
+        """Set the time as New York sees it (UTC-5 in November)."""
+        base = datetime(2026, 11, 26, hour, minute, tzinfo=timezone(timedelta(hours=-5))) + timedelta(days=days)
+        self.now = base.astimezone(timezone.utc)
+
+
 @pytest.fixture
-def talk(settings: Settings) -> Conversation:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def talk(settings: Settings, clock: Clock) -> Conversation:
     """A conversation with the real skill; it records which content keys were spoken."""
     said: list[str] = []
-    skill = build_skill(settings, rng=random.Random(7), on_say=said.append)
+    services = Services(clock=clock, alexa_api=False)
+    skill = build_skill(settings, rng=random.Random(7), on_say=said.append, services=services)
     return Conversation(SkillRunner(skill), said)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlitePersistenceAdapter]:
+    """A real SQLite file, as `make run` uses."""
+    adapter = SqlitePersistenceAdapter(tmp_path / "bedtime.sqlite3")
+    yield adapter
+    adapter.close()
+
+
+def night_skill(settings: Settings, store: SqlitePersistenceAdapter, clock: Clock, said: list[str]) -> SkillRunner:
+    """The skill as a server runs it: SQLite, the Alexa APIs on, a clock the test controls."""
+    services = Services(clock=clock, alexa_api=True)
+    return SkillRunner(build_skill(settings, persistence=store, rng=random.Random(3), on_say=said.append,
+                                   services=services))
+
+
+@pytest.fixture
+def night(settings: Settings, store: SqlitePersistenceAdapter, clock: Clock, alexa_api: AlexaApiStub) -> Conversation:
+    """A person at bedtime: remembered between sessions, with the Alexa API stand-in on loopback."""
+    said: list[str] = []
+    alexa_api.default_time_zone = "America/New_York"  # the device's setting, read through the API
+    return Conversation(night_skill(settings, store, clock, said), said, api_endpoint=alexa_api.endpoint)

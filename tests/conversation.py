@@ -16,18 +16,22 @@ _ids = itertools.count(1)
 
 
 def envelope(request: dict[str, Any], *, attributes: dict[str, Any] | None = None, new: bool = True,
-             session_id: str = "amzn1.echo-api.session.test", user_id: str = "amzn1.ask.account.TEST") -> dict[str, Any]:
-    """A request envelope shaped like Alexa's."""
+             session_id: str = "amzn1.echo-api.session.test", user_id: str = "amzn1.ask.account.TEST",
+             api_endpoint: str = "https://api.amazonalexa.com", consent: bool = False) -> dict[str, Any]:
+    """A request envelope shaped like Alexa's; `consent` adds the reminders permission's token."""
     request = {"requestId": f"amzn1.echo-api.request.{next(_ids)}", "timestamp": "2026-11-26T22:30:00Z",
                "locale": "en-US", **request}
     app = {"applicationId": SKILL_ID}
+    user: dict[str, Any] = {"userId": user_id}
+    if consent:
+        user["permissions"] = {"consentToken": "consent-token"}
     return {
         "version": "1.0",
         "session": {"new": new, "sessionId": session_id, "application": app,
-                    "attributes": attributes or {}, "user": {"userId": user_id}},
-        "context": {"System": {"application": app, "user": {"userId": user_id},
+                    "attributes": attributes or {}, "user": dict(user)},
+        "context": {"System": {"application": app, "user": user,
                                "device": {"deviceId": "amzn1.ask.device.TEST", "supportedInterfaces": {}},
-                               "apiEndpoint": "https://api.amazonalexa.com", "apiAccessToken": "token"}},
+                               "apiEndpoint": api_endpoint, "apiAccessToken": "token"}},
         "request": request,
     }
 
@@ -38,7 +42,8 @@ def intent_request(name: str, **slots: str | None) -> dict[str, Any]:
     for slot_name, value in slots.items():
         entry: dict[str, Any] = {"name": slot_name, "confirmationStatus": "NONE"}
         if value is not None:
-            resolved, _, heard = value.partition(":") if ":" in value else (None, "", value)
+            is_time = re.fullmatch(r"\d{1,2}:\d{2}", value)  # AMAZON.TIME, not "id:heard"
+            resolved, _, heard = value.partition(":") if ":" in value and not is_time else (None, "", value)
             entry["value"] = heard
             if resolved:
                 entry["resolutions"] = {"resolutionsPerAuthority": [{
@@ -108,10 +113,13 @@ class Conversation:
     attributes: dict[str, Any] = field(default_factory=dict)
     open: bool = False
     user_id: str = "amzn1.ask.account.TEST"
+    api_endpoint: str = "https://api.amazonalexa.com"
+    consent: bool = False
 
     def send(self, request: dict[str, Any]) -> Turn:
         start = len(self.said)
-        env = envelope(request, attributes=self.attributes, new=not self.open, user_id=self.user_id)
+        env = envelope(request, attributes=self.attributes, new=not self.open, user_id=self.user_id,
+                       api_endpoint=self.api_endpoint, consent=self.consent)
         response = self.runner.invoke(env)
         check_response(response)
         turn = Turn(response, self.said[start:])
@@ -124,6 +132,12 @@ class Conversation:
 
     def ask(self, intent: str, **slots: str | None) -> Turn:
         return self.send(intent_request(intent, **slots))
+
+    def permission(self, status: str) -> Turn:
+        """Alexa's answer to a voice permission request."""
+        return self.send({"type": "Connections.Response", "name": "AskFor", "status": {"code": "200", "message": "OK"},
+                          "payload": {"permissionScope": "alexa::alerts:reminders:skill:readwrite", "status": status},
+                          "token": "nightly-reminder"})
 
     def end(self, reason: str = "USER_INITIATED") -> Turn:
         return self.send({"type": "SessionEndedRequest", "reason": reason})

@@ -40,7 +40,8 @@ def test_every_question_has_a_reprompt_and_every_variant_has_words() -> None:
 
 def test_first_answers_are_short_and_details_come_in_parts() -> None:
     for key, entry in catalog.items():
-        limit = 90 if key.endswith(".more") else 40
+        # Details and the breathing exercise are long by design; everything a person hears first is short.
+        limit = 90 if key.endswith(".more") or key == "routine.breathe" else 40
         for variant in entry.say:
             assert len(variant.split()) <= limit, f"{key}: {len(variant.split())} words"
 

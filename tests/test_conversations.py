@@ -171,8 +171,6 @@ def test_every_answer_shows_a_card_in_the_alexa_app(talk: Conversation) -> None:
     assert "Anything else" not in card["content"]
 
 
-def test_the_wind_down_gives_timing_and_the_kidney_caveat(talk: Conversation) -> None:
+def test_the_wind_down_begins_by_asking_for_a_bedtime(talk: Conversation) -> None:
     a = talk.ask("WindDownIntent")
-    assert a.said("winddown.essentials", "disclaimer") and a.ended
-    assert {30, 60} <= set(numbers(a.speech)) and "kidney" in a.speech
-    assert 'volume="soft"' in a.ssml
+    assert a.said("routine.ask_bedtime") and not a.ended and a.reprompt

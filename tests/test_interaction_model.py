@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import IntentRequest, RequestEnvelope
+from ask_sdk_model.interfaces.connections import ConnectionsResponse
 from ask_sdk_model.slu.entityresolution import StatusCode
+
+from skill.simulator.nlu import Resolver
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "interaction_model"
@@ -51,6 +54,13 @@ CUSTOM_INTENTS: dict[str, dict[str, str]] = {
     "SafetyIntent": {"condition": "ConditionType"},
     "SleepFactsIntent": {},
     "WindDownIntent": {},
+    # The wind-down routine, the nightly reminder and what the skill remembers.
+    "SetBedtimeIntent": {"time": "AMAZON.TIME"},
+    "DoseTakenIntent": {},
+    "ReminderIntent": {},
+    "CancelReminderIntent": {},
+    "ForgetMeIntent": {},
+    "SetPreferenceIntent": {"amount": "AMAZON.NUMBER", "unit": "UnitType", "form": "FormType"},
 }
 
 BUILT_IN_INTENTS = [
@@ -63,6 +73,10 @@ BUILT_IN_INTENTS = [
     "AMAZON.NoIntent",
     "AMAZON.RepeatIntent",
     "AMAZON.StartOverIntent",
+    # The routine pauses, resumes and moves on to its next step.
+    "AMAZON.NextIntent",
+    "AMAZON.ResumeIntent",
+    "AMAZON.PauseIntent",
 ]
 
 # The value ids the knowledge layer switches on.
@@ -86,12 +100,20 @@ SLOT_TYPE_IDS: dict[str, set[str]] = {
 
 # What people say to the built-ins; a custom sample equal to one of these would steal it.
 BUILT_IN_PHRASES = {
-    "help", "stop", "cancel", "never mind", "yes", "yeah", "no", "nope",
+    "help", "stop", "cancel", "never mind", "forget it", "yes", "yeah", "no", "nope",
     "repeat", "say that again", "start over", "restart", "go home", "exit",
+    "next", "skip", "pause", "hold on", "wait", "resume", "continue", "carry on",
 }
 
 # Spoken numbers stand in for AMAZON.NUMBER when expanding samples.
 NUMBER_WORDS = ["five hundred", "twelve hundred", "two"]
+# Spoken times stand in for AMAZON.TIME, from a bare hour to a part of the evening.
+TIME_WORDS = ["ten thirty", "half past ten", "eleven pm", "midnight", "in the evening"]
+BUILT_IN_SPOKEN = {"AMAZON.NUMBER": NUMBER_WORDS, "AMAZON.TIME": TIME_WORDS}
+
+# Samples that are only a slot, allowed where the skill has just asked for that value:
+# "What time do you usually go to bed?" - "Ten thirty."
+ANSWER_ONLY_SAMPLES = {("SetBedtimeIntent", "{time}")}
 
 SLOT_REF = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # A sample is lowercase words (apostrophes allowed, periods only in abbreviations like "l.") and {slots}.
@@ -117,8 +139,8 @@ def normalise(sample: str) -> str:
 
 def spoken_forms(slot_type: str) -> list[str]:
     """Everything a person might say into a slot of this type."""
-    if slot_type == "AMAZON.NUMBER":
-        return NUMBER_WORDS
+    if slot_type in BUILT_IN_SPOKEN:
+        return BUILT_IN_SPOKEN[slot_type]
     words = []
     for value in slot_types()[slot_type]["values"]:
         words.append(value["name"]["value"])
@@ -198,9 +220,48 @@ def test_samples_follow_alexa_sample_rules() -> None:
             tokens = sample.split(" ")
             if sample != sample.strip() or any(not SAMPLE_TOKEN.match(t) for t in tokens):
                 broken.append(f"{intent['name']}: {sample!r}")
-            if len(sample) > 200 or not SLOT_REF.sub("", sample).strip():
+            only_slots = not SLOT_REF.sub("", sample).strip()
+            if len(sample) > 200 or (only_slots and (intent["name"], sample) not in ANSWER_ONLY_SAMPLES):
                 broken.append(f"{intent['name']}: {sample!r} is too long or only slots")
     assert not broken, "\n".join(broken)
+
+
+def test_a_bare_time_answers_the_bedtime_question() -> None:
+    # A: What time do you usually go to bed?   U: ten thirty
+    samples = intents()["SetBedtimeIntent"]["samples"]
+    assert "{time}" in samples
+    for intent, sample in ANSWER_ONLY_SAMPLES:
+        assert sample in intents()[intent]["samples"], f"{intent} no longer has {sample!r}; drop it from the list"
+    # Only a built-in value can stand alone: a bare custom slot would swallow any word at all.
+    for intent, sample in ANSWER_ONLY_SAMPLES:
+        (slot,) = SLOT_REF.findall(sample)
+        assert declared_slots(intents()[intent])[slot].startswith("AMAZON.")
+
+
+@pytest.mark.parametrize(
+    "name", ["SetBedtimeIntent", "DoseTakenIntent", "ReminderIntent", "CancelReminderIntent", "ForgetMeIntent"]
+)
+def test_routine_and_profile_intents_can_be_said_without_any_slot(name: str) -> None:
+    # "change my bedtime" has no time yet: the skill asks for it rather than falling back.
+    assert any(not SLOT_REF.search(s) for s in intents()[name]["samples"])
+
+
+def test_remembering_a_preference_never_sounds_like_asking_about_a_dose() -> None:
+    # U: "i take three hundred milligrams is that okay" asks for advice (DoseIntent);
+    # U: "remember that i take three hundred milligrams" asks the skill to remember.
+    asking = re.compile(r"\b(?:okay|ok|safe|enough|too much|a good dose|is that|should i|can i|how much)\b")
+    remembering = re.compile(r"\b(?:remember|save|store|note|usual|keep in mind)\b")
+    for sample in intents()["SetPreferenceIntent"]["samples"]:
+        words = SLOT_REF.sub(" ", sample)
+        assert remembering.search(words), f"{sample!r} does not say remember, save or usual"
+        assert not asking.search(words), f"{sample!r} sounds like a dose question"
+
+
+def test_cancelling_a_reminder_and_forgetting_me_never_take_a_bare_cancel_or_stop() -> None:
+    # "cancel" and "stop" must stay with the built-ins, which end the session at once.
+    for name in ("CancelReminderIntent", "ForgetMeIntent"):
+        for sample in intents()[name]["samples"]:
+            assert len(sample.split()) >= 2, f"{name}: {sample!r}"
 
 
 def test_every_slot_in_a_sample_is_declared_on_its_intent() -> None:
@@ -240,6 +301,43 @@ def test_no_custom_sample_takes_a_built_in_phrase() -> None:
     for name in CUSTOM_INTENTS:
         taken = {normalise(s) for s in intents()[name]["samples"]} & BUILT_IN_PHRASES
         assert not taken, f"{name} would steal {taken}"
+
+
+@cache
+def resolver() -> Resolver:
+    return Resolver.from_model(MODEL_PATH)
+
+
+@pytest.mark.parametrize(
+    ("said", "intent", "slots"),
+    [
+        # A: What time do you usually go to bed?
+        ("ten thirty", "SetBedtimeIntent", {"time": "10:30"}),
+        ("in the evening", "SetBedtimeIntent", {"time": "EV"}),
+        ("i go to bed at half past ten pm", "SetBedtimeIntent", {"time": "22:30"}),
+        ("change my bedtime", "SetBedtimeIntent", {}),
+        ("i just took my magnesium", "DoseTakenIntent", {}),
+        ("remind me every night", "ReminderIntent", {}),
+        ("stop reminding me", "CancelReminderIntent", {}),
+        ("erase everything you know about me", "ForgetMeIntent", {}),
+        # Remembering and asking share words; the verb decides.
+        ("remember that i take 300 mg of glycinate", "SetPreferenceIntent",
+         {"amount": "300", "unit": "mg", "form": "glycinate"}),
+        ("i take 300 mg of glycinate", "DoseIntent", {"amount": "300", "unit": "mg", "form": "glycinate"}),
+        ("my usual is magnesium glycinate", "SetPreferenceIntent", {"form": "glycinate"}),
+        ("my dose is 300 mg", "DoseIntent", {"amount": "300", "unit": "mg"}),
+        # The built-ins keep their one-word phrases.
+        ("cancel", "AMAZON.CancelIntent", {}),
+        ("forget it", "AMAZON.CancelIntent", {}),
+        ("next", "AMAZON.NextIntent", {}),
+        ("pause", "AMAZON.PauseIntent", {}),
+        ("resume", "AMAZON.ResumeIntent", {}),
+    ],
+)
+def test_what_people_say_reaches_the_right_intent(said: str, intent: str, slots: dict[str, str]) -> None:
+    heard_as = resolver().resolve(said)
+    assert (heard_as.intent, heard_as.confidence) == (intent, 1.0), f"U: {said!r}"
+    assert {name: m.resolved_id or m.value for name, m in heard_as.slots.items()} == slots
 
 
 # --- slot types --------------------------------------------------------------------------
@@ -382,6 +480,7 @@ def test_every_intent_in_the_model_has_a_fixture() -> None:
         if json.loads(text)["request"]["type"] == "IntentRequest"
     }
     assert set(intents()) - covered == set()
+    assert covered - set(intents()) == set(), "a fixture names an intent the model does not have"
     assert {"launch.json", "session_ended.json"} <= set(load_fixtures())
 
 
@@ -456,6 +555,18 @@ def heard(fixture: str) -> dict[str, tuple[str | None, str | None]]:
         ("form_info_intent_threonate.json", {"form": ("l threonate", "threonate")}),
         ("form_info_intent_unknown.json", {"form": ("chloride", "ER_SUCCESS_NO_MATCH")}),
         ("elemental_intent_citrate.json", {"form": ("magnesium citrate", "citrate")}),
+        ("set_bedtime_intent.json", {"time": ("22:30", None)}),
+        # Alexa fills AMAZON.TIME with "EV" when a person says only "in the evening".
+        ("set_bedtime_intent_evening.json", {"time": ("EV", None)}),
+        ("set_bedtime_intent_no_time.json", {"time": (None, None)}),
+        (
+            "set_preference_intent.json",
+            {"amount": ("300", None), "unit": ("milligrams", "mg"), "form": ("glycinate", "glycinate")},
+        ),
+        (
+            "set_preference_intent_form_only.json",
+            {"amount": (None, None), "unit": (None, None), "form": ("magnesium glycinate", "glycinate")},
+        ),
     ],
 )
 def test_named_fixture_says_what_its_name_promises(
@@ -472,6 +583,63 @@ def test_launch_and_session_end_fixtures() -> None:
     ended = deserialise((FIXTURES / "session_ended.json").read_text(encoding="utf-8"))
     assert ended.request.object_type == "SessionEndedRequest"
     assert ended.request.reason.value == "USER_INITIATED"
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["dose_taken_intent.json", "reminder_intent.json", "cancel_reminder_intent.json", "forget_me_intent.json"],
+)
+def test_slotless_fixtures_carry_no_slots(fixture: str) -> None:
+    assert heard(fixture) == {}
+
+
+@pytest.mark.parametrize(
+    ("fixture", "intent"),
+    [("amazon_next.json", "AMAZON.NextIntent"), ("amazon_resume.json", "AMAZON.ResumeIntent"),
+     ("amazon_pause.json", "AMAZON.PauseIntent")],
+)
+def test_routine_built_ins_arrive_mid_session(fixture: str, intent: str) -> None:
+    envelope = deserialise((FIXTURES / fixture).read_text(encoding="utf-8"))
+    assert isinstance(envelope.request, IntentRequest)
+    assert envelope.request.intent.name == intent and envelope.session.new is False
+
+
+@pytest.mark.parametrize(
+    ("fixture", "answer", "granted"),
+    [
+        ("connections_response_accepted.json", "ACCEPTED", True),
+        ("connections_response_denied.json", "DENIED", False),
+        ("connections_response_not_answered.json", "NOT_ANSWERED", False),
+    ],
+)
+def test_permission_answers_come_back_as_connections_responses(fixture: str, answer: str, granted: bool) -> None:
+    # A: Shall I remind you every night?  U: yes  (Alexa asks for the permission itself, then:)
+    envelope = deserialise((FIXTURES / fixture).read_text(encoding="utf-8"))
+    request = envelope.request
+    assert isinstance(request, ConnectionsResponse)
+    assert request.object_type == "Connections.Response" and request.name == "AskFor"
+    assert (request.status.code, request.status.message) == ("200", "OK")
+    assert request.payload == {"permissionScope": "alexa::alerts:reminders:skill:readwrite", "status": answer}
+    assert request.token == "nightly-reminder"
+    assert envelope.session.new is False
+    # Only a granted permission brings a consent token, in the context and the session alike.
+    for user in (envelope.context.system.user, envelope.session.user):
+        if granted:
+            assert user.permissions is not None and user.permissions.consent_token
+        else:
+            assert user.permissions is None
+    # The manifest asks for exactly the scope the answer is about.
+    assert {"name": request.payload["permissionScope"]} in manifest()["permissions"]
+
+
+def test_only_the_permission_answers_are_not_intent_or_session_requests() -> None:
+    kinds = {name: json.loads(text)["request"]["type"] for name, text in load_fixtures().items()}
+    others = {name for name, kind in kinds.items() if kind not in {"IntentRequest", "LaunchRequest", "SessionEndedRequest"}}
+    assert others == {
+        "connections_response_accepted.json",
+        "connections_response_denied.json",
+        "connections_response_not_answered.json",
+    }
 
 
 def test_regenerated_fixtures_are_byte_identical(tmp_path: Path) -> None:

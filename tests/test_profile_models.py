@@ -70,6 +70,8 @@ def test_a_new_profile_is_empty_and_current() -> None:
         "dose_nights": [],
         "reminder_ids": [],
         "last_routine_night": None,
+        "paused_step": None,
+        "paused_on": None,
     }
 
 

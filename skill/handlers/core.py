@@ -36,7 +36,7 @@ class HelpHandler(Handler):
 class GoodbyeHandler(Handler):
     """Serve stop, cancel and go-home: end at once, quietly."""
 
-    intents = ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent")
+    intents = ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent", "AMAZON.PauseIntent")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return self.voice.respond(handler_input, Reply([Line("goodbye")], end=True, card=False))

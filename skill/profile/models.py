@@ -53,6 +53,9 @@ class UserProfile(BaseModel):
     dose_nights: list[date] = Field(default_factory=list)
     reminder_ids: list[str] = Field(default_factory=list)
     last_routine_night: date | None = None
+    # Where a wind-down was left tonight, so a person who comes back can resume it.
+    paused_step: Literal["checkin", "dose", "breathe"] | None = None
+    paused_on: date | None = None
 
     @field_validator("bedtime")
     @classmethod

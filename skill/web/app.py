@@ -138,6 +138,13 @@ def create_app(
         """Serve load balancers and the deploy check."""
         return jsonify({"status": "ok"})
 
+    if not settings.verify_signature:
+        # The developer console is for local use only: never on an endpoint open to Alexa.
+        from skill.cli import DEFAULT_MODEL
+        from skill.web.console import console_blueprint
+
+        app.register_blueprint(console_blueprint(runner, DEFAULT_MODEL))
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         return error(exc.code or 500, (exc.name or "error").lower())

@@ -1,0 +1,87 @@
+"""Tonight, in a person's own time zone: when the dose falls and whether bedtime has passed."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+# Take magnesium about 30 to 60 minutes before bed: the reminder and the advice aim at the middle.
+DOSE_LEAD = timedelta(minutes=45)
+WINDOW_OPENS = timedelta(minutes=60)
+# Until this hour, "tonight" is still yesterday evening's night.
+NIGHT_ENDS_HOUR = 5
+
+_HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+class Phase(StrEnum):
+    """Where now falls against tonight's bedtime."""
+
+    EARLY = "early"  # more than an hour before bed
+    WINDOW = "window"  # the hour before bed: a good time for the dose
+    LATE = "late"  # bedtime has passed
+
+
+@dataclass(frozen=True)
+class Tonight:
+    """Tonight's schedule for one person."""
+
+    night: date
+    bedtime: datetime
+    dose_at: datetime
+    phase: Phase
+
+
+def bedtime_from_slot(value: str | None) -> str | None:
+    """Read AMAZON.TIME as a bedtime "HH:MM", or None for "evening", "NI" and other vague answers.
+
+    A bedtime said without am or pm arrives as morning ("10:30"); between 5 and 11:59 that is
+    almost always the evening, so it is moved there. The skill says the time back, so a night
+    worker can correct it.
+    """
+    match = _HHMM.match((value or "").strip())
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        return None
+    if 5 <= hour < 12:
+        hour += 12
+    return f"{hour:02d}:{minute:02d}"
+
+
+def night_of(now_local: datetime) -> date:
+    """The evening a moment belongs to: 1 a.m. on Friday is still Thursday night."""
+    if now_local.hour < NIGHT_ENDS_HOUR:
+        return (now_local - timedelta(days=1)).date()
+    return now_local.date()
+
+
+def tonight(bedtime: str, time_zone: str, now: datetime) -> Tonight:
+    """Place bedtime on tonight's calendar and say where now falls against it."""
+    zone = ZoneInfo(time_zone)
+    local = now.astimezone(zone)
+    night = night_of(local)
+    hour, minute = (int(part) for part in bedtime.split(":"))
+    day = night + timedelta(days=1) if hour < NIGHT_ENDS_HOUR else night  # a 00:30 bedtime is after midnight
+    bed = datetime.combine(day, time(hour, minute), tzinfo=zone)
+    if local >= bed:
+        phase = Phase.LATE
+    elif local >= bed - WINDOW_OPENS:
+        phase = Phase.WINDOW
+    else:
+        phase = Phase.EARLY
+    return Tonight(night, bed, bed - DOSE_LEAD, phase)
+
+
+def spoken_time(moment: datetime | str) -> str:
+    """Say a clock time the way people do: "10:30 PM", "9 PM"."""
+    if isinstance(moment, str):
+        hour, minute = (int(part) for part in moment.split(":"))
+    else:
+        hour, minute = moment.hour, moment.minute
+    suffix = "AM" if hour < 12 else "PM"
+    hour12 = hour % 12 or 12
+    return f"{hour12} {suffix}" if minute == 0 else f"{hour12}:{minute:02d} {suffix}"

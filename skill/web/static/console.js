@@ -1,0 +1,214 @@
+// The developer console: send what a person would say, show what the skill heard and answered.
+// Plain JavaScript, no libraries: it runs from the package with nothing fetched from outside.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const transcript = $("transcript");
+  const form = $("say-form");
+  const input = $("utterance");
+  const sayButton = $("say");
+  const status = $("status");
+  const muteButton = $("mute");
+  const micButton = $("mic");
+  const template = $("turn-template");
+
+  // The console session id lives per tab, so a reload keeps the conversation's server side.
+  const SESSION_KEY = "bedtime-console-session";
+  const MUTE_KEY = "bedtime-console-muted";
+  let session = sessionStorage.getItem(SESSION_KEY);
+  let busy = false;
+
+  function setStatus(text, isError = false) {
+    status.textContent = text;
+    status.classList.toggle("error", isError);
+  }
+
+  function setBusy(value) {
+    busy = value;
+    for (const button of [sayButton, $("launch"), $("new-session")]) button.disabled = value;
+  }
+
+  async function post(path, body) {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await response.json(); } catch { /* not JSON: reported below */ }
+    if (data && typeof data.session === "string") {
+      session = data.session;
+      sessionStorage.setItem(SESSION_KEY, session);
+    }
+    if (!response.ok) {
+      throw new Error((data && data.error) || `the server answered ${response.status}`);
+    }
+    return data;
+  }
+
+  // --- reading answers aloud ---------------------------------------------------------------
+
+  const canSpeak = "speechSynthesis" in window && "SpeechSynthesisUtterance" in window;
+  let muted = localStorage.getItem(MUTE_KEY) === "1";
+
+  function showMute() {
+    muteButton.textContent = canSpeak ? (muted ? "Voice: off" : "Voice: on") : "Voice: unavailable";
+    muteButton.setAttribute("aria-pressed", String(muted));
+    muteButton.disabled = !canSpeak;
+  }
+
+  function speak(text) {
+    if (!canSpeak || muted || !text) return;
+    window.speechSynthesis.cancel();
+    const utterance = new SpeechSynthesisUtterance(text);
+    utterance.lang = "en-US";
+    utterance.rate = 0.95; // a touch slower: this is a bedtime voice
+    utterance.volume = 0.8;
+    window.speechSynthesis.speak(utterance);
+  }
+
+  muteButton.addEventListener("click", () => {
+    muted = !muted;
+    localStorage.setItem(MUTE_KEY, muted ? "1" : "0");
+    if (muted && canSpeak) window.speechSynthesis.cancel();
+    showMute();
+  });
+  showMute();
+
+  // --- the transcript ----------------------------------------------------------------------
+
+  function describeSlots(slots) {
+    return Object.entries(slots || {})
+      .map(([name, slot]) => `${name}=${slot.value}` + (slot.id ? ` [${slot.id}]` : ""))
+      .join(", ");
+  }
+
+  function addTurn(said, data, { system = false } = {}) {
+    const item = template.content.firstElementChild.cloneNode(true);
+    if (system) item.classList.add("system");
+    item.querySelector(".utterance").textContent = said;
+    item.querySelector(".intent").textContent = data.intent || data.requestType || "";
+    item.querySelector(".confidence").textContent =
+      typeof data.confidence === "number" ? data.confidence.toFixed(2) : "";
+    item.querySelector(".slots").textContent = describeSlots(data.slots);
+    item.querySelector(".answer").textContent = data.speech || "(silence)";
+    item.querySelector(".reprompt").textContent = data.reprompt ? `Reprompt: ${data.reprompt}` : "";
+    item.querySelector(".request").textContent = JSON.stringify(data.request, null, 2);
+    item.querySelector(".response").textContent = JSON.stringify(data.response, null, 2);
+    transcript.appendChild(item);
+    if (data.ended) {
+      const closed = document.createElement("li");
+      closed.className = "closed";
+      closed.textContent = "(session closed)";
+      transcript.appendChild(closed);
+    }
+    $("empty").hidden = true;
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  function addError(said, message) {
+    const item = template.content.firstElementChild.cloneNode(true);
+    item.classList.add("error");
+    item.querySelector(".utterance").textContent = said;
+    item.querySelector(".answer").textContent = `Error: ${message}`;
+    item.querySelector(".json").remove();
+    transcript.appendChild(item);
+    $("empty").hidden = true;
+  }
+
+  async function run(said, path, body, options) {
+    if (busy) return;
+    setBusy(true);
+    setStatus("Waiting for the skill…");
+    try {
+      const data = await post(path, body);
+      addTurn(said, data, options);
+      setStatus(data.ended ? "The session is closed; say something to start a new one." : "The skill is listening.");
+      speak(data.speech);
+    } catch (error) {
+      addError(said, error.message);
+      setStatus(error.message, true);
+    } finally {
+      setBusy(false);
+      input.focus();
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault(); // Enter and the Say button both land here
+    const text = input.value.trim();
+    if (!text) {
+      setStatus("Type something to say first.", true);
+      return;
+    }
+    if (busy) return;
+    input.value = "";
+    run(text, "/console/say", { session, text });
+  });
+
+  $("launch").addEventListener("click", () => {
+    run("(opens the skill)", "/console/launch", { session }, { system: true });
+  });
+
+  $("new-session").addEventListener("click", async () => {
+    if (busy) return;
+    setBusy(true);
+    if (canSpeak) window.speechSynthesis.cancel();
+    try {
+      await post("/console/end", { session });
+      transcript.replaceChildren();
+      $("empty").hidden = false;
+      setStatus("New session: the next thing you say starts fresh.");
+    } catch (error) {
+      setStatus(error.message, true);
+    } finally {
+      setBusy(false);
+      input.focus();
+    }
+  });
+
+  // --- speaking instead of typing, where the browser offers it -----------------------------
+
+  const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
+  if (Recognition) {
+    const recognizer = new Recognition();
+    recognizer.lang = "en-US";
+    recognizer.interimResults = false;
+    recognizer.maxAlternatives = 1;
+    let listening = false;
+
+    const setListening = (value) => {
+      listening = value;
+      micButton.setAttribute("aria-pressed", String(value));
+    };
+
+    recognizer.addEventListener("result", (event) => {
+      const heard = event.results[0][0].transcript;
+      input.value = heard;
+      form.requestSubmit();
+    });
+    recognizer.addEventListener("error", (event) => {
+      setStatus(`Speech recognition stopped: ${event.error}`, true);
+    });
+    recognizer.addEventListener("end", () => setListening(false));
+
+    micButton.addEventListener("click", () => {
+      if (listening) {
+        recognizer.stop();
+        return;
+      }
+      if (canSpeak) window.speechSynthesis.cancel(); // don't let the answer hear itself
+      try {
+        recognizer.start();
+        setListening(true);
+        setStatus("Listening…");
+      } catch (error) {
+        setStatus(`Speech recognition unavailable: ${error.message}`, true);
+      }
+    });
+    micButton.hidden = false;
+  }
+
+  input.focus();
+})();

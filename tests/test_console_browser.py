@@ -1,0 +1,100 @@
+"""The console in a real headless Chromium: type a question, press Enter, read the answer."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from skill.cli import DEFAULT_MODEL
+from skill.settings import Settings
+from skill.web import create_app
+from skill.web.console import console_blueprint
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+# Where a developer can look at the page after a run; not part of the repository.
+SCREENSHOT = Path(os.environ.get("BEDTIME_CONSOLE_SCREENSHOT", "/tmp/console.png"))
+
+
+@pytest.fixture
+def console_url(tmp_path: Path) -> Iterator[str]:
+    """The app in local mode, served by a real werkzeug server on a free loopback port."""
+    app = create_app(Settings(_env_file=None, verify_signature=False, persistence="none", data_dir=tmp_path, seed=7))
+    if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
+        app.register_blueprint(console_blueprint(app.extensions["bedtime"]["runner"], DEFAULT_MODEL))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="console-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> None:
+    if shutil.which("chromium") is None or not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=15_000)
+        except PlaywrightError as exc:
+            pytest.skip(f"Playwright could not start Chromium: {exc.message.splitlines()[0]}")
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 760})
+            page.set_default_timeout(8_000)
+            failures: list[str] = []
+            page.on("pageerror", lambda exc: failures.append(f"script error: {exc}"))
+            # Anything the page asks of another host (a CDN, a font) is a failure.
+            page.on("request", lambda req: None if req.url.startswith((console_url, "data:"))
+                    else failures.append(f"outside request: {req.url}"))
+            page.on("console", lambda msg: failures.append(f"console {msg.type}: {msg.text}")
+                    if msg.type == "error" else None)
+
+            page.goto(console_url)
+            expect(page).to_have_title("Bedtime Magnesium · developer console")
+
+            # U: how much magnesium should i take  (typed, then Enter)
+            box = page.get_by_label("What you say to the speaker")
+            box.fill("how much magnesium should i take")
+            box.press("Enter")
+
+            # A: ...200 to 400 milligrams a day...
+            answer = page.locator(".turn .answer").last
+            expect(answer).to_contain_text("200 to 400")
+            expect(page.locator(".turn .intent").last).to_have_text("DoseIntent")
+            expect(page.locator(".turn .utterance").last).to_have_text("how much magnesium should i take")
+            expect(box).to_have_value("")  # cleared, ready for the next thing to say
+
+            # The JSON is there, folded away until asked for.
+            details = page.locator(".turn details.json").last
+            expect(details.locator("pre.request")).to_contain_text('"DoseIntent"')
+            details.locator("summary").click()
+            expect(details.locator("pre.response")).to_be_visible()
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            # New session: the transcript empties and the skill session is closed.
+            with page.expect_response(lambda r: r.url.endswith("/console/end")) as ended:
+                page.get_by_role("button", name="New session").click()
+            assert ended.value.ok and ended.value.json()["ended"] is True
+            expect(page.locator(".turn")).to_have_count(0)
+            expect(page.locator("#status")).to_contain_text("New session")
+
+            assert not failures, failures
+        finally:
+            browser.close()
