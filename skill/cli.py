@@ -195,6 +195,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return int(args.func(args, out or sys.stdout))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # piped into `head`: the reader has all it wanted
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

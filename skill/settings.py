@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     alexa_api: bool = Field(
         default=True, description="Call the Alexa settings and reminders APIs (off in the offline simulator)."
     )
+    capture_requests: bool = Field(
+        default=False,
+        description="Log each request envelope (ids and tokens removed) so it can be replayed. Debugging only.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     seed: int | None = Field(
         default=None, description="Seed for choosing spoken variants; set it to make answers repeatable."

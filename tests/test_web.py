@@ -120,3 +120,26 @@ def test_each_request_logs_one_json_line_without_the_user_or_their_words(
     assert refused["status"] == 400 and refused["outcome"] == "refused: malformed JSON"
     text = " ".join(caplog.text.split()) + json.dumps(lines)
     assert "amzn1.ask.account" not in text and "unobtainium" not in text
+
+
+def test_a_captured_request_can_be_replayed_and_names_no_one(
+    settings: Settings, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    from skill.cli import main
+    from skill.logs import JsonFormatter
+
+    app = create_app(settings.model_copy(update={"capture_requests": True}))
+    env = envelope(intent_request("DoseIntent", amount="300", unit="mg:milligrams"), consent=True)
+    with caplog.at_level("INFO", logger="skill.web.app"):
+        post(app, json.dumps(env))
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "skill.web.app"]
+    captured = next(line["capture"] for line in lines if "capture" in line)
+    text = json.dumps(captured)
+    assert "amzn1.ask.account.TEST" not in text and "apiAccessToken" not in text and "consent-token" not in text
+    saved = tmp_path / "captured.json"
+    saved.write_text(json.dumps(captured))
+    import io
+
+    out = io.StringIO()
+    assert main(["request", str(saved)], out=out) == 0
+    assert "300 milligrams a day" in json.loads(out.getvalue())["response"]["outputSpeech"]["ssml"]

@@ -124,6 +124,11 @@ def create_app(
             except (ValueError, UnicodeDecodeError):
                 return refuse(400, "malformed JSON")
         g.log.update(describe_payload(payload))
+        if settings.capture_requests and isinstance(payload, dict):
+            from skill.web.capture import redact
+
+            # Opt-in only: a captured envelope holds what the person said (never ids or tokens).
+            log.info("captured request", extra={"http": {"capture": redact(payload)}})
         if settings.skill_id and application_id(payload) != settings.skill_id:
             return refuse(400, "wrong application id")
         try:
