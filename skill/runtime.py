@@ -12,6 +12,17 @@ from ask_sdk_model import RequestEnvelope, ResponseEnvelope
 KNOWN_REQUEST_TYPES_PREFIXES = ("LaunchRequest", "IntentRequest", "SessionEndedRequest", "CanFulfillIntentRequest")
 
 
+def application_id(payload: Any) -> str | None:
+    """The skill id an envelope is addressed to: context.System first, then session (older envelopes)."""
+    for path in (("context", "System", "application"), ("session", "application")):
+        node: Any = payload
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get("applicationId"), str):
+            return str(node["applicationId"])
+    return None
+
+
 class BadEnvelope(ValueError):
     """A body that is not an Alexa request envelope; `reason` is safe to send back."""
 

@@ -160,6 +160,14 @@ class PermissionResponseHandler(RoutineHandler):
         return reminder_problem(self, handler_input, "no_permission", [])
 
 
+def delete_reminders(handler: RoutineHandler, handler_input: HandlerInput, profile: UserProfile) -> None:
+    """Delete every reminder the profile knows of; raises ReminderError if the API fails."""
+    if profile.reminder_ids:
+        api = handler.services.reminders(handler_input)
+        for token in profile.reminder_ids:
+            api.delete(token)
+
+
 class CancelReminderHandler(RoutineHandler):
     """Serve "cancel my reminder": delete it, and forget its id."""
 
@@ -172,9 +180,7 @@ class CancelReminderHandler(RoutineHandler):
         if not profile.reminder_ids:
             return self.voice.respond(handler_input, Reply([Line("reminder.none")], ask=Line("anything_else")))
         try:
-            api = self.services.reminders(handler_input)
-            for token in profile.reminder_ids:
-                api.delete(token)
+            delete_reminders(self, handler_input, profile)
         except ReminderError as exc:
             log.warning("reminder not deleted: %s", exc.kind)
             return reminder_problem(self, handler_input, exc.kind, [])
@@ -206,13 +212,10 @@ class ForgetConfirmHandler(RoutineHandler):
         if is_intent_name("AMAZON.NoIntent")(handler_input):
             return self.voice.respond(handler_input, Reply([Line("forget.kept")], ask=Line("anything_else")))
         profile = self.services.profile(handler_input)
-        if profile.reminder_ids:
-            try:
-                api = self.services.reminders(handler_input)
-                for token in profile.reminder_ids:
-                    api.delete(token)
-            except ReminderError as exc:
-                # The stored data still goes; a reminder left behind can be deleted in the Alexa app.
-                log.warning("reminder not deleted while forgetting: %s", exc.kind)
+        try:
+            delete_reminders(self, handler_input, profile)
+        except ReminderError as exc:
+            # The stored data still goes; a reminder left behind can be deleted in the Alexa app.
+            log.warning("reminder not deleted while forgetting: %s", exc.kind)
         self.services.forget(handler_input)
         return self.voice.respond(handler_input, Reply([Line("forget.done")], end=True, soft=True))

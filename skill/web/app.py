@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from skill.runtime import BadEnvelope, SkillRunner
+from skill.runtime import BadEnvelope, SkillRunner, application_id
 from skill.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,17 +49,6 @@ def describe_payload(payload: Any) -> dict[str, Any]:
         "request_type": str(request_part.get("type"))[:100],
         "intent": str(intent.get("name"))[:100] if isinstance(intent, dict) and intent.get("name") else None,
     }
-
-
-def application_id(payload: dict[str, Any]) -> str | None:
-    """The skill id a request is addressed to (context first, as Alexa always sends it there)."""
-    for path in (("context", "System", "application"), ("session", "application")):
-        node: Any = payload
-        for part in path:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict) and isinstance(node.get("applicationId"), str):
-            return node["applicationId"]
-    return None
 
 
 def create_app(

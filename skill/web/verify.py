@@ -34,6 +34,8 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.verification import PolicyBuilder, Store
 from cryptography.x509.verification import VerificationError as ChainError
 
+from skill.runtime import application_id
+
 logger = logging.getLogger(__name__)
 
 ALEXA_CERT_HOST = "s3.amazonaws.com"
@@ -186,17 +188,6 @@ def _parse_timestamp(value: object) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _application_id(envelope: Mapping[str, Any]) -> str | None:
-    """Return the skill id from context.System, falling back to session (older envelopes)."""
-    for path in (("context", "System", "application"), ("session", "application")):
-        node: Any = envelope
-        for key in path:
-            node = node.get(key) if isinstance(node, Mapping) else None
-        if isinstance(node, Mapping) and isinstance(node.get("applicationId"), str):
-            return node["applicationId"]
-    return None
-
-
 class RequestVerifier:
     """Check that a request body and its headers were signed by Alexa, for this skill, just now."""
 
@@ -262,7 +253,7 @@ class RequestVerifier:
         timestamp = _parse_timestamp(envelope["request"].get("timestamp"))
         if abs(now - timestamp) > self._tolerance:
             raise VerificationError("stale timestamp")
-        if self._skill_id is not None and _application_id(envelope) != self._skill_id:
+        if self._skill_id is not None and application_id(envelope) != self._skill_id:
             raise VerificationError("wrong application id")
         return envelope
 
