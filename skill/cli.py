@@ -76,8 +76,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _read_payload(source: str) -> Any:
+    from skill.runtime import parse_json
+
     text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    return json.loads(text)
+    return parse_json(text)
 
 
 def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
@@ -90,7 +92,8 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
         print(f"bedtime-skill: cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
     try:
-        response = _runner(load_settings(persistence=args.persistence)).invoke(payload)
+        # A replay is offline: the envelope's apiEndpoint is not called.
+        response = _runner(load_settings(persistence=args.persistence, alexa_api=False)).invoke(payload)
     except BadEnvelope as exc:
         print(f"bedtime-skill: {args.file}: {exc.reason}", file=sys.stderr)
         return 2

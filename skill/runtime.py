@@ -31,10 +31,39 @@ class BadEnvelope(ValueError):
         self.reason = reason
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(body: bytes | str) -> Any:
+    """Parse strict JSON: NaN and Infinity are refused (Alexa never sends them, and we must not echo them)."""
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _has_reserved_key(node: Any, depth: int = 0) -> bool:
+    """True for keys the SDK's deserialiser would set as Python attributes ("__dict__", "object_type")."""
+    if depth > 64:
+        return True  # no Alexa envelope nests this deep
+    if isinstance(node, dict):
+        return any(
+            (isinstance(k, str) and (k.startswith("__") or k == "object_type")) or _has_reserved_key(v, depth + 1)
+            for k, v in node.items()
+        )
+    if isinstance(node, list):
+        return any(_has_reserved_key(item, depth + 1) for item in node)
+    return False
+
+
 def check_envelope(payload: Any) -> dict[str, Any]:
     """Refuse anything that is not shaped like an Alexa request, before the SDK sees it."""
     if not isinstance(payload, dict):
         raise BadEnvelope("body must be a JSON object")
+    if _has_reserved_key(payload):
+        # ask-sdk's deserialiser setattr()s unknown keys, so "__dict__" would wipe the model.
+        raise BadEnvelope("reserved key in body")
     request = payload.get("request")
     if not isinstance(request, dict) or not isinstance(request.get("type"), str):
         raise BadEnvelope("missing request.type")

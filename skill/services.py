@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ask_sdk_core.exceptions import AttributesManagerException
@@ -14,6 +14,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model.services import ApiClient
 
 from skill.profile.models import UserProfile
+from skill.speech import session_of
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ class Services:
     default_time_zone: str = "America/New_York"
     alexa_api: bool = True  # off in the offline simulator: no calls leave the machine
     api_client: ApiClient | None = None
-    _loaded: str = field(default="_profile_loaded", init=False)
 
     def profile(self, handler_input: HandlerInput) -> UserProfile:
         """Load what this person chose before (never health data)."""
@@ -41,7 +41,7 @@ class Services:
         try:
             raw = manager.persistent_attributes
         except AttributesManagerException:
-            raw = manager.session_attributes.get(SESSION_PROFILE)
+            raw = session_of(handler_input).get(SESSION_PROFILE)
         return UserProfile.from_attributes(raw)
 
     def save(self, handler_input: HandlerInput, profile: UserProfile) -> None:
@@ -51,12 +51,12 @@ class Services:
             manager.persistent_attributes = profile.to_attributes()
             manager.save_persistent_attributes()
         except AttributesManagerException:
-            manager.session_attributes[SESSION_PROFILE] = profile.to_attributes()
+            session_of(handler_input)[SESSION_PROFILE] = profile.to_attributes()
 
     def forget(self, handler_input: HandlerInput) -> None:
         """Delete everything stored about this person."""
         manager = handler_input.attributes_manager
-        manager.session_attributes.pop(SESSION_PROFILE, None)
+        session_of(handler_input).pop(SESSION_PROFILE, None)
         try:
             manager.delete_persistent_attributes()
         except AttributesManagerException:

@@ -34,6 +34,17 @@ CONTEXT = (OFFERED_MORE, ROUTINE, PENDING)
 # Content may write "[pause]" or "[pause 3s]"; everything else in content is plain text.
 _PAUSE = re.compile(r"\[pause(?: (\d{1,2}(?:\.\d)?)s)?\]")
 _TAGS = re.compile(r"<[^>]+>")
+# Characters XML 1.0 forbids even escaped; a slot value carrying one would make the SSML unparseable.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# The only SSML elements this skill ever writes; anything else in a replay did not come from us.
+OUR_ELEMENTS = frozenset({"speak", "break", "prosody"})
+
+
+def session_of(handler_input: HandlerInput) -> dict[str, Any]:
+    """Session attributes, or a throwaway dict for requests Alexa sends outside a session."""
+    if handler_input.request_envelope.session is None:
+        return {}
+    return handler_input.attributes_manager.session_attributes  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -75,13 +86,14 @@ def fmt_mg(value: float) -> str:
 
 
 def is_valid_ssml(ssml: object) -> bool:
-    """True for a <speak> document that parses as XML and fits Alexa's limit."""
+    """True for a <speak> document of our own elements that parses as XML and fits Alexa's limit."""
     if not isinstance(ssml, str) or len(ssml) > MAX_SSML_CHARS + 200 or not ssml.startswith("<speak>"):
         return False
     try:
-        return ElementTree.fromstring(ssml).tag == "speak"
+        root = ElementTree.fromstring(ssml)
     except ElementTree.ParseError:
         return False
+    return root.tag == "speak" and all(element.tag in OUR_ELEMENTS for element in root.iter())
 
 
 def to_text(ssml: str) -> str:
@@ -106,7 +118,7 @@ class Voice:
 
     def _fill(self, template: str, params: Mapping[str, Any]) -> str:
         # Content text and values alike are escaped; only the [pause] markup becomes SSML.
-        safe = {k: escape(str(v), {'"': "&quot;", "'": "&apos;"}) for k, v in params.items()}
+        safe = {k: escape(_XML_INVALID.sub("", str(v)), {'"': "&quot;", "'": "&apos;"}) for k, v in params.items()}
         text = escape(template, {'"': "&quot;"}).format_map(safe)
 
         def _break(match: re.Match[str]) -> str:
@@ -161,7 +173,7 @@ class Voice:
         spoken = self.render(reply)
         builder = handler_input.response_builder
         builder.speak(spoken.ssml)
-        session = handler_input.attributes_manager.session_attributes
+        session = session_of(handler_input)
         if spoken.card_text:
             builder.set_card(SimpleCard(title=spoken.card_title, content=spoken.card_text))
         if reply.end or spoken.reprompt_ssml is None:

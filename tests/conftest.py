@@ -23,7 +23,9 @@ FIXTURES = ROOT / "tests" / "fixtures" / "requests"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for a test: verification off, data in a temp dir, no environment leaking in."""
-    return Settings(_env_file=None, verify_signature=False, data_dir=tmp_path, persistence="none", seed=7)
+    # alexa_api off: no test reaches for the real Alexa API; the ones that need it use the loopback stand-in.
+    return Settings(_env_file=None, verify_signature=False, data_dir=tmp_path, persistence="none", seed=7,
+                    alexa_api=False)
 
 
 class Clock:

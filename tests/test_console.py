@@ -20,7 +20,7 @@ from skill.web.console import MAX_TEXT_CHARS, ConsoleSessions, console_blueprint
 
 def console_app(tmp_path: Path) -> Flask:
     """The app in local mode, with the console attached unless create_app already did it."""
-    app = create_app(Settings(_env_file=None, verify_signature=False, persistence="none", data_dir=tmp_path, seed=7))
+    app = create_app(Settings(_env_file=None, verify_signature=False, persistence="none", data_dir=tmp_path, alexa_api=False, seed=7))
     if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
         app.register_blueprint(console_blueprint(app.extensions["bedtime"]["runner"], DEFAULT_MODEL))
     return app
@@ -270,7 +270,7 @@ class AcceptNothing:
 
 def test_the_console_is_not_served_when_verification_is_on(tmp_path: Path) -> None:
     app = create_app(
-        Settings(_env_file=None, verify_signature=True, persistence="none", data_dir=tmp_path),
+        Settings(_env_file=None, verify_signature=True, persistence="none", data_dir=tmp_path, alexa_api=False),
         verifier=AcceptNothing(),
     )
     assert "console" not in app.blueprints
@@ -281,7 +281,7 @@ def test_the_console_is_not_served_when_verification_is_on(tmp_path: Path) -> No
 
 def test_the_console_refuses_to_attach_to_a_verifying_app(tmp_path: Path) -> None:
     app = create_app(
-        Settings(_env_file=None, verify_signature=True, persistence="none", data_dir=tmp_path),
+        Settings(_env_file=None, verify_signature=True, persistence="none", data_dir=tmp_path, alexa_api=False),
         verifier=AcceptNothing(),
     )
     with pytest.raises(RuntimeError, match="never be served with request verification on"):

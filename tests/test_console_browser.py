@@ -29,7 +29,7 @@ SCREENSHOT = Path(os.environ.get("BEDTIME_CONSOLE_SCREENSHOT", "/tmp/console.png
 @pytest.fixture
 def console_url(tmp_path: Path) -> Iterator[str]:
     """The app in local mode, served by a real werkzeug server on a free loopback port."""
-    app = create_app(Settings(_env_file=None, verify_signature=False, persistence="none", data_dir=tmp_path, seed=7))
+    app = create_app(Settings(_env_file=None, verify_signature=False, persistence="none", data_dir=tmp_path, alexa_api=False, seed=7))
     if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
         app.register_blueprint(console_blueprint(app.extensions["bedtime"]["runner"], DEFAULT_MODEL))
     server = make_server("127.0.0.1", 0, app, threaded=True)

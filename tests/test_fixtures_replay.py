@@ -18,7 +18,8 @@ MODEL = json.loads((ROOT / "interaction_model/interactionModels/custom/en-US.jso
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory: pytest.TempPathFactory) -> SkillRunner:
-    settings = Settings(verify_signature=False, persistence="none", data_dir=tmp_path_factory.mktemp("d"), seed=1)
+    settings = Settings(verify_signature=False, persistence="none", data_dir=tmp_path_factory.mktemp("d"), seed=1,
+                        alexa_api=False)
     return SkillRunner(build_skill(settings))
 
 
@@ -38,7 +39,7 @@ DOSE_ANSWERS = {"dose.general", "dose.low", "dose.everyday", "dose.between", "do
 
 def test_every_fixture_that_gives_a_dose_says_the_caveat_and_the_disclaimer(tmp_path: Path) -> None:
     said: list[str] = []
-    settings = Settings(verify_signature=False, persistence="none", data_dir=tmp_path)
+    settings = Settings(verify_signature=False, persistence="none", data_dir=tmp_path, alexa_api=False)
     runner = SkillRunner(build_skill(settings, on_say=said.append))
     dosed = 0
     for path in FIXTURES:

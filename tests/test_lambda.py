@@ -32,7 +32,7 @@ def test_the_lambda_zip_runs_on_its_own(tmp_path: Path) -> None:
         assert "lambda_function.py" in names and "skill/content/en-US/dose.toml" in names
         zf.extractall(tmp_path / "pkg")
 
-    env = {"PATH": os.environ.get("PATH", ""), "BEDTIME_PERSISTENCE": "none"}
+    env = {"PATH": os.environ.get("PATH", ""), "BEDTIME_PERSISTENCE": "none", "BEDTIME_ALEXA_API": "false"}
     fixtures = [str(FIXTURES / "launch.json"), str(FIXTURES / "dose_intent_kidney.json")]
     out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, str(tmp_path / "pkg"), *fixtures],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)

@@ -60,7 +60,7 @@ def test_wrong_content_type_method_and_size(app: Flask, settings: Settings) -> N
 
 def test_a_request_for_another_skill_gets_400_and_no_handler_runs(tmp_path: Path) -> None:
     heard: list[str] = []
-    settings = Settings(verify_signature=False, skill_id=SKILL_ID, persistence="none", data_dir=tmp_path)
+    settings = Settings(verify_signature=False, skill_id=SKILL_ID, persistence="none", data_dir=tmp_path, alexa_api=False)
     from skill.builder import build_skill
     from skill.runtime import SkillRunner
 

@@ -8,7 +8,7 @@ from ask_sdk_model import IntentRequest
 from ask_sdk_model.slu.entityresolution import StatusCode
 
 from skill.knowledge import Condition, parse_condition
-from skill.speech import Line, Reply, Voice
+from skill.speech import Line, Reply, Voice, session_of
 
 # Conditions a person mentioned in this session, so that a later dose answer is gated too.
 # They live only in session attributes, which Alexa drops when the session ends; the
@@ -36,14 +36,14 @@ def slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None
 
 def session_conditions(handler_input: HandlerInput) -> set[Condition]:
     """The conditions mentioned earlier in this session."""
-    raw = handler_input.attributes_manager.session_attributes.get(SESSION_CONDITIONS) or []
+    raw = session_of(handler_input).get(SESSION_CONDITIONS) or []
     found = {parse_condition(str(item)) for item in raw if isinstance(item, str)}
     return {c for c in found if c is not None}
 
 
 def remember_condition(handler_input: HandlerInput, condition: Condition) -> None:
     """Keep a mentioned condition for the rest of this session only."""
-    session = handler_input.attributes_manager.session_attributes
+    session = session_of(handler_input)
     known = set(session.get(SESSION_CONDITIONS) or [])
     known.add(condition.value)
     session[SESSION_CONDITIONS] = sorted(known)

@@ -9,7 +9,7 @@ from ask_sdk_core.utils import is_request_type
 from ask_sdk_model import Response
 
 from skill.handlers.base import Handler
-from skill.speech import LAST_SAID, OFFERED_MORE, Line, Reply, Voice, is_valid_ssml
+from skill.speech import LAST_SAID, OFFERED_MORE, Line, Reply, Voice, is_valid_ssml, session_of
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class YesHandler(Handler):
     intents = ("AMAZON.YesIntent",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        offered = handler_input.attributes_manager.session_attributes.get(OFFERED_MORE)
+        offered = session_of(handler_input).get(OFFERED_MORE)
         if isinstance(offered, str) and offered in self.voice.catalog:
             return self.voice.respond(handler_input, Reply([Line(offered)], ask=Line("anything_else")))
         return self.voice.respond(handler_input, Reply([], ask=Line("nothing_more")))
@@ -69,7 +69,7 @@ class RepeatHandler(Handler):
     intents = ("AMAZON.RepeatIntent",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        last = handler_input.attributes_manager.session_attributes.get(LAST_SAID)
+        last = session_of(handler_input).get(LAST_SAID)
         # Session attributes come back from the client, so what is replayed must still be valid SSML.
         if not isinstance(last, dict) or not is_valid_ssml(last.get("ssml")) or not is_valid_ssml(last.get("reprompt")):
             return self.voice.respond(handler_input, Reply([], ask=Line("nothing_to_repeat")))
@@ -82,7 +82,7 @@ class StartOverHandler(Handler):
     intents = ("AMAZON.StartOverIntent",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        handler_input.attributes_manager.session_attributes.clear()
+        session_of(handler_input).clear()
         return self.voice.respond(handler_input, Reply([], ask=Line("start_over")))
 
 

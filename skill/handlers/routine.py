@@ -16,18 +16,18 @@ from skill.knowledge import Tier, assess_dose, parse_form
 from skill.profile.models import UserProfile
 from skill.routine.timing import Phase, Tonight, bedtime_from_slot, spoken_time, tonight
 from skill.services import Services
-from skill.speech import PENDING, ROUTINE, Line, Reply, Voice, fmt_mg
+from skill.speech import PENDING, ROUTINE, Line, Reply, Voice, fmt_mg, session_of
 
 STEPS = ("checkin", "dose")
 
 
 def routine_step(handler_input: HandlerInput) -> str | None:
-    step = handler_input.attributes_manager.session_attributes.get(ROUTINE)
+    step = session_of(handler_input).get(ROUTINE)
     return step if step in STEPS else None
 
 
 def pending(handler_input: HandlerInput) -> str | None:
-    value = handler_input.attributes_manager.session_attributes.get(PENDING)
+    value = session_of(handler_input).get(PENDING)
     return value if isinstance(value, str) else None
 
 

@@ -5,7 +5,6 @@ dependency fails on OpenSSL 3.0.1x), and the adapter is only a few lines over `S
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -14,7 +13,7 @@ from typing import Any, Protocol
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from skill.runtime import BadEnvelope, SkillRunner, application_id
+from skill.runtime import BadEnvelope, SkillRunner, application_id, parse_json
 from skill.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,11 +58,17 @@ def create_app(
 ) -> Flask:
     """Build the web app; tests pass their own settings, runner or verifier."""
     settings = settings or Settings()
+    console_runner = runner
     if runner is None:
         from skill.builder import build_skill
         from skill.profile.factory import make_persistence_adapter
 
-        runner = SkillRunner(build_skill(settings, persistence=make_persistence_adapter(settings)))
+        persistence = make_persistence_adapter(settings)
+        runner = SkillRunner(build_skill(settings, persistence=persistence))
+        if not settings.verify_signature:
+            # The console's simulated requests name Amazon's apiEndpoint; offline, nothing should call it.
+            offline = settings.model_copy(update={"alexa_api": False})
+            console_runner = SkillRunner(build_skill(offline, persistence=persistence))
     if verifier is None and settings.verify_signature:
         from skill.web.verify import RequestVerifier
 
@@ -109,7 +114,7 @@ def create_app(
                 return refuse(400, exc.reason)
         else:
             try:
-                payload = json.loads(body)
+                payload = parse_json(body)
             except (ValueError, UnicodeDecodeError):
                 return refuse(400, "malformed JSON")
         g.log.update(describe_payload(payload))
@@ -137,7 +142,7 @@ def create_app(
         from skill.cli import DEFAULT_MODEL
         from skill.web.console import console_blueprint
 
-        app.register_blueprint(console_blueprint(runner, DEFAULT_MODEL))
+        app.register_blueprint(console_blueprint(console_runner or runner, DEFAULT_MODEL))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

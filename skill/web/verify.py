@@ -34,7 +34,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.verification import PolicyBuilder, Store
 from cryptography.x509.verification import VerificationError as ChainError
 
-from skill.runtime import application_id
+from skill.runtime import application_id, parse_json
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class RequestVerifier:
             raise VerificationError("signature mismatch") from None
 
         try:
-            envelope = json.loads(body)
+            envelope = parse_json(body)
         except (UnicodeDecodeError, ValueError):
             raise VerificationError("invalid JSON body") from None
         if not isinstance(envelope, dict) or not isinstance(envelope.get("request"), dict):
