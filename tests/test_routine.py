@@ -127,13 +127,13 @@ def test_a_condition_named_tonight_gates_the_routine_dose(night: Conversation) -
 def test_a_saved_amount_is_spoken_only_through_the_gate(night: Conversation) -> None:
     night.ask("SetBedtimeIntent", time="22:30")
     a = night.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
-    assert a.said("preference.saved") and "300 milligrams of glycinate" in a.speech
+    assert a.said("preference.saved.both") and "300 milligrams of glycinate" in a.speech
     night.ask("WindDownIntent")
     assert "300 milligrams of glycinate" in night.ask("AMAZON.NextIntent").speech
     night.ask("AMAZON.StopIntent")
     # 2000 mg of oxide holds about 1200 mg of magnesium: past the gate's 800
     a = night.ask("SetPreferenceIntent", amount="2000", unit="mg:milligrams", form="oxide:magnesium oxide")
-    assert a.said("preference.saved", "gate.over_800")
+    assert a.said("preference.saved.both", "gate.over_800")
     night.ask("WindDownIntent")
     a = night.ask("AMAZON.StartOverIntent")
     a = night.ask("AMAZON.NextIntent")

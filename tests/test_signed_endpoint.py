@@ -192,7 +192,7 @@ def test_a_signed_request_for_this_skill_just_now_is_answered(ca: Pki, endpoint:
     status, _, answer = endpoint.post(body, sign_body(body, ca.leaf.key))
     assert status == 200
     check_response(answer)
-    assert endpoint.heard[0] == "preference.saved"
+    assert endpoint.heard[0] == "preference.saved.both"
     assert endpoint.fetched == [CERT_URL]
     assert endpoint.stored_rows() == 1  # what a refusal must never leave behind
 
@@ -310,5 +310,5 @@ def test_after_a_refusal_the_genuine_request_is_still_answered(ca: Pki, endpoint
     assert endpoint.post(body + b" ", headers)[0] == 400  # one trailing byte breaks the signature
     assert endpoint.heard == [] and endpoint.store.calls == []
     assert endpoint.post(body, headers)[0] == 200
-    assert endpoint.heard[:1] == ["preference.saved"]
+    assert endpoint.heard[:1] == ["preference.saved.both"]
     assert endpoint.stored_rows() == 1

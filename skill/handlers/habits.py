@@ -64,13 +64,9 @@ class SetPreferenceHandler(RoutineHandler):
         if usable and amount is not None:
             profile.preferred_amount_mg = int(round(amount))
         self.services.save(handler_input, profile)
-        what = " of ".join(
-            part for part in (
-                f"{profile.preferred_amount_mg} milligrams" if profile.preferred_amount_mg else "",
-                profile.preferred_form or "",
-            ) if part
-        )
-        lines = [Line("preference.saved", {"what": what})]
+        saved = {"amount": profile.preferred_amount_mg, "form": profile.preferred_form}
+        which = "both" if all(saved.values()) else "form" if saved["form"] else "amount"
+        lines = [Line(f"preference.saved.{which}", {k: v for k, v in saved.items() if v})]
         # A saved amount is spoken back in the routine, so say now if the gate would stop it.
         advice = assess_dose(profile.preferred_amount_mg, parse_form(profile.preferred_form),
                              session_conditions(handler_input))
