@@ -1,0 +1,81 @@
+"""`make bench` still runs: a quick pass of the in-process and simulator sections, read back as JSON.
+
+Nothing here asserts a time or a target; only that the benchmark ran, measured real answers and
+wrote what the lead's tooling reads.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import cases
+from bench.coldstart import parse_importtime
+from bench.measure import percentile
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_a_quick_run_writes_every_figure_with_its_baseline(tmp_path: Path) -> None:
+    out = tmp_path / "nested" / "bench.json"
+    done = run_bench("--quick", "--only", "inproc,sim", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text(encoding="utf-8"))
+
+    assert set(results) >= {"meta", "inproc", "sim", "targets"}
+    assert "http" not in results and "cold" not in results
+    assert results["meta"]["quick"] is True and results["meta"]["sections"] == ["inproc", "sim"]
+
+    inproc = results["inproc"]
+    assert list(inproc["cases"]) == list(cases.CASE_ORDER)
+    for name, case in inproc["cases"].items():
+        assert case["skill_us"] > 0 and case["hello_us"] > 0 and case["ratio"] > 0, name
+    assert inproc["mean"]["ratio"] > 0 and inproc["n"] > 0 and inproc["repeats"] > 0
+    assert inproc["errors"] == 0  # every case reached its handler, none fell into the error handler
+
+    sim = results["sim"]
+    assert sim["utterances"] > 0 and sim["per_second"] > 0 and sim["compile_ms"] > 0
+    assert 0 < sim["own_intent"] <= sim["utterances"]
+
+    names = {mark["name"] for mark in results["targets"]}
+    assert {"in-process mean x hello", "zero errors"} <= names
+    assert all(isinstance(mark["pass"], bool) for mark in results["targets"])
+
+    # The readable table goes to stdout, with each case beside its baseline.
+    assert "skill µs" in done.stdout and "hello µs" in done.stdout and "routine_next" in done.stdout
+
+
+def test_an_unknown_section_is_refused_in_one_line() -> None:
+    done = run_bench("--only", "inproc,warp")
+    assert done.returncode == 2
+    assert "choose from inproc,http,cold,sim" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_importtime_lines_are_read_with_their_nesting() -> None:
+    stderr = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       120 |        120 |     pydantic_core\n"
+        "import time:       300 |        420 |   pydantic\n"
+        "import time:      1000 |       1420 | lambda_function\n"
+        "something else on stderr\n"
+    )
+    rows = parse_importtime(stderr)
+    assert [(r.name, r.depth, r.self_us, r.cumulative_us) for r in rows] == [
+        ("pydantic_core", 2, 120, 120),
+        ("pydantic", 1, 300, 420),
+        ("lambda_function", 0, 1000, 1420),
+    ]
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.50) == 50.0
+    assert percentile(values, 0.99) == 99.0
+    assert percentile([], 0.5) == 0.0
