@@ -26,7 +26,7 @@ from bench import FIXTURES, LAMBDA_DIR, ROOT
 from bench.measure import ratio
 
 CHILD_TIMEOUT = 60.0
-ENTRIES = ("skill", "hello")
+ENTRIES = ("skill", "hello", "floor")
 # Modules the Lambda path must never load: the web stack and the AWS SDK (loaded only for DynamoDB).
 FORBIDDEN = ("boto3", "botocore", "flask", "werkzeug", "gunicorn", "cryptography")
 
@@ -39,6 +39,8 @@ entry, root, lambda_dir, fixture = sys.argv[1:5]
 sys.path[:0] = [lambda_dir, root]
 if entry == "skill":
     import lambda_function as module
+elif entry == "floor":
+    import bench.floor as module
 else:
     import bench.hello as module
 _t1 = time.perf_counter()
@@ -150,6 +152,10 @@ def run(options: Options) -> dict[str, Any]:
             "import_and_answer": round(ratio(skill["import_and_answer_ms"], hello["import_and_answer_ms"]), 2),
             "wall": round(ratio(skill["wall_ms"], hello["wall_ms"]), 2),
             "peak_rss": round(ratio(skill["peak_rss_kb"], hello["peak_rss_kb"]), 2),
+            # Against hello plus pydantic and pydantic-settings, which the design requires.
+            "import_and_answer_vs_floor": round(
+                ratio(skill["import_and_answer_ms"], cached["floor"]["import_and_answer_ms"]), 2),
+            "peak_rss_vs_floor": round(ratio(skill["peak_rss_kb"], cached["floor"]["peak_rss_kb"]), 2),
         },
         "forbidden_loaded": [m for m in FORBIDDEN if m in skill["third_party"]],
     }

@@ -11,6 +11,8 @@ TARGETS: tuple[tuple[str, tuple[str, ...], float, str], ...] = (
     ("cold start x hello", ("cold", "ratios", "import_and_answer"), 1.5, "import + first answer, in the child"),
     ("cold start wall x hello", ("cold", "ratios", "wall"), 1.5, "spawn to exit, seen by the parent"),
     ("peak memory x hello", ("cold", "ratios", "peak_rss"), 1.5, "VmHWM of the child"),
+    ("cold start x floor", ("cold", "ratios", "import_and_answer_vs_floor"), 1.5, "hello + pydantic(-settings)"),
+    ("peak memory x floor", ("cold", "ratios", "peak_rss_vs_floor"), 1.5, "hello + pydantic(-settings)"),
 )
 
 

@@ -41,13 +41,16 @@ class RequestLogger(AbstractRequestInterceptor):
 
     def process(self, handler_input: HandlerInput) -> None:
         handler_input.attributes_manager.request_attributes[_STARTED] = time.perf_counter()
-        log.debug("request", extra={"alexa": describe(handler_input)})
+        if log.isEnabledFor(logging.DEBUG):  # describing a request costs more than the check
+            log.debug("request", extra={"alexa": describe(handler_input)})
 
 
 class ResponseLogger(AbstractResponseInterceptor):
     """Log how each request ended: session open or closed, and how long the skill took."""
 
     def process(self, handler_input: HandlerInput, response: Response | None) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
         started = handler_input.attributes_manager.request_attributes.get(_STARTED)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
         info = describe(handler_input) | {

@@ -13,9 +13,19 @@ FIELDS = ("alexa", "http")
 class JsonFormatter(logging.Formatter):
     """Render a record as one JSON line that log tools can index."""
 
+    _second = -1
+    _stamp = ""
+
+    def _time(self, record: logging.LogRecord) -> str:
+        # One strftime per second, not per line: the log is written on every request.
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._stamp}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": self._time(record),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # Without a persistence adapter (the offline simulator), the profile lives for the session only.
 SESSION_PROFILE = "profile"
+# The profile loaded for this request, so a handler's can_handle and handle read storage once.
+_REQUEST_PROFILE = "_profile"
 
 
 def utc_now() -> datetime:
@@ -36,17 +38,23 @@ class Services:
     api_client: ApiClient | None = None
 
     def profile(self, handler_input: HandlerInput) -> UserProfile:
-        """Load what this person chose before (never health data)."""
+        """Load what this person chose before (never health data); read once per request."""
         manager = handler_input.attributes_manager
+        cached = manager.request_attributes.get(_REQUEST_PROFILE)
+        if isinstance(cached, UserProfile):
+            return cached
         try:
             raw = manager.persistent_attributes
         except AttributesManagerException:
             raw = session_of(handler_input).get(SESSION_PROFILE)
-        return UserProfile.from_attributes(raw)
+        profile = UserProfile.from_attributes(raw)
+        manager.request_attributes[_REQUEST_PROFILE] = profile
+        return profile
 
     def save(self, handler_input: HandlerInput, profile: UserProfile) -> None:
         """Save the profile in one write (one transaction in SQLite)."""
         manager = handler_input.attributes_manager
+        manager.request_attributes[_REQUEST_PROFILE] = profile
         try:
             manager.persistent_attributes = profile.to_attributes()
             manager.save_persistent_attributes()
@@ -56,6 +64,7 @@ class Services:
     def forget(self, handler_input: HandlerInput) -> None:
         """Delete everything stored about this person."""
         manager = handler_input.attributes_manager
+        manager.request_attributes.pop(_REQUEST_PROFILE, None)
         session_of(handler_input).pop(SESSION_PROFILE, None)
         try:
             manager.delete_persistent_attributes()

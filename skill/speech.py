@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
@@ -38,6 +37,14 @@ _TAGS = re.compile(r"<[^>]+>")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # The only SSML elements this skill ever writes; anything else in a replay did not come from us.
 OUR_ELEMENTS = frozenset({"speak", "break", "prosody"})
+
+
+def escape(text: str, quotes: bool = False) -> str:
+    """Escape text for SSML (xml.sax.saxutils would pull urllib and email into a Lambda cold start)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if quotes:
+        text = text.replace('"', "&quot;").replace("'", "&apos;")
+    return text
 
 
 def session_of(handler_input: HandlerInput) -> dict[str, Any]:
@@ -73,11 +80,15 @@ class Spoken:
     """A rendered reply: what Alexa will say, and what the Alexa app will show."""
 
     ssml: str
-    text: str
     reprompt_ssml: str | None
     card_title: str | None
     card_text: str | None
     keys: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The answer as plain text, for logs and tools."""
+        return to_text(self.ssml)
 
 
 def fmt_mg(value: float) -> str:
@@ -118,8 +129,8 @@ class Voice:
 
     def _fill(self, template: str, params: Mapping[str, Any]) -> str:
         # Content text and values alike are escaped; only the [pause] markup becomes SSML.
-        safe = {k: escape(_XML_INVALID.sub("", str(v)), {'"': "&quot;", "'": "&apos;"}) for k, v in params.items()}
-        text = escape(template, {'"': "&quot;"}).format_map(safe)
+        safe = {k: escape(_XML_INVALID.sub("", str(v)), quotes=True) for k, v in params.items()}
+        text = escape(template).format_map(safe)
 
         def _break(match: re.Match[str]) -> str:
             return f'<break time="{match.group(1) or "0.8"}s"/>'
@@ -156,7 +167,7 @@ class Voice:
         ssml = f"<speak>{body}</speak>"
         title, card_text = self._card(reply, answer or body)
         keys = tuple(line.key for line in reply.lines) + ((reply.ask.key,) if reply.ask else ())
-        return Spoken(ssml, to_text(ssml), f"<speak>{reprompt}</speak>" if reprompt else None, title, card_text, keys)
+        return Spoken(ssml, f"<speak>{reprompt}</speak>" if reprompt else None, title, card_text, keys)
 
     def _card(self, reply: Reply, spoken: str) -> tuple[str | None, str | None]:
         """A simple card for the Alexa app, from the first line (or the question when there is none)."""

@@ -148,6 +148,10 @@ class UserProfile(BaseModel):
     @classmethod
     def _validate_leniently(cls, data: dict[str, Any]) -> UserProfile:
         """Validate field by field so one bad value costs only that value."""
+        try:
+            return cls.model_validate(data)  # the usual case: one pass, no per-field work
+        except ValidationError:
+            pass
         kept: dict[str, Any] = {}
         for name in cls.model_fields:
             if name not in data:
@@ -187,8 +191,13 @@ def _valid_items(model: type[UserProfile], name: str, value: Any) -> Any:
     return good
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool})
+
+
 def _plain(value: Any) -> Any:
     """Turn DynamoDB's Decimals (and sets) back into the ints and lists we wrote."""
+    if value is None or type(value) in _PLAIN_TYPES:  # what SQLite's JSON gives back: nothing to do
+        return value
     if isinstance(value, Decimal):
         if value.is_finite() and value == value.to_integral_value():
             return int(value)

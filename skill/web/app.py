@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import Any, Protocol
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from skill.runtime import BadEnvelope, SkillRunner, application_id, parse_json
+from skill.runtime import BadEnvelope, SkillRunner, application_id, describe_payload, parse_json
 from skill.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,19 +34,6 @@ def refuse(status: int, reason: str) -> tuple[Response, int]:
     if hasattr(g, "log"):
         g.log["outcome"] = f"refused: {reason}"
     return error(status, reason)
-
-
-def describe_payload(payload: Any) -> dict[str, Any]:
-    """Request id, type and intent of a parsed body, for the log line; nothing a person said."""
-    request_part = payload.get("request") if isinstance(payload, dict) else None
-    if not isinstance(request_part, dict):
-        return {}
-    intent = request_part.get("intent")
-    return {
-        "request_id": str(request_part.get("requestId"))[:100] if request_part.get("requestId") else None,
-        "request_type": str(request_part.get("type"))[:100],
-        "intent": str(intent.get("name"))[:100] if isinstance(intent, dict) and intent.get("name") else None,
-    }
 
 
 def create_app(
@@ -91,7 +77,7 @@ def create_app(
     def _log(response: Response) -> Response:
         # One line per HTTP request; ids and outcome only, never the body or a user id.
         info = getattr(g, "log", {}) | {
-            "http_id": request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16],
+            "http_id": request.headers.get("X-Request-Id"),  # a proxy's id, when there is one
             "path": request.path,
             "status": response.status_code,
             "latency_ms": round((time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000, 2),
