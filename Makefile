@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench lambda-zip lint clean
+.PHONY: run test bench loadtest lambda-zip lint clean
 
 # The venv is rebuilt only when the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# A bounded load test: starts its own server on loopback, 3000 requests from 8 clients, then stops.
+loadtest: $(STAMP)
+	$(BIN)/python scripts/loadtest.py --serve
 
 lint: $(STAMP)
 	$(BIN)/bedtime-skill lint
