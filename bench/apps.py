@@ -13,7 +13,8 @@ import argparse
 from typing import Any
 
 from flask import Flask, jsonify, request
-from gunicorn.app.base import BaseApplication
+
+from skill.web.server import Gunicorn, gunicorn_options
 
 
 def create_echo_app() -> Flask:
@@ -52,37 +53,6 @@ def create_hello_app() -> Flask:
 FACTORIES = {"echo": create_echo_app, "hello": create_hello_app}
 
 
-def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
-    """The options skill.web.server.serve gives gunicorn, so baselines run under the same settings."""
-    return {
-        "bind": f"{host}:{port}",
-        "workers": max(1, workers),
-        "threads": max(1, threads),
-        "worker_class": "gthread",
-        "timeout": 30,
-        "graceful_timeout": 5,
-        "accesslog": None,
-        "loglevel": "warning",
-        "limit_request_line": 4094,
-    }
-
-
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    """Gunicorn with options from code; each worker builds its own app after the fork."""
-
-    def __init__(self, app_name: str, options: dict[str, Any]) -> None:
-        self._app_name = app_name
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        return FACTORIES[self._app_name]()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.apps", description="Serve an HTTP baseline on loopback.")
     parser.add_argument("app", choices=sorted(FACTORIES))
@@ -91,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args(argv)
-    _Gunicorn(args.app, gunicorn_options(args.host, args.port, args.workers, args.threads)).run()
+    Gunicorn(FACTORIES[args.app], gunicorn_options(args.host, args.port, args.workers, args.threads)).run()
     return 0
 
 

@@ -228,3 +228,34 @@ def sign_body_sha1(body: bytes, key: rsa.RSAPrivateKey, url: str = CERT_URL) -> 
     """Sign `body` the old way (SHA-1, header `Signature`), which the verifier must refuse."""
     signature = key.sign(body, padding.PKCS1v15(), hashes.SHA1())
     return {"SignatureCertChainUrl": url, "Signature": base64.b64encode(signature).decode()}
+
+
+@dataclass(frozen=True)
+class TestPki:
+    """Everything tests sign with: a trusted CA, an Alexa-like leaf, and a rogue chain it never signed."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of its name
+
+    root: Issued
+    intermediate: Issued
+    leaf: Issued
+    bundle: Path
+    rogue_intermediate: Issued
+    rogue_leaf: Issued
+
+
+def make_pki(folder: Path) -> TestPki:
+    """Make the CA, the chains and a CA bundle file in `folder`."""
+    root = make_root()
+    intermediate = make_intermediate(root)
+    rogue_intermediate = make_intermediate(make_root("Rogue Root CA", key_name="rogue-root"), "Rogue Intermediate",
+                                           key_name="rogue-int")
+    return TestPki(
+        root=root,
+        intermediate=intermediate,
+        leaf=make_leaf(intermediate),
+        bundle=write_bundle(folder / "bundle.pem", root),
+        rogue_intermediate=rogue_intermediate,
+        rogue_leaf=make_leaf(rogue_intermediate, key_name="rogue-leaf"),
+    )
+

@@ -32,7 +32,7 @@ from skill.web import create_app
 from skill.web.verify import RequestVerifier
 from tests import pki
 from tests.conversation import check_response, envelope, intent_request
-from tests.pki import CERT_URL, NOW, SKILL_ID, Issued, chain_pem, sign_body, sign_body_sha1
+from tests.pki import CERT_URL, NOW, SKILL_ID, TestPki, chain_pem, sign_body, sign_body_sha1
 
 # Carried in every test body; it must never come back in a refusal or show up in a log line.
 UTTERANCE = "remember three hundred milligrams of glycinate for my wind-down"
@@ -40,27 +40,9 @@ UTTERANCE = "remember three hundred milligrams of glycinate for my wind-down"
 IMPOSTOR_URL = "https://s3.amazonaws.com/echo.api/impostor.pem"
 
 
-@dataclass(frozen=True)
-class Pki:
-    """A trusted root and Alexa-like chain, and an impostor leaf the root never signed."""
-
-    leaf: Issued
-    intermediate: Issued
-    bundle: Path
-    impostor: Issued
-
-
 @pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    root = pki.make_root()
-    intermediate = pki.make_intermediate(root)
-    rogue = pki.make_intermediate(pki.make_root("Rogue Root CA", key_name="rogue-root"), "Rogue CA", key_name="rogue-int")
-    return Pki(
-        leaf=pki.make_leaf(intermediate),
-        intermediate=intermediate,
-        bundle=pki.write_bundle(tmp_path_factory.mktemp("ca") / "bundle.pem", root),
-        impostor=pki.make_leaf(rogue, key_name="rogue-leaf"),
-    )
+def ca(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+    return pki.make_pki(tmp_path_factory.mktemp("ca"))
 
 
 class RecordingStore(SqlitePersistenceAdapter):
@@ -107,7 +89,7 @@ class Endpoint:
 
 
 @pytest.fixture
-def endpoint(ca: Pki, tmp_path: Path) -> Iterator[Endpoint]:
+def endpoint(ca: TestPki, tmp_path: Path) -> Iterator[Endpoint]:
     settings = Settings(
         _env_file=None,
         verify_signature=True,
@@ -119,7 +101,7 @@ def endpoint(ca: Pki, tmp_path: Path) -> Iterator[Endpoint]:
     )
     heard: list[str] = []
     store = RecordingStore(tmp_path / SQLITE_FILE_NAME)
-    chains = {CERT_URL: chain_pem(ca.leaf, ca.intermediate), IMPOSTOR_URL: chain_pem(ca.impostor)}
+    chains = {CERT_URL: chain_pem(ca.leaf, ca.intermediate), IMPOSTOR_URL: chain_pem(ca.rogue_leaf)}
     fetched: list[str] = []
 
     def fetch(url: str) -> bytes:
@@ -187,7 +169,7 @@ def assert_refused_at_the_door(endpoint: Endpoint, body: bytes, headers: dict[st
     assert endpoint.stored_rows() == 0
 
 
-def test_a_signed_request_for_this_skill_just_now_is_answered(ca: Pki, endpoint: Endpoint) -> None:
+def test_a_signed_request_for_this_skill_just_now_is_answered(ca: TestPki, endpoint: Endpoint) -> None:
     body = alexa_body()
     status, _, answer = endpoint.post(body, sign_body(body, ca.leaf.key))
     assert status == 200
@@ -197,7 +179,7 @@ def test_a_signed_request_for_this_skill_just_now_is_answered(ca: Pki, endpoint:
     assert endpoint.stored_rows() == 1  # what a refusal must never leave behind
 
 
-def test_the_certificate_is_fetched_once_for_many_requests(ca: Pki, endpoint: Endpoint) -> None:
+def test_the_certificate_is_fetched_once_for_many_requests(ca: TestPki, endpoint: Endpoint) -> None:
     for _ in range(3):
         body = alexa_body()
         assert endpoint.post(body, sign_body(body, ca.leaf.key))[0] == 200
@@ -205,36 +187,36 @@ def test_the_certificate_is_fetched_once_for_many_requests(ca: Pki, endpoint: En
 
 
 # Each case: how the request is made (body, then headers from that body), and the reason it is refused.
-def _unsigned(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _unsigned(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     return alexa_body(), {}
 
 
-def _url_but_no_signature(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _url_but_no_signature(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     return alexa_body(), {"SignatureCertChainUrl": CERT_URL}
 
 
-def _only_the_old_sha1_signature(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _only_the_old_sha1_signature(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     body = alexa_body()
     return body, sign_body_sha1(body, ca.leaf.key)
 
 
-def _garbage_signature(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _garbage_signature(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     return alexa_body(), {"SignatureCertChainUrl": CERT_URL, "Signature-256": "not base64!"}
 
 
-def _signed_by_another_key(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _signed_by_another_key(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     body = alexa_body()
-    return body, sign_body(body, ca.impostor.key)
+    return body, sign_body(body, ca.rogue_leaf.key)
 
 
-def _someone_elses_valid_signature(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _someone_elses_valid_signature(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     # A real Alexa signature, but over a different body (replayed from another request).
     body = alexa_body()
     other = sign_body(alexa_body(text="a different request"), ca.leaf.key)
     return body, other
 
 
-def _body_changed_after_signing(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _body_changed_after_signing(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     body = alexa_body()
     headers = sign_body(body, ca.leaf.key)
     changed = body.replace(b'"value":"300"', b'"value":"900"')
@@ -242,35 +224,35 @@ def _body_changed_after_signing(ca: Pki) -> tuple[bytes, dict[str, str]]:
     return changed, headers
 
 
-def _stale_timestamp(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _stale_timestamp(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     body = alexa_body(NOW - timedelta(minutes=10))
     return body, sign_body(body, ca.leaf.key)
 
 
-def _timestamp_from_the_future(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _timestamp_from_the_future(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     body = alexa_body(NOW + timedelta(minutes=10))
     return body, sign_body(body, ca.leaf.key)
 
 
-def _wrong_application_id(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _wrong_application_id(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     body = alexa_body(application_id="amzn1.ask.skill.someone-elses-skill")
     return body, sign_body(body, ca.leaf.key)
 
 
-def _no_application_id(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _no_application_id(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     body = alexa_body(application_id=None)
     return body, sign_body(body, ca.leaf.key)
 
 
-def _certificate_url_off_amazon(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _certificate_url_off_amazon(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     body = alexa_body()
     return body, sign_body(body, ca.leaf.key, url="https://example.invalid/echo.api/cert.pem")
 
 
-def _certificate_nobody_trusts(ca: Pki) -> tuple[bytes, dict[str, str]]:
+def _certificate_nobody_trusts(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     # Signed with the impostor's key, whose chain is what the URL serves: the chain is the problem.
     body = alexa_body()
-    return body, sign_body(body, ca.impostor.key, url=IMPOSTOR_URL)
+    return body, sign_body(body, ca.rogue_leaf.key, url=IMPOSTOR_URL)
 
 
 REFUSALS: list[tuple[Callable[[Pki], tuple[bytes, dict[str, str]]], str]] = [
@@ -292,7 +274,7 @@ REFUSALS: list[tuple[Callable[[Pki], tuple[bytes, dict[str, str]]], str]] = [
 
 @pytest.mark.parametrize(("make", "reason"), REFUSALS, ids=[make.__name__.strip("_") for make, _ in REFUSALS])
 def test_a_request_not_proven_to_come_from_alexa_is_refused_at_the_door(
-    ca: Pki,
+    ca: TestPki,
     endpoint: Endpoint,
     make: Callable[[Pki], tuple[bytes, dict[str, str]]],
     reason: str,
@@ -304,7 +286,7 @@ def test_a_request_not_proven_to_come_from_alexa_is_refused_at_the_door(
     assert UTTERANCE not in caplog.text, "what the person said reached a log line"
 
 
-def test_after_a_refusal_the_genuine_request_is_still_answered(ca: Pki, endpoint: Endpoint) -> None:
+def test_after_a_refusal_the_genuine_request_is_still_answered(ca: TestPki, endpoint: Endpoint) -> None:
     body = alexa_body()
     headers = sign_body(body, ca.leaf.key)
     assert endpoint.post(body + b" ", headers)[0] == 400  # one trailing byte breaks the signature

@@ -23,37 +23,14 @@ from skill.web.verify import (
     normalize_cert_url,
 )
 from tests import pki
-from tests.pki import CERT_URL, NOW, SKILL_ID, Issued, alexa_body, chain_pem, sign_body
+from tests.pki import CERT_URL, NOW, SKILL_ID, Issued, TestPki, alexa_body, chain_pem, sign_body
 
 # --- the test PKI, made once per run (RSA key generation is the slow part) -------------------
 
 
-@dataclass(frozen=True)
-class Pki:
-    """Everything the tests sign with: a trusted CA, Alexa-like leaves and some impostors."""
-
-    root: Issued
-    intermediate: Issued
-    leaf: Issued
-    bundle: Path
-    rogue_intermediate: Issued
-    rogue_leaf: Issued
-
-
 @pytest.fixture(scope="session")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    root = pki.make_root()
-    intermediate = pki.make_intermediate(root)
-    rogue_root = pki.make_root("Rogue Root CA", key_name="rogue-root")
-    rogue_intermediate = pki.make_intermediate(rogue_root, "Rogue Intermediate", key_name="rogue-int")
-    return Pki(
-        root=root,
-        intermediate=intermediate,
-        leaf=pki.make_leaf(intermediate),
-        bundle=pki.write_bundle(tmp_path_factory.mktemp("ca") / "bundle.pem", root),
-        rogue_intermediate=rogue_intermediate,
-        rogue_leaf=pki.make_leaf(rogue_intermediate, key_name="rogue-leaf"),
-    )
+def ca(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+    return pki.make_pki(tmp_path_factory.mktemp("ca"))
 
 
 @dataclass
@@ -87,12 +64,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def fetcher(ca: Pki) -> Fetcher:
+def fetcher(ca: TestPki) -> Fetcher:
     return Fetcher(default=chain_pem(ca.leaf, ca.intermediate))
 
 
 @pytest.fixture
-def make_verifier(ca: Pki, clock: Clock, fetcher: Fetcher) -> Callable[..., RequestVerifier]:
+def make_verifier(ca: TestPki, clock: Clock, fetcher: Fetcher) -> Callable[..., RequestVerifier]:
     def make(**overrides: object) -> RequestVerifier:
         options: dict[str, object] = {
             "skill_id": SKILL_ID,
@@ -122,7 +99,7 @@ def refused(verifier: RequestVerifier, headers: dict[str, str], body: bytes) -> 
 
 
 def test_a_request_signed_by_alexa_for_this_skill_just_now_is_accepted(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher
 ) -> None:
     body = alexa_body()
     envelope = verifier.verify(sign_body(body, ca.leaf.key), body)
@@ -131,7 +108,7 @@ def test_a_request_signed_by_alexa_for_this_skill_just_now_is_accepted(
     assert fetcher.calls == [CERT_URL]
 
 
-def test_header_names_are_matched_whatever_their_case(ca: Pki, verifier: RequestVerifier) -> None:
+def test_header_names_are_matched_whatever_their_case(ca: TestPki, verifier: RequestVerifier) -> None:
     body = alexa_body()
     headers = {name.lower(): value for name, value in sign_body(body, ca.leaf.key).items()}
     assert verifier.verify(headers, body)["request"]["type"] == "IntentRequest"
@@ -162,7 +139,7 @@ BAD_URLS = [
 
 @pytest.mark.parametrize("url", BAD_URLS)
 def test_a_certificate_url_amazon_would_not_use_is_refused_before_fetching(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher, url: str
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher, url: str
 ) -> None:
     body = alexa_body()
     headers = sign_body(body, ca.leaf.key, url=url)
@@ -180,7 +157,7 @@ def test_a_certificate_url_amazon_would_not_use_is_refused_before_fetching(
     ],
 )
 def test_amazons_certificate_urls_are_accepted_and_fetched_in_normal_form(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher, url: str
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher, url: str
 ) -> None:
     body = alexa_body()
     assert verifier.verify(sign_body(body, ca.leaf.key, url=url), body)["version"] == "1.0"
@@ -195,7 +172,7 @@ def test_normalize_cert_url_keeps_the_file_name() -> None:
 
 
 def test_a_request_without_a_certificate_url_is_refused(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher
 ) -> None:
     body = alexa_body()
     headers = sign_body(body, ca.leaf.key)
@@ -215,27 +192,27 @@ def test_an_unsigned_request_is_refused_without_fetching(
     assert fetcher.calls == []
 
 
-def test_a_request_with_only_the_old_sha1_signature_is_refused(ca: Pki, verifier: RequestVerifier) -> None:
+def test_a_request_with_only_the_old_sha1_signature_is_refused(ca: TestPki, verifier: RequestVerifier) -> None:
     body = alexa_body()
     headers = pki.sign_body_sha1(body, ca.leaf.key)
     assert "Signature" in headers and "Signature-256" not in headers
     assert refused(verifier, headers, body) == "missing signature"
 
 
-def test_a_body_changed_after_signing_is_refused(ca: Pki, verifier: RequestVerifier) -> None:
+def test_a_body_changed_after_signing_is_refused(ca: TestPki, verifier: RequestVerifier) -> None:
     body = alexa_body()
     headers = sign_body(body, ca.leaf.key)
     tampered = body.replace(b"IntentRequest", b"LaunchRequest")
     assert refused(verifier, headers, tampered) == "signature mismatch"
 
 
-def test_a_signature_by_another_key_is_refused(ca: Pki, verifier: RequestVerifier) -> None:
+def test_a_signature_by_another_key_is_refused(ca: TestPki, verifier: RequestVerifier) -> None:
     body = alexa_body()
     headers = sign_body(body, pki.rsa_key("someone-else"))
     assert refused(verifier, headers, body) == "signature mismatch"
 
 
-def test_a_signature_that_is_not_base64_is_refused(ca: Pki, verifier: RequestVerifier) -> None:
+def test_a_signature_that_is_not_base64_is_refused(ca: TestPki, verifier: RequestVerifier) -> None:
     body = alexa_body()
     headers = sign_body(body, ca.leaf.key) | {"Signature-256": "not base64 at all!"}
     assert refused(verifier, headers, body) == "invalid signature encoding"
@@ -244,7 +221,7 @@ def test_a_signature_that_is_not_base64_is_refused(ca: Pki, verifier: RequestVer
 # --- the certificate chain ------------------------------------------------------------------
 
 
-def test_an_expired_signing_certificate_is_refused(ca: Pki, verifier: RequestVerifier, fetcher: Fetcher) -> None:
+def test_an_expired_signing_certificate_is_refused(ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher) -> None:
     expired = pki.make_leaf(
         ca.intermediate, not_before=NOW - timedelta(days=90), not_after=NOW - timedelta(seconds=1)
     )
@@ -254,7 +231,7 @@ def test_an_expired_signing_certificate_is_refused(ca: Pki, verifier: RequestVer
 
 
 def test_a_signing_certificate_not_yet_valid_is_refused(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher
 ) -> None:
     early = pki.make_leaf(
         ca.intermediate, not_before=NOW + timedelta(seconds=60), not_after=NOW + timedelta(days=90)
@@ -270,7 +247,7 @@ def test_a_signing_certificate_not_yet_valid_is_refused(
     ids=["other-name", "lookalike-names", "no-san"],
 )
 def test_a_certificate_for_another_name_is_refused(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher, dns_names: tuple[str, ...]
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher, dns_names: tuple[str, ...]
 ) -> None:
     wrong = pki.make_leaf(ca.intermediate, dns_names=dns_names)
     fetcher.default = chain_pem(wrong, ca.intermediate)
@@ -279,14 +256,14 @@ def test_a_certificate_for_another_name_is_refused(
 
 
 def test_a_certificate_from_an_untrusted_ca_is_refused(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher
 ) -> None:
     fetcher.default = chain_pem(ca.rogue_leaf, ca.rogue_intermediate)
     body = alexa_body()
     assert refused(verifier, sign_body(body, ca.rogue_leaf.key), body) == "certificate not trusted"
 
 
-def test_a_self_signed_certificate_is_refused(ca: Pki, verifier: RequestVerifier, fetcher: Fetcher) -> None:
+def test_a_self_signed_certificate_is_refused(ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher) -> None:
     self_signed = pki.make_leaf(None, key_name="self-signed")
     fetcher.default = chain_pem(self_signed)
     body = alexa_body()
@@ -294,20 +271,20 @@ def test_a_self_signed_certificate_is_refused(ca: Pki, verifier: RequestVerifier
 
 
 def test_a_chain_missing_its_intermediate_is_refused(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher
 ) -> None:
     fetcher.default = chain_pem(ca.leaf)
     body = alexa_body()
     assert refused(verifier, sign_body(body, ca.leaf.key), body) == "certificate not trusted"
 
 
-def test_a_chain_that_is_not_pem_is_refused(ca: Pki, verifier: RequestVerifier, fetcher: Fetcher) -> None:
+def test_a_chain_that_is_not_pem_is_refused(ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher) -> None:
     fetcher.default = b"<html>Access Denied</html>"
     body = alexa_body()
     assert refused(verifier, sign_body(body, ca.leaf.key), body) == "invalid certificate chain"
 
 
-def test_a_failed_fetch_is_refused_with_the_fetchers_reason(ca: Pki, make_verifier: Callable[..., RequestVerifier]) -> None:
+def test_a_failed_fetch_is_refused_with_the_fetchers_reason(ca: TestPki, make_verifier: Callable[..., RequestVerifier]) -> None:
     def unreachable(url: str) -> bytes:
         raise VerificationError("certificate fetch failed")
 
@@ -320,18 +297,18 @@ def test_a_failed_fetch_is_refused_with_the_fetchers_reason(ca: Pki, make_verifi
 
 
 @pytest.mark.parametrize("offset", [-151, 151], ids=["replayed-from-the-past", "from-the-future"])
-def test_a_timestamp_outside_the_tolerance_is_refused(ca: Pki, verifier: RequestVerifier, offset: int) -> None:
+def test_a_timestamp_outside_the_tolerance_is_refused(ca: TestPki, verifier: RequestVerifier, offset: int) -> None:
     body = alexa_body(NOW + timedelta(seconds=offset))
     assert refused(verifier, sign_body(body, ca.leaf.key), body) == "stale timestamp"
 
 
 @pytest.mark.parametrize("offset", [-149, 149])
-def test_a_timestamp_inside_the_tolerance_is_accepted(ca: Pki, verifier: RequestVerifier, offset: int) -> None:
+def test_a_timestamp_inside_the_tolerance_is_accepted(ca: TestPki, verifier: RequestVerifier, offset: int) -> None:
     body = alexa_body(NOW + timedelta(seconds=offset))
     assert verifier.verify(sign_body(body, ca.leaf.key), body)["version"] == "1.0"
 
 
-def test_the_tolerance_is_configurable(ca: Pki, make_verifier: Callable[..., RequestVerifier]) -> None:
+def test_the_tolerance_is_configurable(ca: TestPki, make_verifier: Callable[..., RequestVerifier]) -> None:
     body = alexa_body(NOW - timedelta(seconds=20))
     headers = sign_body(body, ca.leaf.key)
     assert refused(make_verifier(tolerance_seconds=10), headers, body) == "stale timestamp"
@@ -350,7 +327,7 @@ def test_the_tolerance_is_configurable(ca: Pki, make_verifier: Callable[..., Req
     ],
 )
 def test_a_signed_body_without_a_usable_timestamp_is_refused(
-    ca: Pki, verifier: RequestVerifier, raw: bytes, reason: str
+    ca: TestPki, verifier: RequestVerifier, raw: bytes, reason: str
 ) -> None:
     assert refused(verifier, sign_body(raw, ca.leaf.key), raw) == reason
 
@@ -358,17 +335,17 @@ def test_a_signed_body_without_a_usable_timestamp_is_refused(
 # --- the skill id ----------------------------------------------------------------------------
 
 
-def test_a_request_for_another_skill_is_refused(ca: Pki, verifier: RequestVerifier) -> None:
+def test_a_request_for_another_skill_is_refused(ca: TestPki, verifier: RequestVerifier) -> None:
     body = alexa_body(application_id="amzn1.ask.skill.someone-elses-skill")
     assert refused(verifier, sign_body(body, ca.leaf.key), body) == "wrong application id"
 
 
-def test_a_request_without_any_application_id_is_refused(ca: Pki, verifier: RequestVerifier) -> None:
+def test_a_request_without_any_application_id_is_refused(ca: TestPki, verifier: RequestVerifier) -> None:
     body = alexa_body(where="none")
     assert refused(verifier, sign_body(body, ca.leaf.key), body) == "wrong application id"
 
 
-def test_the_session_application_id_is_used_when_context_has_none(ca: Pki, verifier: RequestVerifier) -> None:
+def test_the_session_application_id_is_used_when_context_has_none(ca: TestPki, verifier: RequestVerifier) -> None:
     ours = alexa_body(where="session")
     assert verifier.verify(sign_body(ours, ca.leaf.key), ours)["session"]["new"] is True
     theirs = alexa_body(where="session", application_id="amzn1.ask.skill.other")
@@ -376,7 +353,7 @@ def test_the_session_application_id_is_used_when_context_has_none(ca: Pki, verif
 
 
 def test_without_a_configured_skill_id_any_skill_is_accepted(
-    ca: Pki, make_verifier: Callable[..., RequestVerifier]
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier]
 ) -> None:
     body = alexa_body(application_id="amzn1.ask.skill.other")
     assert make_verifier(skill_id=None).verify(sign_body(body, ca.leaf.key), body)["version"] == "1.0"
@@ -386,7 +363,7 @@ def test_without_a_configured_skill_id_any_skill_is_accepted(
 
 
 def test_a_refusal_is_logged_with_its_reason_but_never_the_body(
-    ca: Pki, verifier: RequestVerifier, caplog: pytest.LogCaptureFixture
+    ca: TestPki, verifier: RequestVerifier, caplog: pytest.LogCaptureFixture
 ) -> None:
     body = alexa_body(text="my kidneys and my pregnancy")
     tampered = body.replace(b"IntentRequest", b"LaunchRequest")
@@ -402,7 +379,7 @@ def test_a_refusal_is_logged_with_its_reason_but_never_the_body(
 
 
 def test_two_requests_with_the_same_url_fetch_the_chain_once(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher
 ) -> None:
     for _ in range(2):
         body = alexa_body()
@@ -411,7 +388,7 @@ def test_two_requests_with_the_same_url_fetch_the_chain_once(
 
 
 def test_the_chain_is_fetched_again_once_the_leaf_has_expired(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher, clock: Clock
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher, clock: Clock
 ) -> None:
     body = alexa_body()
     verifier.verify(sign_body(body, ca.leaf.key), body)
@@ -429,7 +406,7 @@ def test_the_chain_is_fetched_again_once_the_leaf_has_expired(
 
 
 def test_an_expired_cached_chain_is_not_trusted_any_more(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher, clock: Clock
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher, clock: Clock
 ) -> None:
     body = alexa_body()
     verifier.verify(sign_body(body, ca.leaf.key), body)
@@ -439,7 +416,7 @@ def test_an_expired_cached_chain_is_not_trusted_any_more(
 
 
 def test_concurrent_requests_for_a_new_url_fetch_it_once(
-    ca: Pki, verifier: RequestVerifier, fetcher: Fetcher
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher
 ) -> None:
     body = alexa_body()
     headers = sign_body(body, ca.leaf.key)
@@ -460,7 +437,7 @@ def test_concurrent_requests_for_a_new_url_fetch_it_once(
 
 
 def test_a_cached_url_is_served_while_another_url_is_still_being_fetched(
-    ca: Pki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher
 ) -> None:
     slow_url = "https://s3.amazonaws.com/echo.api/rotated.pem"
     fetch_started, release = threading.Event(), threading.Event()
@@ -487,7 +464,7 @@ def test_a_cached_url_is_served_while_another_url_is_still_being_fetched(
 
 
 def test_the_cache_is_bounded_and_forgets_the_least_recently_used_url(
-    ca: Pki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher
 ) -> None:
     verifier = make_verifier(cache_size=3)
     urls = [f"https://s3.amazonaws.com/echo.api/cert-{n}.pem" for n in range(4)]

@@ -1,6 +1,7 @@
-"""Production serving: the Flask app under gunicorn, started from `bedtime-skill serve`."""
+"""Production serving: a WSGI app under gunicorn, started from `bedtime-skill serve`."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -8,11 +9,29 @@ from gunicorn.app.base import BaseApplication
 from skill.settings import Settings
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    """Gunicorn with its options given in code, not from a config file or argv."""
+def gunicorn_options(host: str, port: int, workers: int = 2, threads: int = 4) -> dict[str, Any]:
+    """How the skill is served; the benchmarks serve their baselines with exactly these."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": max(1, workers),
+        "threads": max(1, threads),
+        "worker_class": "gthread",
+        "timeout": 30,
+        "graceful_timeout": 5,
+        "accesslog": None,
+        "loglevel": "warning",
+        "limit_request_line": 4094,
+    }
 
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
-        self._settings = settings
+
+class Gunicorn(BaseApplication):  # type: ignore[misc]
+    """Gunicorn with its options given in code, not from a config file or argv.
+
+    `factory` runs in each worker after the fork, so no SQLite handle crosses processes.
+    """
+
+    def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
+        self._factory = factory
         self._options = options
         super().__init__()
 
@@ -21,25 +40,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from skill.web import create_app
-
-        # Each worker builds its own app after the fork, so no SQLite handle crosses processes.
-        return create_app(self._settings)
+        return self._factory()
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int = 2, threads: int = 4) -> None:
     """Run until stopped: `workers` processes with `threads` threads each."""
-    _Gunicorn(
-        settings,
-        {
-            "bind": f"{host}:{port}",
-            "workers": max(1, workers),
-            "threads": max(1, threads),
-            "worker_class": "gthread",
-            "timeout": 30,
-            "graceful_timeout": 5,
-            "accesslog": None,
-            "loglevel": "warning",
-            "limit_request_line": 4094,
-        },
-    ).run()
+    from skill.web import create_app
+
+    Gunicorn(lambda: create_app(settings), gunicorn_options(host, port, workers, threads)).run()
