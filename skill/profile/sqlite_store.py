@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -64,6 +65,30 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__} cannot be stored as JSON")
 
 
+def _set_up(conn: sqlite3.Connection) -> None:
+    """Switch to WAL and create the table, retrying while another connection does the same.
+
+    Switching a new file to WAL upgrades a shared lock to an exclusive one, and SQLite does not run
+    the busy handler for a lock upgrade (it could deadlock), so several workers or threads opening a
+    fresh file at once can get "database is locked" at once. Seen in CI; retried here with backoff.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is durable across application crashes in WAL mode; FULL only adds power-loss safety.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
     """Keeps each person's attributes as a JSON row keyed by their hashed user id."""
 
@@ -84,11 +109,7 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            # NORMAL is durable across application crashes in WAL mode; FULL only adds power-loss safety.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute(_SCHEMA)
+            _set_up(conn)
         except sqlite3.Error:
             conn.close()
             raise
