@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_core.utils import get_slot, is_intent_name
+from ask_sdk_core.utils import get_slot
 from ask_sdk_model import IntentRequest
 from ask_sdk_model.slu.entityresolution import StatusCode
 
@@ -62,7 +62,9 @@ class Handler(AbstractRequestHandler):
         self.voice = voice
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return any(is_intent_name(name)(handler_input) for name in self.intents)
+        # Read the intent name once: the dispatcher asks every handler in turn, on every request.
+        request = handler_input.request_envelope.request
+        return isinstance(request, IntentRequest) and request.intent is not None and request.intent.name in self.intents
 
     def answer(self, key: str, params: dict | None = None, *, extra: list[Line] | None = None) -> Reply:
         """A short answer that offers its details when the content has them, else asks what next."""
