@@ -277,7 +277,6 @@ def run(options: Options) -> dict[str, Any]:
                     raise ServerError(f"{server.name} server died during the run:\n{server.log_tail()}")
 
     stats = {name: tally.summary() for name, tally in tallies.items()}
-    skill = stats["skill"]
     ratios = {}
     for base in ("hello", "echo"):
         # Both read "how many times worse the skill is": > 1 means the skill is slower. Each round's

@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import json
 import math
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path

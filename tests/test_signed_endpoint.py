@@ -255,7 +255,7 @@ def _certificate_nobody_trusts(ca: TestPki) -> tuple[bytes, dict[str, str]]:
     return body, sign_body(body, ca.rogue_leaf.key, url=IMPOSTOR_URL)
 
 
-REFUSALS: list[tuple[Callable[[Pki], tuple[bytes, dict[str, str]]], str]] = [
+REFUSALS: list[tuple[Callable[[TestPki], tuple[bytes, dict[str, str]]], str]] = [
     (_unsigned, "missing certificate URL"),
     (_url_but_no_signature, "missing signature"),
     (_only_the_old_sha1_signature, "missing signature"),
@@ -276,7 +276,7 @@ REFUSALS: list[tuple[Callable[[Pki], tuple[bytes, dict[str, str]]], str]] = [
 def test_a_request_not_proven_to_come_from_alexa_is_refused_at_the_door(
     ca: TestPki,
     endpoint: Endpoint,
-    make: Callable[[Pki], tuple[bytes, dict[str, str]]],
+    make: Callable[[TestPki], tuple[bytes, dict[str, str]]],
     reason: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -23,7 +23,7 @@ from skill.web.verify import (
     normalize_cert_url,
 )
 from tests import pki
-from tests.pki import CERT_URL, NOW, SKILL_ID, Issued, TestPki, alexa_body, chain_pem, sign_body
+from tests.pki import CERT_URL, NOW, SKILL_ID, TestPki, alexa_body, chain_pem, sign_body
 
 # --- the test PKI, made once per run (RSA key generation is the slow part) -------------------
 
