@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree import ElementTree
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
@@ -35,8 +34,6 @@ _PAUSE = re.compile(r"\[pause(?: (\d{1,2}(?:\.\d)?)s)?\]")
 _TAGS = re.compile(r"<[^>]+>")
 # Characters XML 1.0 forbids even escaped; a slot value carrying one would make the SSML unparseable.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-# The only SSML elements this skill ever writes; anything else in a replay did not come from us.
-OUR_ELEMENTS = frozenset({"speak", "break", "prosody"})
 
 
 def escape(text: str, quotes: bool = False) -> str:
@@ -56,10 +53,15 @@ def session_of(handler_input: HandlerInput) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Line:
-    """One content entry to speak, with the values its sentences need."""
+    """One content entry to speak, with the values its sentences need.
+
+    `variant` and `reprompt_variant` pin a wording (for "repeat"); None lets the voice choose.
+    """
 
     key: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    variant: int | None = None
+    reprompt_variant: int | None = None
 
 
 @dataclass
@@ -84,6 +86,7 @@ class Spoken:
     card_title: str | None
     card_text: str | None
     keys: tuple[str, ...]
+    replay: dict[str, Any] = field(default_factory=dict)  # the reply with its wordings pinned
 
     @property
     def text(self) -> str:
@@ -94,17 +97,6 @@ class Spoken:
 def fmt_mg(value: float) -> str:
     """Say an amount a person can picture: whole milligrams, rounded to 5 above 20."""
     return str(int(round(value / 5) * 5)) if value >= 20 else str(max(1, int(round(value))))
-
-
-def is_valid_ssml(ssml: object) -> bool:
-    """True for a <speak> document of our own elements that parses as XML and fits Alexa's limit."""
-    if not isinstance(ssml, str) or len(ssml) > MAX_SSML_CHARS + 200 or not ssml.startswith("<speak>"):
-        return False
-    try:
-        root = ElementTree.fromstring(ssml)
-    except ElementTree.ParseError:
-        return False
-    return root.tag == "speak" and all(element.tag in OUR_ELEMENTS for element in root.iter())
 
 
 def to_text(ssml: str) -> str:
@@ -137,12 +129,15 @@ class Voice:
 
         return _PAUSE.sub(_break, text)
 
-    def _pick(self, key: str, params: Mapping[str, Any], variants: str = "say") -> str:
-        entry = self.catalog[key]
-        options = entry.say if variants == "say" else entry.reprompt
-        if self._on_say and variants == "say":
-            self._on_say(key)
-        return self._fill(self._rng.choice(options), params)
+    def _pick(self, line: Line, reprompt: bool = False) -> tuple[str, int]:
+        """One wording of a line, filled in, and which wording it was."""
+        entry = self.catalog[line.key]
+        options = entry.reprompt if reprompt else entry.say
+        chosen = line.reprompt_variant if reprompt else line.variant
+        index = chosen if chosen is not None and 0 <= chosen < len(options) else self._rng.randrange(len(options))
+        if self._on_say and not reprompt:
+            self._on_say(line.key)
+        return self._fill(options[index], line.params), index
 
     def phrase(self, key: str) -> str:
         """A short phrase from the content to use inside another sentence (its first wording)."""
@@ -150,12 +145,19 @@ class Voice:
 
     def render(self, reply: Reply) -> Spoken:
         """Turn a reply into SSML, a reprompt and a card."""
-        parts = [self._pick(line.key, line.params) for line in reply.lines]
+        picked = [self._pick(line) for line in reply.lines]
+        parts = [text for text, _ in picked]
         answer = " ".join(parts)  # what the card shows: the answer, not the question after it
         reprompt = None
+        replay: dict[str, Any] = {
+            "lines": [[line.key, index, dict(line.params)] for line, (_, index) in zip(reply.lines, picked)],
+            "soft": reply.soft,
+        }
         if reply.ask is not None:
-            parts.append(self._pick(reply.ask.key, reply.ask.params))
-            reprompt = self._pick(reply.ask.key, reply.ask.params, variants="reprompt")
+            text, index = self._pick(reply.ask)
+            reprompt, reprompt_index = self._pick(reply.ask, reprompt=True)
+            parts.append(text)
+            replay["ask"] = [reply.ask.key, index, reprompt_index, dict(reply.ask.params)]
         body = " ".join(parts)
         if len(body) > MAX_SSML_CHARS:
             # Content is written short; this is a last guard so Alexa never rejects the answer.
@@ -167,7 +169,7 @@ class Voice:
         ssml = f"<speak>{body}</speak>"
         title, card_text = self._card(reply, answer or body)
         keys = tuple(line.key for line in reply.lines) + ((reply.ask.key,) if reply.ask else ())
-        return Spoken(ssml, f"<speak>{reprompt}</speak>" if reprompt else None, title, card_text, keys)
+        return Spoken(ssml, f"<speak>{reprompt}</speak>" if reprompt else None, title, card_text, keys, replay)
 
     def _card(self, reply: Reply, spoken: str) -> tuple[str | None, str | None]:
         """A simple card for the Alexa app, from the first line (or the question when there is none)."""
@@ -178,6 +180,43 @@ class Voice:
         title = f"{CARD_TITLE}: {entry.title}" if entry.title else CARD_TITLE
         text = self._fill(entry.card, source.params) if entry.card else spoken
         return title, to_text(text)
+
+    def recall(self, stored: Any, context: Mapping[str, Any]) -> Reply | None:
+        """Rebuild the last reply from what `respond` kept, or None if it is not ours to replay.
+
+        Session attributes come back from the client, so every key must be in the catalog, every
+        wording index in range and every value a short scalar for the fields that entry takes.
+        """
+        if not isinstance(stored, dict) or not isinstance(stored.get("lines"), list) or len(stored["lines"]) > 20:
+            return None
+        try:
+            lines = [self._recall_line(item) for item in stored["lines"]]
+            ask = self._recall_line(stored["ask"], asks=True) if stored.get("ask") is not None else None
+        except (TypeError, ValueError, KeyError):
+            return None
+        if ask is None:
+            return None  # only a reply that left the session open is remembered
+        kept = {k: v for k, v in context.items() if k in CONTEXT and isinstance(v, str)}
+        more = kept.pop(OFFERED_MORE, None)
+        return Reply(lines, ask=ask, soft=stored.get("soft") is True, more=more, context=kept)
+
+    def _recall_line(self, item: Any, asks: bool = False) -> Line:
+        size = 4 if asks else 3
+        if not isinstance(item, list) or len(item) != size:
+            raise ValueError("not a stored line")
+        key, variant, *rest = item
+        reprompt_variant = rest[0] if asks else None
+        params = rest[-1]
+        entry = self.catalog[key] if isinstance(key, str) and key in self.catalog else None
+        if entry is None or not isinstance(params, dict) or set(params) != set(entry.fields):
+            raise ValueError("not a line of ours")
+        checks = [(variant, entry.say)] + ([(reprompt_variant, entry.reprompt)] if asks else [])
+        for index, options in checks:
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(options):
+                raise ValueError("no such wording")
+        if not all(isinstance(v, str | int) and not isinstance(v, bool) and len(str(v)) <= 200 for v in params.values()):
+            raise ValueError("not a value we would have said")
+        return Line(key, params, variant, reprompt_variant if asks else None)
 
     def respond(self, handler_input: HandlerInput, reply: Reply) -> Response:
         """Render a reply into the response, and remember it for "repeat" and "yes"."""
@@ -191,7 +230,8 @@ class Voice:
             builder.set_should_end_session(True)
         else:
             builder.ask(spoken.reprompt_ssml)
-            session[LAST_SAID] = {"ssml": spoken.ssml, "reprompt": spoken.reprompt_ssml}
+            # Keys, wordings and values, not SSML: "repeat" renders again from our own content.
+            session[LAST_SAID] = spoken.replay
         for key in CONTEXT:
             session.pop(key, None)
         if not reply.end:

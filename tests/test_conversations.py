@@ -126,11 +126,27 @@ def test_repeat_says_the_last_answer_again_word_for_word(talk: Conversation) -> 
     assert again.ssml == first.ssml and not again.ended
 
 
-def test_repeat_refuses_to_replay_broken_ssml_from_the_client(talk: Conversation) -> None:
+def test_repeat_renders_again_from_content_and_refuses_anything_else(talk: Conversation) -> None:
     talk.ask("TimeToWorkIntent")
-    talk.attributes["last_said"] = {"ssml": "<speak><broken", "reprompt": "<speak>x</speak>"}
+    kept = talk.attributes["last_said"]
+    assert "<speak>" not in str(kept)  # keys, wordings and values are kept, never SSML
+    tampered = [
+        {"ssml": "<speak><audio src='https://example.invalid/a.mp3'/></speak>"},
+        {**kept, "lines": [["no.such.key", 0, {}]]},
+        {**kept, "lines": [["time_to_work", 99, {}]]},
+        {**kept, "lines": [["time_to_work", 0, {"extra": "value"}]]},
+        {**kept, "ask": None},
+    ]
+    for stored in tampered:
+        talk.attributes["last_said"] = stored
+        assert talk.ask("AMAZON.RepeatIntent").said("nothing_to_repeat"), stored
+
+
+def test_a_value_said_back_on_repeat_is_still_escaped(talk: Conversation) -> None:
+    talk.ask("FormInfoIntent", form="zinc")
+    talk.attributes["last_said"]["ask"][3] = {"form": "<audio src='x'/> & co"}
     a = talk.ask("AMAZON.RepeatIntent")
-    assert a.said("nothing_to_repeat")
+    assert a.said("form.unknown") and "&lt;audio" in a.ssml and "<audio" not in a.ssml
 
 
 def test_stop_cancel_and_home_end_at_once_quietly(talk: Conversation) -> None:

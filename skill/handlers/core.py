@@ -9,7 +9,7 @@ from ask_sdk_core.utils import is_request_type
 from ask_sdk_model import Response
 
 from skill.handlers.base import Handler
-from skill.speech import LAST_SAID, OFFERED_MORE, Line, Reply, Voice, is_valid_ssml, session_of
+from skill.speech import LAST_SAID, OFFERED_MORE, Line, Reply, Voice, session_of
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +69,12 @@ class RepeatHandler(Handler):
     intents = ("AMAZON.RepeatIntent",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        last = session_of(handler_input).get(LAST_SAID)
-        # Session attributes come back from the client, so what is replayed must still be valid SSML.
-        if not isinstance(last, dict) or not is_valid_ssml(last.get("ssml")) or not is_valid_ssml(last.get("reprompt")):
+        session = session_of(handler_input)
+        # The same words again, and the same open question ("yes" still means what it meant).
+        last = self.voice.recall(session.get(LAST_SAID), session)
+        if last is None:
             return self.voice.respond(handler_input, Reply([], ask=Line("nothing_to_repeat")))
-        return handler_input.response_builder.speak(last["ssml"]).ask(last["reprompt"]).response
+        return self.voice.respond(handler_input, last)
 
 
 class StartOverHandler(Handler):
