@@ -74,3 +74,14 @@ def test_a_key_the_code_needs_but_the_files_lack_stops_the_start() -> None:
         small.require(["b"])
     with pytest.raises(ContentError, match="needs fields"):
         small.require({"a": frozenset({"other"})})
+
+
+def test_every_key_named_in_the_code_exists() -> None:
+    # Keys written out in handlers are checked here, so a typo fails the build, not a night.
+    import re
+    from pathlib import Path
+
+    source = "\n".join(p.read_text() for p in Path("skill").rglob("*.py"))
+    named = set(re.findall(r'(?:Line|phrase)\(\s*"([a-z_][a-z0-9_.]*)"', source))
+    assert len(named) > 30
+    assert sorted(k for k in named if k not in catalog) == []

@@ -162,7 +162,8 @@ class SetBedtimeHandler(RoutineHandler):
         if waiting == "bedtime:routine":
             return self.start(handler_input, profile, lead=saved)
         if waiting == "bedtime:reminder":
-            from skill.handlers.habits import schedule_reminder
+            from skill.handlers.habits import schedule_reminder  # habits builds on this module
+
 
             return schedule_reminder(self, handler_input, profile, lead=saved)
         return self.voice.respond(handler_input, Reply(saved, ask=Line("anything_else")))
