@@ -81,7 +81,7 @@ def test_every_key_named_in_the_code_exists() -> None:
     import re
     from pathlib import Path
 
-    source = "\n".join(p.read_text() for p in Path("skill").rglob("*.py"))
+    source = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "skill").rglob("*.py"))
     named = set(re.findall(r'(?:Line|phrase)\(\s*"([a-z_][a-z0-9_.]*)"', source))
     assert len(named) > 30
     assert sorted(k for k in named if k not in catalog) == []
