@@ -6,7 +6,7 @@ import logging
 import multiprocessing
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
@@ -233,27 +233,36 @@ def test_a_forked_worker_opens_its_own_connection(store: SqlitePersistenceAdapte
     assert store.get_attributes(envelope_for("amzn1.ask.account.PARENT")) == {"bedtime": "22:00"}
 
 
-def test_threads_sharing_one_adapter_lose_nothing(store: SqlitePersistenceAdapter) -> None:
+def in_threads(store: SqlitePersistenceAdapter, count: int, work: Callable[[int], None]) -> list[BaseException]:
+    """Run work(0..count-1) in threads that share `store`, started together; return what they raised."""
+    start = threading.Barrier(count)
     errors: list[BaseException] = []
 
-    def serve(n: int) -> None:
+    def run(n: int) -> None:
         try:
-            for i in range(25):
-                person = envelope_for(f"thread{n}-{i}")
-                store.save_attributes(person, {"n": i})
-                assert store.get_attributes(person) == {"n": i}
-        except BaseException as exc:  # surfaced below; a thread cannot fail the test itself
+            start.wait(timeout=10)
+            work(n)
+        except BaseException as exc:  # surfaced to the caller; a thread cannot fail the test itself
             errors.append(exc)
         finally:
             store.close()
 
-    threads = [threading.Thread(target=serve, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return errors
 
-    assert errors == []
+
+def test_threads_sharing_one_adapter_lose_nothing(store: SqlitePersistenceAdapter) -> None:
+    def serve(n: int) -> None:
+        for i in range(25):
+            person = envelope_for(f"thread{n}-{i}")
+            store.save_attributes(person, {"n": i})
+            assert store.get_attributes(person) == {"n": i}
+
+    assert in_threads(store, 8, serve) == []
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT count(*) FROM user_attributes").fetchone()[0] == 8 * 25
     db.close()
@@ -264,21 +273,5 @@ def test_workers_opening_a_fresh_file_at_the_same_moment_all_get_in(tmp_path: Pa
     # retry in _set_up, about 1 in 70 of these starts failed with "database is locked" (seen in CI).
     for trial in range(60):
         store = SqlitePersistenceAdapter(tmp_path / f"fresh{trial}.sqlite3")
-        start = threading.Barrier(8)
-        errors: list[BaseException] = []
-
-        def open_and_save(n: int) -> None:
-            try:
-                start.wait(timeout=10)
-                store.save_attributes(envelope_for(f"worker{n}"), {"n": n})
-            except BaseException as exc:  # surfaced below
-                errors.append(exc)
-            finally:
-                store.close()
-
-        threads = [threading.Thread(target=open_and_save, args=(n,)) for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        errors = in_threads(store, 8, lambda n, store=store: store.save_attributes(envelope_for(f"worker{n}"), {"n": n}))
         assert errors == [], f"trial {trial}: {errors[0]}"
