@@ -24,7 +24,7 @@ bench: $(STAMP)
 
 # A bounded load test: starts its own server on loopback, 3000 requests from 8 clients, then stops.
 loadtest: $(STAMP)
-	$(BIN)/python scripts/loadtest.py --serve
+	$(BIN)/python -m skill_tools.loadtest --serve
 
 lint: $(STAMP)
 	$(BIN)/bedtime-skill lint

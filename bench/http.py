@@ -1,7 +1,7 @@
 """Section 2: the skill's Flask app under gunicorn against two baselines under the same gunicorn.
 
 Three servers run on loopback ports chosen by the OS: the skill exactly as `make run` serves it
-(`python -m skill.cli serve`, verification off, SQLite in a temp dir, Alexa APIs off), a bare
+(`python -m skill_tools.cli serve`, verification off, SQLite in a temp dir, Alexa APIs off), a bare
 Flask JSON echo app, and the hello skill behind the same kind of adapter. They take turns under
 the same load, round after round, so a busy moment on the machine falls on all of them: C client
 threads, each on one keep-alive HTTP/1.1 connection, send the main-intent envelopes in turn.
@@ -108,7 +108,7 @@ def server_commands(options: Options, data_dir: Path) -> dict[str, tuple[list[st
         "BEDTIME_ALEXA_API": "false",
     }
     return {
-        "skill": ([sys.executable, "-m", "skill.cli", "serve", "--host", HOST, *common], skill_env),
+        "skill": ([sys.executable, "-m", "skill_tools.cli", "serve", "--host", HOST, *common], skill_env),
         "echo": ([sys.executable, "-m", "bench.apps", "echo", "--host", HOST, *common], {}),
         "hello": ([sys.executable, "-m", "bench.apps", "hello", "--host", HOST, *common], {}),
     }

@@ -49,7 +49,7 @@ def filled_utterances(model_path: Path = MODEL) -> list[tuple[str, str]]:
 
 def run(options: Options) -> dict[str, Any]:
     """Utterances per second over every filled sample, and the share resolved to their own intent."""
-    from skill.simulator.nlu import Resolver
+    from skill_tools.simulator.nlu import Resolver
 
     started = time.perf_counter()
     resolver = Resolver.from_model(MODEL)

@@ -73,7 +73,7 @@ class Services:
 
     def reminders(self, handler_input: HandlerInput):  # type: ignore[no-untyped-def]
         """The Alexa reminders and settings APIs at this request's apiEndpoint."""
-        from skill.profile.reminders import NightlyReminders, ReminderError
+        from skill.alexa_api import NightlyReminders, ReminderError
 
         if not self.alexa_api:
             raise ReminderError("unavailable", "the Alexa APIs are off in offline mode")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.cli import is_loopback, main
+from skill_tools.cli import is_loopback, main
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "requests"
 

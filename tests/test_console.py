@@ -10,12 +10,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from skill.cli import DEFAULT_MODEL
+from skill_tools.cli import DEFAULT_MODEL
 from skill.runtime import SkillRunner
 from skill.settings import Settings
-from skill.simulator import ModelError
+from skill_tools.simulator import ModelError
 from skill.web import create_app
-from skill.web.console import MAX_TEXT_CHARS, ConsoleSessions, console_blueprint
+from skill_tools.console import MAX_TEXT_CHARS, ConsoleSessions, console_blueprint
 
 
 def console_app(tmp_path: Path) -> Flask:
@@ -224,7 +224,7 @@ def test_a_missing_model_fails_at_start_up(tmp_path: Path) -> None:
 
 
 def test_sessions_are_bounded_least_recently_used_first(app: Flask) -> None:
-    from skill.simulator import Resolver
+    from skill_tools.simulator import Resolver
 
     runner = app.extensions["bedtime"]["runner"]
     sessions = ConsoleSessions(runner, Resolver.from_model(DEFAULT_MODEL / "interactionModels/custom/en-US.json"),

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from skill.cli import DEFAULT_MODEL
+from skill_tools.cli import DEFAULT_MODEL
 from skill.settings import Settings
 from skill.web import create_app
-from skill.web.console import console_blueprint
+from skill_tools.console import console_blueprint
 
 pytestmark = pytest.mark.browser
 

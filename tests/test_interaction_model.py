@@ -21,7 +21,7 @@ from ask_sdk_model import IntentRequest, RequestEnvelope
 from ask_sdk_model.interfaces.connections import ConnectionsResponse
 from ask_sdk_model.slu.entityresolution import StatusCode
 
-from skill.simulator.nlu import Resolver
+from skill_tools.simulator.nlu import Resolver
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "interaction_model"
@@ -29,7 +29,7 @@ MODEL_PATH = PACKAGE / "interactionModels" / "custom" / "en-US.json"
 SKILL_JSON = PACKAGE / "skill.json"
 ASK_RESOURCES = ROOT / "ask-resources.json"
 FIXTURES = ROOT / "tests" / "fixtures" / "requests"
-MAKE_FIXTURES = ROOT / "scripts" / "make_fixtures.py"
+MAKE_FIXTURES = ROOT / "skill_tools" / "fixtures.py"
 
 Json = dict[str, Any]
 
@@ -462,7 +462,7 @@ def deserialise(text: str) -> RequestEnvelope:
 
 def test_every_fixture_is_a_request_envelope_the_sdk_reads() -> None:
     fixtures = load_fixtures()
-    assert fixtures, "no fixtures: run scripts/make_fixtures.py"
+    assert fixtures, "no fixtures: run python -m skill_tools.fixtures"
     for name, text in fixtures.items():
         envelope = deserialise(text)
         assert isinstance(envelope, RequestEnvelope), name
@@ -650,9 +650,9 @@ def test_regenerated_fixtures_are_byte_identical(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     regenerated = {p.name: p.read_bytes() for p in sorted(tmp_path.glob("*.json"))}
     committed = {p.name: p.read_bytes() for p in sorted(FIXTURES.glob("*.json"))}
-    assert sorted(regenerated) == sorted(committed), "fixture files differ: run scripts/make_fixtures.py"
+    assert sorted(regenerated) == sorted(committed), "fixture files differ: run python -m skill_tools.fixtures"
     drifted = [name for name in committed if committed[name] != regenerated[name]]
-    assert not drifted, f"stale fixtures, run scripts/make_fixtures.py: {drifted}"
+    assert not drifted, f"stale fixtures, run python -m skill_tools.fixtures: {drifted}"
 
 
 def test_fixture_script_reports_a_missing_model_in_one_line(tmp_path: Path) -> None:

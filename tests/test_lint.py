@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skill.lint import MODEL_JSON, REQUIRED_BUILTINS, SKILL_JSON, lint
+from skill_tools.lint import MODEL_JSON, REQUIRED_BUILTINS, SKILL_JSON, lint
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lint" / "valid"
 REAL_PACKAGE = Path(__file__).resolve().parent.parent / "interaction_model"

@@ -1,4 +1,4 @@
-"""scripts/loadtest.py: it serves, loads, reports and stops by itself, and only ever on loopback.
+"""skill_tools/loadtest.py: it serves, loads, reports and stops by itself, and only ever on loopback.
 
 The main test runs the script as an operator would (`--serve`, a real gunicorn on a free port);
 the others drive its `main()` in-process against small real HTTP servers on 127.0.0.1 that
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "loadtest.py"
+SCRIPT = ROOT / "skill_tools" / "loadtest.py"
 REPORT_FIELDS = {"requests", "seconds", "rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "statuses"}
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from skill.profile.reminders import NightlyReminders, ReminderError, TimeoutApiClient
+from skill.alexa_api import NightlyReminders, ReminderError, TimeoutApiClient
 from tests.alexa_api_stub import REMINDERS, AlexaApiStub, alexa_api  # noqa: F401 - alexa_api is a fixture
 
 TOKEN = "in-session-access-token"

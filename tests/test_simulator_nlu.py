@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skill.simulator.builtin_slots import parse_duration, parse_number, parse_time
-from skill.simulator.nlu import FALLBACK_INTENT, ModelError, Resolver, normalise
+from skill_tools.simulator.builtin_slots import parse_duration, parse_number, parse_time
+from skill_tools.simulator.nlu import FALLBACK_INTENT, ModelError, Resolver, normalise
 
 FIXTURE_MODEL = Path(__file__).parent / "fixtures" / "lint" / "valid" / "interactionModels" / "custom" / "en-US.json"
 REAL_MODEL = Path(__file__).resolve().parent.parent / "interaction_model" / "interactionModels" / "custom" / "en-US.json"

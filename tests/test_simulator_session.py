@@ -17,9 +17,9 @@ from ask_sdk_core.utils import get_slot, is_intent_name, is_request_type
 from ask_sdk_model import IntentRequest, LaunchRequest, RequestEnvelope, Response, SessionEndedRequest
 from ask_sdk_model.slu.entityresolution import StatusCode
 
-from skill.simulator.envelopes import DEFAULT_SKILL_ID, RequestFactory
-from skill.simulator.nlu import Resolution, Resolver, SlotMatch
-from skill.simulator.session import Simulator, SimulatorError, Turn, chat_loop, ssml_to_text
+from skill_tools.simulator.envelopes import DEFAULT_SKILL_ID, RequestFactory
+from skill_tools.simulator.nlu import Resolution, Resolver, SlotMatch
+from skill_tools.simulator.session import Simulator, SimulatorError, Turn, chat_loop, ssml_to_text
 
 FIXTURE_MODEL = Path(__file__).parent / "fixtures" / "lint" / "valid" / "interactionModels" / "custom" / "en-US.json"
 BEDTIME = datetime(2024, 5, 1, 21, 30, tzinfo=timezone.utc)

@@ -125,7 +125,7 @@ def test_each_request_logs_one_json_line_without_the_user_or_their_words(
 def test_a_captured_request_can_be_replayed_and_names_no_one(
     settings: Settings, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    from skill.cli import main
+    from skill_tools.cli import main
     from skill.logs import JsonFormatter
 
     app = create_app(settings.model_copy(update={"capture_requests": True}))

@@ -14,7 +14,7 @@ from skill.handlers.dose import dose_reply
 from skill.handlers.routine import RoutineHandler, pending
 from skill.knowledge import Tier, assess_dose, parse_amount, parse_form
 from skill.profile.models import UserProfile
-from skill.routine.timing import spoken_time, tonight
+from skill.knowledge.nights import spoken_time, tonight
 from skill.speech import PENDING, Line, Reply
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def schedule_reminder(
     handler: RoutineHandler, handler_input: HandlerInput, profile: UserProfile, lead: list[Line] | None = None
 ) -> Response:
     """Create the nightly reminder, or ask for permission, or explain calmly why not."""
-    from skill.profile.reminders import ReminderError
+    from skill.alexa_api import ReminderError
 
     services, voice = handler.services, handler.voice
     lines = list(lead or [])
@@ -170,7 +170,7 @@ class CancelReminderHandler(RoutineHandler):
     intents = ("CancelReminderIntent",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        from skill.profile.reminders import ReminderError
+        from skill.alexa_api import ReminderError
 
         profile = self.services.profile(handler_input)
         if not profile.reminder_ids:
@@ -203,7 +203,7 @@ class ForgetConfirmHandler(RoutineHandler):
         return pending(handler_input) == "forget" and super().can_handle(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        from skill.profile.reminders import ReminderError
+        from skill.alexa_api import ReminderError
 
         if is_intent_name("AMAZON.NoIntent")(handler_input):
             return self.voice.respond(handler_input, Reply([Line("forget.kept")], ask=Line("anything_else")))

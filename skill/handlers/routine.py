@@ -14,7 +14,7 @@ from skill.handlers.base import Handler, session_conditions, slot
 from skill.handlers.dose import dose_reply
 from skill.knowledge import Tier, assess_dose, parse_form
 from skill.profile.models import UserProfile
-from skill.routine.timing import Phase, Tonight, bedtime_from_slot, spoken_time, tonight
+from skill.knowledge.nights import Phase, Tonight, bedtime_from_slot, spoken_time, tonight
 from skill.services import Services
 from skill.speech import PENDING, ROUTINE, Line, Reply, Voice, fmt_mg, session_of
 

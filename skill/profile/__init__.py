@@ -1,6 +1,6 @@
 """What the skill remembers (never health data) and the Alexa APIs it schedules reminders with.
 
-The reminders client lives in ``skill.profile.reminders`` and is imported from there, so loading
+The reminders client lives in ``skill.alexa_api`` and is imported from there, so loading
 this package stays cheap on a Lambda cold start.
 """
 from skill.profile.factory import make_persistence_adapter

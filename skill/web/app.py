@@ -44,17 +44,11 @@ def create_app(
 ) -> Flask:
     """Build the web app; tests pass their own settings, runner or verifier."""
     settings = settings or Settings()
-    console_runner = runner
     if runner is None:
         from skill.builder import build_skill
         from skill.profile.factory import make_persistence_adapter
 
-        persistence = make_persistence_adapter(settings)
-        runner = SkillRunner(build_skill(settings, persistence=persistence))
-        if not settings.verify_signature:
-            # The console's simulated requests name Amazon's apiEndpoint; offline, nothing should call it.
-            offline = settings.model_copy(update={"alexa_api": False})
-            console_runner = SkillRunner(build_skill(offline, persistence=persistence))
+        runner = SkillRunner(build_skill(settings, persistence=make_persistence_adapter(settings)))
     if verifier is None and settings.verify_signature:
         from skill.web.verify import RequestVerifier
 
@@ -122,13 +116,6 @@ def create_app(
     def healthz() -> Any:
         """Serve load balancers and the deploy check."""
         return jsonify({"status": "ok"})
-
-    if not settings.verify_signature:
-        # The developer console is for local use only: never on an endpoint open to Alexa.
-        from skill.cli import DEFAULT_MODEL
-        from skill.web.console import console_blueprint
-
-        app.register_blueprint(console_blueprint(console_runner or runner, DEFAULT_MODEL))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

@@ -43,8 +43,19 @@ class Gunicorn(BaseApplication):  # type: ignore[misc]
         return self._factory()
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int = 2, threads: int = 4) -> None:
-    """Run until stopped: `workers` processes with `threads` threads each."""
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int = 2,
+    threads: int = 4,
+    factory: Callable[[], Any] | None = None,
+) -> None:
+    """Run until stopped: `workers` processes with `threads` threads each.
+
+    `factory` builds the app in each worker; the developer tools pass one that adds the console.
+    """
     from skill.web import create_app
 
-    Gunicorn(lambda: create_app(settings), gunicorn_options(host, port, workers, threads)).run()
+    Gunicorn(factory or (lambda: create_app(settings)), gunicorn_options(host, port, workers, threads)).run()

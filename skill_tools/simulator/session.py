@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
-from skill.simulator.envelopes import RequestFactory, SessionState
-from skill.simulator.nlu import Resolution, Resolver
+from skill_tools.simulator.envelopes import RequestFactory, SessionState
+from skill_tools.simulator.nlu import Resolution, Resolver
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -1,7 +1,7 @@
 """The developer console: a web page to talk to the skill by text or voice, for local use only.
 
-The app registers this blueprint only when request verification is off (local mode); the
-blueprint refuses to attach to an app whose settings verify signatures, so a misconfigured
+`create_dev_app` registers this blueprint, and `bedtime-skill serve` uses it only when request
+verification is off (local mode); the blueprint refuses to attach to an app whose settings verify signatures, so a misconfigured
 deployment fails at start-up rather than exposing an unauthenticated way into the skill.
 
 Each browser tab holds a console session id; the server keeps one ``Simulator`` per id (one
@@ -23,8 +23,15 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask.blueprints import BlueprintSetupState
 
+from flask import Flask
+
+from skill.builder import build_skill
+from skill.profile.factory import make_persistence_adapter
 from skill.runtime import SkillRunner
-from skill.simulator import RequestFactory, Resolver, Simulator, Turn
+from skill.settings import Settings
+from skill.web import create_app
+from skill_tools.paths import default_model_dir
+from skill_tools.simulator import RequestFactory, Resolver, Simulator, Turn
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +212,7 @@ def console_blueprint(
     @bp.get("/")
     def page() -> Response:
         """Serve the console page (read per request, so an edited page shows on reload)."""
-        html = resources.files("skill.web").joinpath("static", "console.html").read_bytes()
+        html = resources.files("skill_tools").joinpath("static", "console.html").read_bytes()
         return Response(html, mimetype="text/html")
 
     @bp.post("/console/say")
@@ -234,3 +241,19 @@ def console_blueprint(
 
     return bp
 
+
+
+def create_dev_app(settings: Settings) -> Flask:
+    """The web app for local use: the skill at /alexa and the console at /, verification off.
+
+    The console's simulated requests name Amazon's apiEndpoint; offline, nothing should call it,
+    so its conversations run through a second skill object with the Alexa APIs off, sharing the store.
+    """
+    if settings.verify_signature:
+        raise RuntimeError("the developer console must never be served with request verification on")
+    persistence = make_persistence_adapter(settings)
+    runner = SkillRunner(build_skill(settings, persistence=persistence))
+    offline = SkillRunner(build_skill(settings.model_copy(update={"alexa_api": False}), persistence=persistence))
+    app = create_app(settings, runner=runner)
+    app.register_blueprint(console_blueprint(offline, default_model_dir()))
+    return app

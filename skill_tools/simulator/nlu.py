@@ -18,7 +18,7 @@ from hashlib import md5
 from pathlib import Path
 from typing import Any, Callable
 
-from skill.simulator.builtin_slots import BUILTIN_TYPES
+from skill_tools.simulator.builtin_slots import BUILTIN_TYPES
 
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
 

@@ -12,8 +12,8 @@ zone) at the request's apiEndpoint; every envelope's apiEndpoint is pointed at a
 this script runs on 127.0.0.1, so a load test never sends fake tokens to api.amazonalexa.com. With --serve it starts `bedtime-skill serve` on a free port
 (verification off, SQLite in a temp dir), waits for /healthz, runs, then stops the server.
 
-    python scripts/loadtest.py --serve -n 3000 -c 8
-    python scripts/loadtest.py --url http://127.0.0.1:5000/alexa
+    python -m skill_tools.loadtest --serve -n 3000 -c 8
+    python -m skill_tools.loadtest --url http://127.0.0.1:5000/alexa
 
 Standard library only, so it runs with any Python 3.11.
 """
@@ -375,7 +375,7 @@ def served(deadline: float, workers: int = 2) -> Iterator[Target]:
             "BEDTIME_DATA_DIR": str(Path(tmp) / "data"),
             "BEDTIME_SKILL_ID": "",  # the fixtures carry a test skill id; an operator's real one would refuse them
         }
-        command = [sys.executable, "-m", "skill.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+        command = [sys.executable, "-m", "skill_tools.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from skill.simulator.nlu import normalise
+from skill_tools.simulator.nlu import normalise
 
 SKILL_JSON = "skill.json"
 MODEL_JSON = "interactionModels/custom/en-US.json"

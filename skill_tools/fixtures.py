@@ -11,7 +11,7 @@ permission by voice (accepted, denied, not answered).
 Ids are uuid5 of the file name, so running the script again gives byte-identical
 files; a test regenerates them into a temporary directory and compares.
 
-    python scripts/make_fixtures.py [--out DIR] [--model PATH]
+    python -m skill_tools.fixtures [--out DIR] [--model PATH]
 
 Standard library only, so it runs before the project is installed.
 """

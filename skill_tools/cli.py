@@ -13,8 +13,9 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = PROJECT_ROOT / "interaction_model"
+from skill_tools.paths import default_model_dir
+
+DEFAULT_MODEL = default_model_dir()
 
 
 def is_loopback(host: str) -> bool:
@@ -64,14 +65,20 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     configure(settings.log_level)
     mode = "ON" if settings.verify_signature else "OFF (local use only)"
     print(f"bedtime-skill: serving http://{args.host}:{args.port}/alexa, request verification {mode}", file=out, flush=True)
+    factory: Any = None
+    if not settings.verify_signature:
+        from skill_tools.console import create_dev_app
+
+        # The developer console is for local use only: never on an endpoint open to Alexa.
+        factory = lambda: create_dev_app(settings)  # noqa: E731
     if args.dev:
         from skill.web import create_app
 
-        create_app(settings).run(host=args.host, port=args.port, debug=True, use_reloader=True)
+        (factory or (lambda: create_app(settings)))().run(host=args.host, port=args.port, debug=True, use_reloader=True)
         return 0
     from skill.web.server import serve
 
-    serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+    serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads, factory=factory)
     return 0
 
 
@@ -102,9 +109,9 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _simulator(args: argparse.Namespace) -> Any:
-    from skill.simulator.envelopes import RequestFactory
-    from skill.simulator.nlu import ModelError, Resolver
-    from skill.simulator.session import Simulator
+    from skill_tools.simulator.envelopes import RequestFactory
+    from skill_tools.simulator.nlu import ModelError, Resolver
+    from skill_tools.simulator.session import Simulator
 
     model = Path(args.model) / "interactionModels" / "custom" / "en-US.json"
     try:
@@ -133,7 +140,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
     """Talk to the skill turn by turn in the terminal."""
-    from skill.simulator.session import chat_loop
+    from skill_tools.simulator.session import chat_loop
 
     return chat_loop(_simulator(args), sys.stdin, out, show_json=args.json)
 
@@ -141,7 +148,7 @@ def cmd_chat(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     """Check the interaction model and manifest, and hold them against the handlers."""
     from skill.builder import handled_intents
-    from skill.lint import lint
+    from skill_tools.lint import lint
 
     problems = lint(Path(args.path), handled_intents())
     for line in problems:
