@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench loadtest lambda-zip lint clean
+.PHONY: run test bench loadtest lambda-zip lint model clean
 
 # The venv is rebuilt only when the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -28,6 +28,12 @@ loadtest: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/bedtime-skill lint
+
+# Regenerate the interaction model and the sample request fixtures from the handlers' declarations
+# and content/<locale>/samples.toml (a test fails when the checked-in copies drift).
+model: $(STAMP)
+	$(BIN)/python -m skill_tools.model
+	$(BIN)/python -m skill_tools.fixtures
 
 # A deployable Lambda zip in dist/: the handler, the skill package and its dependencies.
 lambda-zip: $(STAMP)

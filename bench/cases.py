@@ -60,8 +60,8 @@ def routine_next(wind_down_answer: dict[str, Any]) -> Envelope:
     """AMAZON.NextIntent inside the session the wind-down answer left open."""
     envelope = fixture("amazon_next.json")
     attributes = wind_down_answer.get("sessionAttributes") or {}
-    if attributes.get("routine") is None:
-        raise FixtureError("the wind-down answer did not enter the routine (no 'routine' session attribute)")
+    if attributes.get("waiting") != "checkin":
+        raise FixtureError("the wind-down answer did not enter the routine (the session does not wait on the check-in)")
     envelope["session"]["new"] = False
     envelope["session"]["attributes"] = copy.deepcopy(attributes)
     return envelope

@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,9 +38,12 @@ from ask_sdk_model.services.reminder_management import (
     TriggerType,
 )
 
+from skill.alexa_errors import ErrorKind, ReminderError
+
 log = logging.getLogger(__name__)
 
-ErrorKind = Literal["no_permission", "rate_limited", "unavailable", "timeout", "bad_request"]
+__all__ = ["ErrorKind", "NightlyReminders", "ReminderError"]
+
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT_S = 3.0
@@ -48,18 +51,6 @@ _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _AT = re.compile(r"^(\d{1,2}):(\d{2})$")
 # The Reminders API reads scheduledTime as local wall-clock time in timeZoneId: no offset, no "Z".
 _LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.000"
-
-
-class ReminderError(Exception):
-    """Why a reminder (or settings) call failed, in the few kinds a handler answers differently."""
-
-    def __init__(self, kind: ErrorKind, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.kind: ErrorKind = kind
-        self.status = status
-
-    def __repr__(self) -> str:
-        return f"ReminderError(kind={self.kind!r}, status={self.status!r}, message={str(self)!r})"
 
 
 class ApiTransportError(ApiClientException):

@@ -9,9 +9,9 @@ from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_model.services import ApiClient
 
-from skill.content import load_catalog
+from skill.content import available_locales, load_catalog
 from skill.handlers import core, dose, habits, routine, topics
-from skill.handlers.base import Handler
+from skill.handlers.base import Handler, Router
 from skill.interceptors import RequestLogger, ResponseLogger
 from skill.services import Services
 from skill.settings import Settings
@@ -27,18 +27,21 @@ def build_skill(
     on_say: Callable[[str], None] | None = None,
     services: Services | None = None,
 ) -> CustomSkill:
-    """Build the skill: content validated once, handlers registered specific first, catch-alls last."""
+    """Build the skill: content validated once for every locale, one router for every handler."""
     settings = settings or Settings()
-    catalog = load_catalog(settings.locale)  # raises ContentError before any request is served
-    voice = Voice(catalog, rng or random.Random(settings.seed), on_say)
+    # Raises ContentError before any request is served.
+    catalogs = {locale: load_catalog(locale) for locale in available_locales()}
+    voice = Voice(catalogs, rng or random.Random(settings.seed), on_say)
 
     builder = CustomSkillBuilder(persistence_adapter=persistence, api_client=api_client)
     builder.skill_id = settings.skill_id
     services = services or Services(
         default_time_zone=settings.default_time_zone, alexa_api=settings.alexa_api, api_client=api_client
     )
-    for handler in make_handlers(voice, services):
-        builder.add_request_handler(handler)
+    handlers = make_handlers(voice, services)
+    for catalog in catalogs.values():  # every key a handler declares exists in every locale, or no start
+        catalog.require([key for handler in handlers for key in handler.keys])
+    builder.add_request_handler(Router(handlers))
     builder.add_exception_handler(core.ErrorHandler(voice))
     builder.add_global_request_interceptor(RequestLogger())
     builder.add_global_response_interceptor(ResponseLogger())
@@ -46,47 +49,59 @@ def build_skill(
 
 
 def make_handlers(voice: Voice, services: Services) -> list[Handler]:
-    """The ordered registry: specific handlers first, catch-alls last (the SDK takes the first match).
-
-    Handlers that answer an open question (a pending confirmation, a routine step) come before the
-    general ones for the same intents, so "yes" means what the last question asked.
-    """
+    """Every handler; each declares the (intent, waiting) pairs it answers, so their order does not matter."""
     return [
-        habits.PermissionResponseHandler(voice, services),
-        routine.LaunchResumeHandler(voice, services),
-        core.LaunchHandler(voice),
-        habits.ForgetConfirmHandler(voice, services),
-        routine.ResumeChoiceHandler(voice, services),
-        routine.RoutineHelpHandler(voice, services),
-        routine.RoutineAdvanceHandler(voice, services),
-        routine.RoutineExitHandler(voice, services),
-        routine.WindDownHandler(voice, services),
-        routine.SetBedtimeHandler(voice, services),
-        habits.DoseTakenHandler(voice, services),
-        habits.SetPreferenceHandler(voice, services),
-        habits.ReminderHandler(voice, services),
-        habits.CancelReminderHandler(voice, services),
-        habits.ForgetMeHandler(voice, services),
-        dose.DoseHandler(voice),
-        dose.ElementalHandler(voice),
+        # The conversation's frame
+        core.HelpHandler(voice),
+        core.GoodbyeHandler(voice),
+        core.NoHandler(voice),
+        core.YesHandler(voice),
+        core.DetailsHandler(voice),
+        core.RepeatHandler(voice),
+        core.StartOverHandler(voice),
+        core.FallbackHandler(voice),
+        core.SessionEndedHandler(voice),
+        # What the sources answer
         topics.MechanismHandler(voice),
         topics.FormAdviceHandler(voice),
         topics.FormInfoHandler(voice),
+        topics.CompareFormsHandler(voice),
         topics.SafetyHandler(voice),
-        *(topics.TopicHandler(voice, intent, key) for intent, key in topics.TOPICS.items()),
-        core.HelpHandler(voice),
-        core.YesHandler(voice),
-        core.NoHandler(voice),
-        core.RepeatHandler(voice),
-        core.StartOverHandler(voice),
-        core.GoodbyeHandler(voice),
-        core.FallbackHandler(voice),
-        core.SessionEndedHandler(voice),
-        core.UnknownIntentHandler(voice),  # last: anything unplaced still gets an answer
+        topics.SideEffectsHandler(voice),
+        topics.UncoveredHandler(voice),
+        topics.SourcesHandler(voice),
+        *(topics.TopicHandler(voice, intent, key, topic) for intent, (key, topic) in topics.TOPICS.items()),
+        # Doses, always through the gate
+        dose.DoseHandler(voice),
+        dose.PerCapsuleHandler(voice),
+        dose.LabelLineHandler(voice),
+        dose.ElementalHandler(voice),
+        # The wind-down and the night
+        routine.LaunchHandler(voice, services),
+        routine.WindDownHandler(voice, services),
+        routine.SetBedtimeHandler(voice, services),
+        routine.RoutineAdvanceHandler(voice, services),
+        routine.RoutineExitHandler(voice, services),
+        routine.ResumeChoiceHandler(voice, services),
+        routine.RoutineHelpHandler(voice, services),
+        routine.SleeplessHandler(voice, services),
+        routine.BreatheHandler(voice, services),
+        # What the skill remembers
+        habits.DoseTakenHandler(voice, services),
+        habits.SetPreferenceHandler(voice, services),
+        habits.ReminderHandler(voice, services),
+        habits.PermissionResponseHandler(voice, services),
+        habits.CancelReminderHandler(voice, services),
+        habits.ForgetMeHandler(voice, services),
+        habits.ForgetConfirmHandler(voice, services),
     ]
+
+
+def declared_handlers(locale: str = "en-US") -> list[Handler]:
+    """The handlers as built, for the model generator, the linter and tests (no request needed)."""
+    return make_handlers(Voice(load_catalog(locale)), Services())
 
 
 def handled_intents(locale: str = "en-US") -> set[str]:
     """Every intent name some handler serves; the linter and tests hold the model against it."""
-    voice = Voice(load_catalog(locale))
-    return {name for handler in make_handlers(voice, Services()) for name in handler.intents}
+    return {name for handler in declared_handlers(locale) for name, _ in handler.answers() if "Intent" in name}

@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from ask_sdk_core.exceptions import AttributesManagerException
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model.services import ApiClient
 
+from skill.alexa_errors import ReminderError
+
 from skill.profile.models import UserProfile
-from skill.speech import session_of
+from skill.speech import set_state, state_of
+
+if TYPE_CHECKING:
+    from skill.alexa_api import NightlyReminders
 
 log = logging.getLogger(__name__)
 
-# Without a persistence adapter (the offline simulator), the profile lives for the session only.
-SESSION_PROFILE = "profile"
 # The profile loaded for this request, so a handler's can_handle and handle read storage once.
 _REQUEST_PROFILE = "_profile"
 
@@ -46,7 +50,8 @@ class Services:
         try:
             raw = manager.persistent_attributes
         except AttributesManagerException:
-            raw = session_of(handler_input).get(SESSION_PROFILE)
+            # Without a persistence adapter (the offline simulator) the profile lives for the session only.
+            raw = state_of(handler_input).profile
         profile = UserProfile.from_attributes(raw)
         manager.request_attributes[_REQUEST_PROFILE] = profile
         return profile
@@ -59,21 +64,22 @@ class Services:
             manager.persistent_attributes = profile.to_attributes()
             manager.save_persistent_attributes()
         except AttributesManagerException:
-            session_of(handler_input)[SESSION_PROFILE] = profile.to_attributes()
+            set_state(handler_input, replace(state_of(handler_input), profile=profile.to_attributes()))
 
     def forget(self, handler_input: HandlerInput) -> None:
         """Delete everything stored about this person."""
         manager = handler_input.attributes_manager
         manager.request_attributes.pop(_REQUEST_PROFILE, None)
-        session_of(handler_input).pop(SESSION_PROFILE, None)
+        set_state(handler_input, replace(state_of(handler_input), profile=None))
         try:
             manager.delete_persistent_attributes()
         except AttributesManagerException:
             pass
 
-    def reminders(self, handler_input: HandlerInput):  # type: ignore[no-untyped-def]
+    def reminders(self, handler_input: HandlerInput) -> NightlyReminders:
         """The Alexa reminders and settings APIs at this request's apiEndpoint."""
-        from skill.alexa_api import NightlyReminders, ReminderError
+        # Loaded on the first turn that calls an API: the HTTP stack stays off most cold starts.
+        from skill.alexa_api import NightlyReminders
 
         if not self.alexa_api:
             raise ReminderError("unavailable", "the Alexa APIs are off in offline mode")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ask_sdk_core.handler_input import HandlerInput
@@ -16,18 +16,14 @@ from ask_sdk_model import Response
 from ask_sdk_model.ui import SimpleCard
 
 from skill.content import Catalog
+from skill.state import DoseAsked, State, Topic, Waiting
 
 # Alexa rejects output speech over 8,000 characters; stay well inside it.
 MAX_SSML_CHARS = 6000
 CARD_TITLE = "Bedtime Magnesium"
-# Session attribute names the voice layer owns.
-LAST_SAID = "last_said"
-OFFERED_MORE = "offered_more"
-ROUTINE = "routine"  # the wind-down step just spoken, waiting for "next"
-PENDING = "pending"  # what the next yes, no or time answers ("bedtime:<then>", "resume", "forget")
-# Conversation context lasts exactly one turn: every reply says what its question leaves open, so a
-# stale "yes" can never confirm something asked three answers ago.
-CONTEXT = (OFFERED_MORE, ROUTINE, PENDING)
+DEFAULT_LOCALE = "en-US"
+# The conversation state read for this request, so every handler reads the session once.
+_STATE = "_state"
 
 # Content may write "[pause]" or "[pause 3s]"; everything else in content is plain text.
 _PAUSE = re.compile(r"\[pause(?: (\d{1,2}(?:\.\d)?)s)?\]")
@@ -49,6 +45,27 @@ def session_of(handler_input: HandlerInput) -> dict[str, Any]:
     if handler_input.request_envelope.session is None:
         return {}
     return handler_input.attributes_manager.session_attributes  # type: ignore[no-any-return]
+
+
+def state_of(handler_input: HandlerInput) -> State:
+    """The conversation state of this request's session, read once."""
+    cached = handler_input.attributes_manager.request_attributes.get(_STATE)
+    if isinstance(cached, State):
+        return cached
+    state = State.load(session_of(handler_input))
+    handler_input.attributes_manager.request_attributes[_STATE] = state
+    return state
+
+
+def set_state(handler_input: HandlerInput, state: State) -> None:
+    """Change the state for the rest of this request; `Voice.respond` writes it into the session."""
+    handler_input.attributes_manager.request_attributes[_STATE] = state
+
+
+def request_locale(handler_input: HandlerInput) -> str:
+    """The locale this request was spoken in."""
+    request = handler_input.request_envelope.request
+    return getattr(request, "locale", None) or DEFAULT_LOCALE
 
 
 @dataclass(frozen=True)
@@ -74,7 +91,12 @@ class Reply:
     more: str | None = None  # a details entry that "yes" will speak next
     soft: bool = False  # slower, quieter delivery for the wind-down
     card: bool = True
-    context: dict[str, str] = field(default_factory=dict)  # what the next turn answers (keys from CONTEXT)
+    # What the next turn answers. It lasts exactly one turn: every reply says what its question
+    # leaves open, so a stale "yes" can never confirm something asked three answers ago.
+    waiting: Waiting = Waiting.NOTHING
+    then: str | None = None
+    topic: Topic | None = None  # what this answer was about, for follow-ups
+    dose: DoseAsked | None = None  # the dose question answered, for follow-ups
 
 
 @dataclass(frozen=True)
@@ -111,13 +133,24 @@ class Voice:
 
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Catalog | Mapping[str, Catalog],
         rng: random.Random | None = None,
         on_say: Callable[[str], None] | None = None,
     ) -> None:
-        self.catalog = catalog
+        catalogs = {catalog.locale: catalog} if isinstance(catalog, Catalog) else dict(catalog)
+        self._catalogs = catalogs
+        # Every locale has the same keys (a test holds them together), so key checks use any one.
+        self.catalog = catalogs.get(DEFAULT_LOCALE) or next(iter(catalogs.values()))
         self._rng = rng or random.Random()
         self._on_say = on_say  # tests listen here to assert on keys, not on one random variant
+
+    def catalog_for(self, locale: str | None) -> Catalog:
+        """The content for a request's locale: the exact one, else the same language, else en-US."""
+        if locale in self._catalogs:
+            return self._catalogs[locale]
+        language = (locale or "").split("-")[0]
+        same = [c for name, c in sorted(self._catalogs.items()) if name.split("-")[0] == language]
+        return same[0] if same else self.catalog
 
     def _fill(self, template: str, params: Mapping[str, Any]) -> str:
         # Content text and values alike are escaped; only the [pause] markup becomes SSML.
@@ -129,9 +162,9 @@ class Voice:
 
         return _PAUSE.sub(_break, text)
 
-    def _pick(self, line: Line, reprompt: bool = False) -> tuple[str, int]:
+    def _pick(self, line: Line, reprompt: bool = False, catalog: Catalog | None = None) -> tuple[str, int]:
         """One wording of a line, filled in, and which wording it was."""
-        entry = self.catalog[line.key]
+        entry = (catalog or self.catalog)[line.key]
         options = entry.reprompt if reprompt else entry.say
         chosen = line.reprompt_variant if reprompt else line.variant
         index = chosen if chosen is not None and 0 <= chosen < len(options) else self._rng.randrange(len(options))
@@ -139,13 +172,14 @@ class Voice:
             self._on_say(line.key)
         return self._fill(options[index], line.params), index
 
-    def phrase(self, key: str) -> str:
+    def phrase(self, key: str, locale: str | None = None) -> str:
         """A short phrase from the content to use inside another sentence (its first wording)."""
-        return self.catalog[key].say[0]
+        return self.catalog_for(locale)[key].say[0]
 
-    def render(self, reply: Reply) -> Spoken:
-        """Turn a reply into SSML, a reprompt and a card."""
-        picked = [self._pick(line) for line in reply.lines]
+    def render(self, reply: Reply, locale: str | None = None) -> Spoken:
+        """Turn a reply into SSML, a reprompt and a card, in the content of `locale`."""
+        catalog = self.catalog_for(locale)
+        picked = [self._pick(line, catalog=catalog) for line in reply.lines]
         parts = [text for text, _ in picked]
         answer = " ".join(parts)  # what the card shows: the answer, not the question after it
         reprompt = None
@@ -154,8 +188,8 @@ class Voice:
             "soft": reply.soft,
         }
         if reply.ask is not None:
-            text, index = self._pick(reply.ask)
-            reprompt, reprompt_index = self._pick(reply.ask, reprompt=True)
+            text, index = self._pick(reply.ask, catalog=catalog)
+            reprompt, reprompt_index = self._pick(reply.ask, reprompt=True, catalog=catalog)
             parts.append(text)
             replay["ask"] = [reply.ask.key, index, reprompt_index, dict(reply.ask.params)]
         body = " ".join(parts)
@@ -167,22 +201,25 @@ class Voice:
             if reprompt:
                 reprompt = f'<prosody rate="90%" volume="soft">{reprompt}</prosody>'
         ssml = f"<speak>{body}</speak>"
-        title, card_text = self._card(reply, answer or body)
+        title, card_text = self._card(reply, answer or body, catalog)
         keys = tuple(line.key for line in reply.lines) + ((reply.ask.key,) if reply.ask else ())
         return Spoken(ssml, f"<speak>{reprompt}</speak>" if reprompt else None, title, card_text, keys, replay)
 
-    def _card(self, reply: Reply, spoken: str) -> tuple[str | None, str | None]:
+    def _card(self, reply: Reply, spoken: str, catalog: Catalog) -> tuple[str | None, str | None]:
         """A simple card for the Alexa app, from the first line (or the question when there is none)."""
         source = reply.lines[0] if reply.lines else reply.ask
         if not reply.card or source is None:
             return None, None
-        entry = self.catalog[source.key]
+        entry = catalog[source.key]
         title = f"{CARD_TITLE}: {entry.title}" if entry.title else CARD_TITLE
         text = self._fill(entry.card, source.params) if entry.card else spoken
         return title, to_text(text)
 
-    def recall(self, stored: Any, context: Mapping[str, Any]) -> Reply | None:
+    def recall(self, stored: Any, state: State) -> Reply | None:
         """Rebuild the last reply from what `respond` kept, or None if it is not ours to replay.
+
+        The reply leaves the same question open as it did (the state's `waiting`), so "yes" after a
+        repeat still means what it meant.
 
         Session attributes come back from the client, so every key must be in the catalog, every
         wording index in range and every value a short scalar for the fields that entry takes.
@@ -196,9 +233,8 @@ class Voice:
             return None
         if ask is None:
             return None  # only a reply that left the session open is remembered
-        kept = {k: v for k, v in context.items() if k in CONTEXT and isinstance(v, str)}
-        more = kept.pop(OFFERED_MORE, None)
-        return Reply(lines, ask=ask, soft=stored.get("soft") is True, more=more, context=kept)
+        return Reply(lines, ask=ask, soft=stored.get("soft") is True, waiting=state.waiting, then=state.then,
+                     topic=state.topic, dose=state.dose)
 
     def _recall_line(self, item: Any, asks: bool = False) -> Line:
         size = 4 if asks else 3
@@ -219,23 +255,24 @@ class Voice:
         return Line(key, params, variant, reprompt_variant if asks else None)
 
     def respond(self, handler_input: HandlerInput, reply: Reply) -> Response:
-        """Render a reply into the response, and remember it for "repeat" and "yes"."""
-        spoken = self.render(reply)
+        """Render a reply into the response, and write the conversation state it leaves (the one place)."""
+        spoken = self.render(reply, request_locale(handler_input))
         builder = handler_input.response_builder
         builder.speak(spoken.ssml)
-        session = session_of(handler_input)
         if spoken.card_text:
             builder.set_card(SimpleCard(title=spoken.card_title, content=spoken.card_text))
-        if reply.end or spoken.reprompt_ssml is None:
+        state = state_of(handler_input)
+        ends = reply.end or spoken.reprompt_ssml is None
+        if ends:
             builder.set_should_end_session(True)
+            state = replace(state, waiting=Waiting.NOTHING, then=None, topic=None, dose=None)
         else:
             builder.ask(spoken.reprompt_ssml)
+            waiting, then = (Waiting.MORE, reply.more) if reply.more else (reply.waiting, reply.then)
             # Keys, wordings and values, not SSML: "repeat" renders again from our own content.
-            session[LAST_SAID] = spoken.replay
-        for key in CONTEXT:
-            session.pop(key, None)
-        if not reply.end:
-            session.update(reply.context)
-            if reply.more:
-                session[OFFERED_MORE] = reply.more
+            state = replace(state, waiting=waiting, then=then, topic=reply.topic, dose=reply.dose,
+                            last_said=spoken.replay)
+        set_state(handler_input, state)
+        if handler_input.request_envelope.session is not None:
+            state.dump(session_of(handler_input))
         return builder.response

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from skill.handlers.base import BUILT_IN_INTENTS
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "interaction_model" / "interactionModels" / "custom" / "en-US.json"
 DEFAULT_OUT = ROOT / "tests" / "fixtures" / "requests"
@@ -60,20 +62,7 @@ class Spec:
         return f"{base}_{self.variant}.json" if self.variant else f"{base}.json"
 
 
-BUILT_INS = [
-    "AMAZON.HelpIntent",
-    "AMAZON.StopIntent",
-    "AMAZON.CancelIntent",
-    "AMAZON.FallbackIntent",
-    "AMAZON.NavigateHomeIntent",
-    "AMAZON.YesIntent",
-    "AMAZON.NoIntent",
-    "AMAZON.RepeatIntent",
-    "AMAZON.StartOverIntent",
-    "AMAZON.NextIntent",
-    "AMAZON.ResumeIntent",
-    "AMAZON.PauseIntent",
-]
+BUILT_INS = list(BUILT_IN_INTENTS)
 
 # The reminders permission the skill asks for by voice, and the token it sends with the
 # request; Alexa hands the token back in the Connections.Response so the skill knows why.
@@ -86,7 +75,8 @@ PERMISSION_ANSWERS = {
     "connections_response_not_answered.json": "NOT_ANSWERED",
 }
 
-# Slot values are what Alexa hears (a synonym, a number as digits), not ids:
+# Every intent in the model gets a plain fixture without being listed; these are the named variants
+# worth keeping as files. Slot values are what Alexa hears (a synonym, a number as digits), not ids:
 # resolution to ids happens below, against the model, as Alexa does it.
 CUSTOM_SPECS: list[Spec] = [
     Spec("WhyMagnesiumIntent"),
@@ -330,6 +320,9 @@ def build_fixtures(model: Json) -> dict[str, Json]:
     }
     # Built-ins arrive mid-conversation ("yes", "stop"), so their sessions are not new.
     specs = [Spec(name, new_session=False) for name in BUILT_INS] + CUSTOM_SPECS
+    listed = {spec.intent for spec in specs}
+    declared = [i["name"] for i in model["intents"]]
+    specs += [Spec(name) for name in declared if name not in listed]
     for spec in specs:
         if spec.file_name in fixtures:
             raise FixtureError(f"two fixtures are named {spec.file_name}")

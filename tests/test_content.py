@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from skill.content import ContentError, load_catalog, parse_catalog
-from skill.handlers.topics import MECHANISMS, TOPICS
+from skill.builder import declared_handlers
+from skill.content import available_locales
 from skill.knowledge import Condition, Form, Gate, Need, Tier
 from skill.knowledge.facts import FACT_IDS, top_level
 
@@ -15,7 +16,8 @@ def test_every_fact_of_the_sheet_is_used_by_some_entry() -> None:
     used = {fact for _, entry in catalog.items() for fact in entry.facts}
     missing = {f for f in FACT_IDS if f not in used and not any(top_level(u) == f for u in used)}
     assert not missing, f"facts no one can hear: {sorted(missing)}"
-    assert {f"A{n}" for n in range(1, 15)} | {f"S{n}" for n in range(1, 7)} <= {top_level(f) for f in used}
+    assert {f"A{n}" for n in range(1, 15)} | {f"S{n}" for n in range(1, 7)} | {f"T{n}" for n in range(1, 7)} \
+        <= {top_level(f) for f in used}
 
 
 def test_every_key_the_code_can_build_exists() -> None:
@@ -25,10 +27,14 @@ def test_every_key_the_code_can_build_exists() -> None:
         + [f"safety.{c.value}" for c in Condition]
         + [f"gate.{g.value}" for g in Gate]
         + [f"dose.{t.value}" for t in Tier if t is not Tier.GATED]
-        + [f"mechanism.{m}" for m in MECHANISMS]
-        + list(TOPICS.values())
+        + [key for handler in declared_handlers() for key in handler.keys]
     )
     catalog.require(keys)
+
+
+def test_every_locale_has_every_key_of_en_us() -> None:
+    for locale in available_locales():
+        assert set(load_catalog(locale)) == set(catalog), locale
 
 
 def test_every_question_has_a_reprompt_and_every_variant_has_words() -> None:

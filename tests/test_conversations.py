@@ -45,8 +45,21 @@ def test_how_much_gives_the_range_the_limit_the_caveat_and_the_disclaimer(talk: 
 def test_a_thousand_milligrams_of_glycinate_is_about_140_of_magnesium(talk: Conversation) -> None:
     # U: is a thousand milligrams of magnesium glycinate okay
     a = talk.ask("DoseIntent", amount="1000", unit="mg:milligrams", form="glycinate:magnesium glycinate")
+    # A: the larger reading (1000 mg of magnesium) decides until the label says which: no number to take
+    assert a.said("gate.over_800", "disclaimer", "label.which") and not a.said("dose.low")
+    # U: it's the compound's weight
+    a = talk.ask("LabelLineIntent", line="compound:the compound")
     assert a.said("dose.converted", "dose.low", "dose.caveat", "disclaimer")
     assert 140 in numbers(a.speech)
+
+
+def test_300_of_glycinate_is_never_called_too_little_on_a_guess(talk: Conversation) -> None:
+    # U: is 300 mg of glycinate enough
+    a = talk.ask("DoseIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
+    assert a.said("dose.everyday", "label.if_compound", "label.which") and not a.said("dose.low")
+    # U: it says elemental magnesium
+    a = talk.ask("LabelLineIntent", line="elemental:elemental magnesium")
+    assert a.said("dose.everyday") and not a.said("label.which")
 
 
 def test_grams_are_converted(talk: Conversation) -> None:
@@ -88,7 +101,8 @@ def test_a_form_heard_but_not_resolved_is_matched_by_its_name(talk: Conversation
 
 def test_an_unknown_form_is_named_back_safely(talk: Conversation) -> None:
     a = talk.ask("FormInfoIntent", form="<speak>unobtainium & co</speak>")
-    assert a.said("form.unknown") and "unobtainium &amp; co" in a.ssml and not a.ended
+    # The form slot never reads back what it did not recognise.
+    assert a.said("form.unknown") and "unobtainium" not in a.ssml and not a.ended
 
 
 def test_each_mechanism_has_its_study_figures_in_the_details(talk: Conversation) -> None:
@@ -143,10 +157,10 @@ def test_repeat_renders_again_from_content_and_refuses_anything_else(talk: Conve
 
 
 def test_a_value_said_back_on_repeat_is_still_escaped(talk: Conversation) -> None:
-    talk.ask("FormInfoIntent", form="zinc")
-    talk.attributes["last_said"]["ask"][3] = {"form": "<audio src='x'/> & co"}
+    talk.ask("DoseIntent", amount="300", unit="mg:milligrams")
+    talk.attributes["last_said"]["lines"][0][2] = {"amount": "<audio src='x'/> & co"}
     a = talk.ask("AMAZON.RepeatIntent")
-    assert a.said("form.unknown") and "&lt;audio" in a.ssml and "<audio" not in a.ssml
+    assert a.said("dose.everyday") and "&lt;audio" in a.ssml and "<audio" not in a.ssml
 
 
 def test_stop_cancel_and_home_end_at_once_quietly(talk: Conversation) -> None:
@@ -174,10 +188,14 @@ def test_session_ended_says_nothing(talk: Conversation) -> None:
     assert "outputSpeech" not in a.body and a.keys == []
 
 
-def test_start_over_forgets_the_thread(talk: Conversation) -> None:
+def test_start_over_forgets_the_thread_but_not_a_health_mention(talk: Conversation) -> None:
+    talk.ask("FormInfoIntent", form="glycinate:glycinate")
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask("AMAZON.StartOverIntent")
-    assert a.said("start_over") and talk.attributes.get("conditions") is None
+    assert a.said("start_over") and talk.attributes.get("topic") is None
+    # The gate fails closed for the rest of the session, start over or not.
+    assert talk.attributes["conditions"] == ["kidney"]
+    assert talk.ask("DoseIntent", amount="300", unit="mg:milligrams").said("gate.kidney")
 
 
 def test_every_answer_shows_a_card_in_the_alexa_app(talk: Conversation) -> None:

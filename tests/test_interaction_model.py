@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from skill.builder import handled_intents
+from skill.handlers.base import SLOT_TYPES
+from skill_tools.lint import lint
+from skill_tools.model import build_model, declared_intents, render
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import IntentRequest, RequestEnvelope
 from ask_sdk_model.interfaces.connections import ConnectionsResponse
@@ -33,70 +38,11 @@ MAKE_FIXTURES = ROOT / "skill_tools" / "fixtures.py"
 
 Json = dict[str, Any]
 
-# The contract with the handlers: intent names, slot names and slot types.
+# The contract with the handlers is their declarations: the generated model must carry them exactly.
 CUSTOM_INTENTS: dict[str, dict[str, str]] = {
-    "WhyMagnesiumIntent": {},
-    "MechanismIntent": {"mechanism": "MechanismType"},
-    "DoseIntent": {
-        "amount": "AMAZON.NUMBER",
-        "unit": "UnitType",
-        "form": "FormType",
-        "condition": "ConditionType",
-    },
-    "ElementalIntent": {"amount": "AMAZON.NUMBER", "unit": "UnitType", "form": "FormType"},
-    "FormAdviceIntent": {"need": "NeedType"},
-    "FormInfoIntent": {"form": "FormType"},
-    "InsomniaSignsIntent": {},
-    "DietIntent": {},
-    "TimeToWorkIntent": {},
-    "WhoItHelpsIntent": {},
-    "VitaminDIntent": {},
-    "SafetyIntent": {"condition": "ConditionType"},
-    "SleepFactsIntent": {},
-    "WindDownIntent": {},
-    # The wind-down routine, the nightly reminder and what the skill remembers.
-    "SetBedtimeIntent": {"time": "AMAZON.TIME"},
-    "DoseTakenIntent": {},
-    "ReminderIntent": {},
-    "CancelReminderIntent": {},
-    "ForgetMeIntent": {},
-    "SetPreferenceIntent": {"amount": "AMAZON.NUMBER", "unit": "UnitType", "form": "FormType"},
+    intent.name: {slot.name: slot.type for slot in intent.slots} for intent in declared_intents()
 }
-
-BUILT_IN_INTENTS = [
-    "AMAZON.HelpIntent",
-    "AMAZON.StopIntent",
-    "AMAZON.CancelIntent",
-    "AMAZON.FallbackIntent",
-    "AMAZON.NavigateHomeIntent",
-    "AMAZON.YesIntent",
-    "AMAZON.NoIntent",
-    "AMAZON.RepeatIntent",
-    "AMAZON.StartOverIntent",
-    # The routine pauses, resumes and moves on to its next step.
-    "AMAZON.NextIntent",
-    "AMAZON.ResumeIntent",
-    "AMAZON.PauseIntent",
-]
-
-# The value ids the knowledge layer switches on.
-SLOT_TYPE_IDS: dict[str, set[str]] = {
-    "MechanismType": {"gaba", "melatonin", "cortisol", "cramps"},
-    "FormType": {"glycinate", "threonate", "taurate", "citrate", "gluconate", "orotate", "oxide"},
-    "NeedType": {"falling_asleep", "stress", "memory", "cramps", "sensitive_stomach"},
-    "UnitType": {"mg", "g"},
-    "ConditionType": {
-        "kidney",
-        "pregnancy",
-        "breastfeeding",
-        "child",
-        "medicines",
-        "antibiotics",
-        "bisphosphonates",
-        "diuretics",
-        "ppi",
-    },
-}
+SLOT_TYPE_IDS: dict[str, set[str]] = {name: {str(i) for i in ids} for name, ids in SLOT_TYPES.items()}
 
 # What people say to the built-ins; a custom sample equal to one of these would steal it.
 BUILT_IN_PHRASES = {
@@ -168,6 +114,11 @@ def declared_slots(intent: Json) -> dict[str, str]:
     return {slot["name"]: slot["type"] for slot in intent.get("slots", [])}
 
 
+@cache
+def resolver() -> Resolver:
+    return Resolver.from_model(MODEL_PATH)
+
+
 def load_fixtures() -> dict[str, str]:
     return {path.name: path.read_text(encoding="utf-8") for path in sorted(FIXTURES.glob("*.json"))}
 
@@ -175,67 +126,29 @@ def load_fixtures() -> dict[str, str]:
 # --- intents -----------------------------------------------------------------------------
 
 
+def test_the_checked_in_model_is_what_the_declarations_generate() -> None:
+    # Edit skill/content/<locale>/samples.toml or a handler's declaration, then `make model`.
+    assert MODEL_PATH.read_text(encoding="utf-8") == render(build_model("en-US"))
+
+
+def test_the_model_passes_the_linter() -> None:
+    assert lint(PACKAGE, handled_intents()) == []
+
+
 @pytest.mark.parametrize("name", sorted(CUSTOM_INTENTS))
 def test_custom_intent_exists_with_exactly_its_slots(name: str) -> None:
-    assert name in intents(), f"{name} is missing from the model"
     assert declared_slots(intents()[name]) == CUSTOM_INTENTS[name]
 
 
-@pytest.mark.parametrize("name", sorted(CUSTOM_INTENTS))
-def test_custom_intent_has_at_least_thirty_distinct_samples(name: str) -> None:
-    samples = [normalise(s) for s in intents()[name]["samples"]]
-    assert len(samples) >= 30, f"{name} has only {len(samples)} samples"
-    duplicates = sorted({s for s in samples if samples.count(s) > 1})
-    assert not duplicates, f"{name} lists these twice: {duplicates}"
-
-
-@pytest.mark.parametrize("name", sorted(CUSTOM_INTENTS))
-def test_custom_intent_has_samples_without_and_with_its_slots(name: str) -> None:
-    samples = intents()[name]["samples"]
-    assert any(not SLOT_REF.search(s) for s in samples), f"{name} needs a sample with no slot"
-    for slot in CUSTOM_INTENTS[name]:
-        assert any("{" + slot + "}" in s for s in samples), f"no {name} sample uses {{{slot}}}"
-
-
-def test_every_built_in_intent_is_present() -> None:
-    assert set(BUILT_IN_INTENTS) <= set(intents())
-
-
-def test_fallback_intent_has_no_samples() -> None:
-    # Alexa refuses to build a model whose FallbackIntent has samples.
-    assert intents()["AMAZON.FallbackIntent"].get("samples", []) == []
-
-
-def test_no_unexpected_intents() -> None:
-    assert set(intents()) == set(CUSTOM_INTENTS) | set(BUILT_IN_INTENTS)
-
-
-# --- samples -----------------------------------------------------------------------------
-
-
-def test_samples_follow_alexa_sample_rules() -> None:
-    broken = []
+def test_no_intent_has_a_slot_only_sample_and_the_bedtime_is_asked_for_with_elicit_slot() -> None:
     for intent in intents().values():
-        for sample in intent.get("samples", []):
-            tokens = sample.split(" ")
-            if sample != sample.strip() or any(not SAMPLE_TOKEN.match(t) for t in tokens):
-                broken.append(f"{intent['name']}: {sample!r}")
-            only_slots = not SLOT_REF.sub("", sample).strip()
-            if len(sample) > 200 or (only_slots and (intent["name"], sample) not in ANSWER_ONLY_SAMPLES):
-                broken.append(f"{intent['name']}: {sample!r} is too long or only slots")
-    assert not broken, "\n".join(broken)
-
-
-def test_a_bare_time_answers_the_bedtime_question() -> None:
-    # A: What time do you usually go to bed?   U: ten thirty
-    samples = intents()["SetBedtimeIntent"]["samples"]
-    assert "{time}" in samples
-    for intent, sample in ANSWER_ONLY_SAMPLES:
-        assert sample in intents()[intent]["samples"], f"{intent} no longer has {sample!r}; drop it from the list"
-    # Only a built-in value can stand alone: a bare custom slot would swallow any word at all.
-    for intent, sample in ANSWER_ONLY_SAMPLES:
-        (slot,) = SLOT_REF.findall(sample)
-        assert declared_slots(intents()[intent])[slot].startswith("AMAZON.")
+        for sample in intent["samples"]:
+            assert SLOT_REF.sub("", sample).strip(), f"{intent['name']}: slot-only sample {sample!r}"
+    time_slot = next(s for s in intents()["SetBedtimeIntent"]["slots"] if s["name"] == "time")
+    assert "{time}" in time_slot["samples"]  # the bare answer lives on the slot, for Dialog.ElicitSlot
+    dialog = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["interactionModel"]["dialog"]
+    assert dialog["delegationStrategy"] == "SKILL_RESPONSE"
+    assert [i["name"] for i in dialog["intents"]] == ["SetBedtimeIntent"]
 
 
 @pytest.mark.parametrize(
@@ -264,56 +177,10 @@ def test_cancelling_a_reminder_and_forgetting_me_never_take_a_bare_cancel_or_sto
             assert len(sample.split()) >= 2, f"{name}: {sample!r}"
 
 
-def test_every_slot_in_a_sample_is_declared_on_its_intent() -> None:
-    undeclared = []
-    for intent in intents().values():
-        slots = declared_slots(intent)
-        for sample in intent.get("samples", []):
-            missing = [n for n in SLOT_REF.findall(sample) if n not in slots]
-            undeclared += [f"{intent['name']}: {{{n}}} in {sample!r}" for n in missing]
-    assert not undeclared, "\n".join(undeclared)
-
-
-def test_every_declared_slot_type_exists() -> None:
-    custom = set(slot_types())
-    for intent in intents().values():
-        for slot, slot_type in declared_slots(intent).items():
-            assert slot_type in custom or slot_type.startswith("AMAZON."), f"{intent['name']}.{slot}: {slot_type}"
-
-
-def test_no_sample_is_claimed_by_two_intents_even_with_slots_filled() -> None:
-    owner: dict[str, str] = {}
-    clashes = []
-    for intent in intents().values():
-        slots = declared_slots(intent)
-        sentences = set().union(*(expand(s, slots) for s in intent.get("samples", [])), set())
-        for sentence in sentences:
-            if sentence in owner and owner[sentence] != intent["name"]:
-                clashes.append(f"U: {sentence!r} is heard by {owner[sentence]} and {intent['name']}")
-            owner.setdefault(sentence, intent["name"])
-    assert not clashes, "\n".join(sorted(clashes))
-    # The expansion really ran: a slot-filled sentence is owned by the intent that declares it.
-    assert owner["is five hundred milligrams of glycinate too much"] == "DoseIntent"
-    assert owner["can i take magnesium if i have kidney disease"] == "SafetyIntent"
-
-
-def test_no_custom_sample_takes_a_built_in_phrase() -> None:
-    for name in CUSTOM_INTENTS:
-        taken = {normalise(s) for s in intents()[name]["samples"]} & BUILT_IN_PHRASES
-        assert not taken, f"{name} would steal {taken}"
-
-
-@cache
-def resolver() -> Resolver:
-    return Resolver.from_model(MODEL_PATH)
-
-
 @pytest.mark.parametrize(
     ("said", "intent", "slots"),
     [
         # A: What time do you usually go to bed?
-        ("ten thirty", "SetBedtimeIntent", {"time": "10:30"}),
-        ("in the evening", "SetBedtimeIntent", {"time": "EV"}),
         ("i go to bed at half past ten pm", "SetBedtimeIntent", {"time": "22:30"}),
         ("change my bedtime", "SetBedtimeIntent", {}),
         ("i just took my magnesium", "DoseTakenIntent", {}),
@@ -336,33 +203,11 @@ def resolver() -> Resolver:
 )
 def test_what_people_say_reaches_the_right_intent(said: str, intent: str, slots: dict[str, str]) -> None:
     heard_as = resolver().resolve(said)
-    assert (heard_as.intent, heard_as.confidence) == (intent, 1.0), f"U: {said!r}"
+    assert heard_as.intent == intent, f"U: {said!r}"
     assert {name: m.resolved_id or m.value for name, m in heard_as.slots.items()} == slots
 
 
 # --- slot types --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("type_name", sorted(SLOT_TYPE_IDS))
-def test_slot_type_has_the_contracted_ids(type_name: str) -> None:
-    ids = [value["id"] for value in slot_types()[type_name]["values"]]
-    assert len(ids) == len(set(ids)), f"{type_name} repeats an id"
-    assert set(ids) == SLOT_TYPE_IDS[type_name]
-
-
-@pytest.mark.parametrize("type_name", sorted(SLOT_TYPE_IDS))
-def test_no_word_resolves_to_two_ids_of_one_type(type_name: str) -> None:
-    seen: dict[str, str] = {}
-    for value in slot_types()[type_name]["values"]:
-        for word in [value["name"]["value"], *value["name"].get("synonyms", [])]:
-            key = normalise(word)
-            assert seen.get(key, value["id"]) == value["id"], f"{word!r} means {seen[key]} and {value['id']}"
-            seen[key] = value["id"]
-
-
-def test_every_custom_slot_type_is_used_by_some_slot() -> None:
-    used = {t for intent in intents().values() for t in declared_slots(intent).values()}
-    assert set(slot_types()) <= used
 
 
 def test_the_words_people_use_resolve_to_the_right_ids() -> None:

@@ -19,6 +19,11 @@ from skill.knowledge.facts import is_fact_id
 Sentence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)]
 
 
+# What people say (the interaction model's samples and slot synonyms) sits beside what the skill says,
+# in each locale's folder; it is for the model generator, not part of the spoken catalog.
+SAMPLES_FILE = "samples.toml"
+
+
 class ContentError(RuntimeError):
     """The content files are wrong; raised at start-up so that no user ever hears the mistake."""
 
@@ -150,5 +155,12 @@ def load_catalog(locale: str = "en-US") -> Catalog:
     folder = resources.files("skill.content").joinpath(locale)
     if not folder.is_dir():
         raise ContentError(f"no content for locale {locale!r}")
-    files = {f.name: f.read_text(encoding="utf-8") for f in folder.iterdir() if f.name.endswith(".toml")}
+    files = {f.name: f.read_text(encoding="utf-8") for f in folder.iterdir()
+             if f.name.endswith(".toml") and f.name != SAMPLES_FILE}
     return parse_catalog(files, locale)
+
+
+def available_locales() -> list[str]:
+    """The locales the package has content for (folders like en-US)."""
+    root = resources.files("skill.content")
+    return sorted(f.name for f in root.iterdir() if f.is_dir() and "-" in f.name and not f.name.startswith("_"))

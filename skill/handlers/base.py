@@ -1,19 +1,89 @@
-"""What every handler shares: the voice, slot reading, and the in-session safety context."""
+"""What every handler shares: how it declares what it answers, slot reading, and the routing table.
+
+A handler declares, once: the custom intent it introduces (`intent`: name and slots, from which the
+interaction model is generated), the (intent, waiting) pairs it answers (`claims`), and the content
+keys it speaks (`keys`). The router picks the handler for the exact pair, else the one that answers
+that intent in any state; no two handlers may claim one pair, so the order of a list never decides.
+"""
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_slot
-from ask_sdk_model import IntentRequest
+from ask_sdk_model import IntentRequest, Response
 from ask_sdk_model.slu.entityresolution import StatusCode
 
-from skill.knowledge import Condition, parse_condition
-from skill.speech import Line, Reply, Voice, session_of
+from skill.knowledge import Condition, Form, Label, Mechanism, Need, Symptom, Uncovered, Unit, health_mention
+from skill.speech import Line, Reply, Voice, set_state, state_of
+from skill.state import State, Waiting
 
-# Conditions a person mentioned in this session, so that a later dose answer is gated too.
-# They live only in session attributes, which Alexa drops when the session ends; the
-# persistence layer has no field for them and never saves them.
-SESSION_CONDITIONS = "conditions"
+# A claim's waiting value that matches any state.
+ANY: Waiting | None = None
+
+FALLBACK_INTENT = "AMAZON.FallbackIntent"
+# Built-in intents the skill answers; the model generator and the linter read this one list.
+BUILT_IN_INTENTS = (
+    "AMAZON.HelpIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.FallbackIntent",
+    "AMAZON.NavigateHomeIntent", "AMAZON.YesIntent", "AMAZON.NoIntent", "AMAZON.RepeatIntent",
+    "AMAZON.StartOverIntent", "AMAZON.NextIntent", "AMAZON.ResumeIntent", "AMAZON.PauseIntent",
+    "AMAZON.MoreIntent",
+)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A slot of a custom intent: its name and its type (AMAZON.* or a custom type from the knowledge enums)."""
+
+    name: str
+    type: str
+    # Asked for with Dialog.ElicitSlot; the model gets this slot's own samples from content.
+    elicit: bool = False
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A custom intent, declared once, beside the handler that introduces it."""
+
+    name: str
+    slots: tuple[Slot, ...] = ()
+
+
+# Custom slot types and their ids, taken from the knowledge enums (the words for each id are per locale,
+# in content/<locale>/samples.toml). OTHER is what the gate calls a mention it did not recognise: no word names it.
+SLOT_TYPES: dict[str, tuple[str, ...]] = {
+    "FormType": tuple(Form),
+    "NeedType": tuple(Need),
+    "ConditionType": tuple(c for c in Condition if c is not Condition.OTHER),
+    "MechanismType": tuple(Mechanism),
+    "UnitType": tuple(Unit),
+    "SymptomType": tuple(Symptom),
+    "TopicType": tuple(Uncovered),
+    "LabelType": (Label.COMPOUND, Label.ELEMENTAL),
+}
+
+# Slots used by several intents, declared once.
+AMOUNT = Slot("amount", "AMAZON.NUMBER")
+COUNT = Slot("count", "AMAZON.NUMBER")
+UNIT = Slot("unit", "UnitType")
+FORM = Slot("form", "FormType")
+OTHER_FORM = Slot("other_form", "FormType")
+CONDITION = Slot("condition", "ConditionType")
+NEED = Slot("need", "NeedType")
+MECHANISM = Slot("mechanism", "MechanismType")
+SYMPTOM = Slot("symptom", "SymptomType")
+TOPIC = Slot("topic", "TopicType")
+TIME = Slot("time", "AMAZON.TIME", elicit=True)
+
+
+def request_key(handler_input: HandlerInput) -> str:
+    """What a request asks for: its intent name, or its request type when it is not an intent."""
+    request = handler_input.request_envelope.request
+    if isinstance(request, IntentRequest):
+        return request.intent.name if request.intent is not None else ""
+    return str(request.object_type or "")
 
 
 def slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None]:
@@ -34,42 +104,94 @@ def slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None
     return resolved, heard
 
 
-def session_conditions(handler_input: HandlerInput) -> set[Condition]:
-    """The conditions mentioned earlier in this session."""
-    raw = session_of(handler_input).get(SESSION_CONDITIONS) or []
-    found = {parse_condition(str(item)) for item in raw if isinstance(item, str)}
-    return {c for c in found if c is not None}
+def hear_condition(handler_input: HandlerInput) -> Condition | None:
+    """Read the condition slot and remember any health mention for the rest of the session.
+
+    Fails closed: a value Alexa could not resolve (ER_SUCCESS_NO_MATCH) is still a health mention,
+    kept as Condition.OTHER, unless it is plainly about something else ("with food").
+    """
+    resolved, heard = slot(handler_input, "condition")
+    condition = (Condition(resolved) if resolved in Condition.__members__.values() else None) or health_mention(heard)
+    if condition is not None:
+        set_state(handler_input, state_of(handler_input).with_condition(condition))
+    return condition
 
 
-def remember_condition(handler_input: HandlerInput, condition: Condition) -> None:
-    """Keep a mentioned condition for the rest of this session only."""
-    session = session_of(handler_input)
-    known = set(session.get(SESSION_CONDITIONS) or [])
-    known.add(condition.value)
-    session[SESSION_CONDITIONS] = sorted(known)
+def health(handler_input: HandlerInput) -> set[Condition]:
+    """Every health mention of this session, including one in this request's condition slot."""
+    hear_condition(handler_input)
+    return state_of(handler_input).health
 
 
 class Handler(AbstractRequestHandler):
-    """A request handler that speaks through the shared voice.
+    """A request handler that speaks through the shared voice and declares what it answers."""
 
-    `intents` names the intents it serves; the builder and the model checks read it, so the list
-    of handled intents is never kept by hand anywhere else.
-    """
-
-    intents: tuple[str, ...] = ()
+    intent: Intent | None = None  # the custom intent this handler introduces into the model
+    claims: tuple[tuple[str, Waiting | None], ...] = ()  # defaults to (intent, ANY)
+    keys: tuple[str, ...] = ()  # content keys it speaks, held against the catalog by a test
 
     def __init__(self, voice: Voice) -> None:
         self.voice = voice
 
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        # Read the intent name once: the dispatcher asks every handler in turn, on every request.
-        request = handler_input.request_envelope.request
-        return isinstance(request, IntentRequest) and request.intent is not None and request.intent.name in self.intents
+    def answers(self) -> tuple[tuple[str, Waiting | None], ...]:
+        """The (intent or request type, waiting) pairs this handler serves."""
+        if self.claims:
+            return self.claims
+        return ((self.intent.name, ANY),) if self.intent else ()
 
-    def answer(self, key: str, params: dict | None = None, *, extra: list[Line] | None = None) -> Reply:
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        # Only the router asks; a handler used on its own answers what it claims in any state.
+        return any(name == request_key(handler_input) for name, _ in self.answers())
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        raise NotImplementedError
+
+    def state(self, handler_input: HandlerInput) -> State:
+        return state_of(handler_input)
+
+    def answer(self, key: str, params: dict | None = None, *, extra: list[Line] | None = None, **context: object) -> Reply:
         """A short answer that offers its details when the content has them, else asks what next."""
         lines = [Line(key, params or {})] + (extra or [])
         more = f"{key}.more"
-        if more in self.voice.catalog:
-            return Reply(lines, ask=Line("offer_more"), more=more)
-        return Reply(lines, ask=Line("anything_else"))
+        reply = Reply(lines, ask=Line("offer_more"), more=more) if more in self.voice.catalog else Reply(
+            lines, ask=Line("anything_else"))
+        return replace(reply, **context) if context else reply  # type: ignore[arg-type]
+
+
+class RoutingError(ValueError):
+    """Two handlers claim the same (intent, waiting) pair: the order of a list would decide."""
+
+
+class Router(AbstractRequestHandler):
+    """The one request handler the SDK sees for everything the skill's handlers claim."""
+
+    def __init__(self, handlers: Iterable[Handler]) -> None:
+        self.handlers = list(handlers)
+        self.table: dict[tuple[str, Waiting | None], Handler] = {}
+        for handler in self.handlers:
+            for claim in handler.answers():
+                if claim in self.table:
+                    other = type(self.table[claim]).__name__
+                    raise RoutingError(f"{type(handler).__name__} and {other} both claim {claim}")
+                self.table[claim] = handler
+        self.names = {name for name, _ in self.table}
+
+    def route(self, handler_input: HandlerInput) -> Handler | None:
+        """The handler for this request in this state: the exact claim first, then the any-state one."""
+        key = request_key(handler_input)
+        if key not in self.names and not isinstance(handler_input.request_envelope.request, IntentRequest):
+            return None
+        waiting = state_of(handler_input).waiting
+        found = self.table.get((key, waiting)) or self.table.get((key, ANY))
+        if found is None and isinstance(handler_input.request_envelope.request, IntentRequest):
+            # An intent with no handler in this state (a stray "next") is answered as the fallback.
+            found = self.table.get((FALLBACK_INTENT, ANY))
+        return found
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return self.route(handler_input) is not None
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        handler = self.route(handler_input)
+        assert handler is not None  # can_handle said so
+        return handler.handle(handler_input)

@@ -1,4 +1,4 @@
-"""The conversation's frame: launch, help, yes/no, repeat, stop, errors."""
+"""The conversation's frame: help, yes/no, more, repeat, stop, fallback, session end and errors."""
 from __future__ import annotations
 
 import logging
@@ -8,26 +8,18 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import is_request_type
 from ask_sdk_model import Response
 
-from skill.handlers.base import Handler
-from skill.speech import LAST_SAID, OFFERED_MORE, Line, Reply, Voice, session_of
+from skill.handlers.base import ANY, Handler
+from skill.speech import Line, Reply, Voice, set_state, state_of
+from skill.state import State, Waiting
 
 log = logging.getLogger(__name__)
-
-
-class LaunchHandler(Handler):
-    """Serve "open bedtime magnesium": a short welcome and a few things to ask."""
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_request_type("LaunchRequest")(handler_input)
-
-    def handle(self, handler_input: HandlerInput) -> Response:
-        return self.voice.respond(handler_input, Reply([], ask=Line("launch")))
 
 
 class HelpHandler(Handler):
     """Serve "help": what the skill can answer, ending with a question."""
 
-    intents = ("AMAZON.HelpIntent",)
+    claims = (("AMAZON.HelpIntent", ANY),)
+    keys = ("help",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return self.voice.respond(handler_input, Reply([], ask=Line("help")))
@@ -36,71 +28,82 @@ class HelpHandler(Handler):
 class GoodbyeHandler(Handler):
     """Serve stop, cancel and go-home: end at once, quietly."""
 
-    intents = ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent", "AMAZON.PauseIntent")
+    claims = tuple((name, ANY) for name in (
+        "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent", "AMAZON.PauseIntent"))
+    keys = ("goodbye",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return self.voice.respond(handler_input, Reply([Line("goodbye")], end=True, card=False))
 
 
 class NoHandler(Handler):
-    """Serve "no": the person has heard enough, so say good night and end."""
+    """Serve "no" when nothing was asked, or to "want the details?": the person has heard enough."""
 
-    intents = ("AMAZON.NoIntent",)
+    claims = (("AMAZON.NoIntent", ANY),)
+    keys = ("no_more",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return self.voice.respond(handler_input, Reply([Line("no_more")], end=True, card=False))
 
 
 class YesHandler(Handler):
-    """Serve "yes" after "Want the details?": speak the details that were offered."""
+    """Serve "yes" or "tell me more" when no question is open: there is nothing more to say."""
 
-    intents = ("AMAZON.YesIntent",)
+    claims = (("AMAZON.YesIntent", ANY), ("AMAZON.MoreIntent", ANY))
+    keys = ("nothing_more",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        offered = session_of(handler_input).get(OFFERED_MORE)
-        if isinstance(offered, str) and offered in self.voice.catalog:
-            return self.voice.respond(handler_input, Reply([Line(offered)], ask=Line("anything_else")))
+        return self.voice.respond(handler_input, Reply([], ask=Line("nothing_more")))
+
+
+class DetailsHandler(Handler):
+    """Serve "yes" or "tell me more" after "Want the details?": speak the details offered."""
+
+    claims = (("AMAZON.YesIntent", Waiting.MORE), ("AMAZON.MoreIntent", Waiting.MORE))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = state_of(handler_input)
+        offered = state.then
+        if offered and offered in self.voice.catalog:
+            return self.voice.respond(handler_input, Reply([Line(offered)], ask=Line("anything_else"),
+                                                           topic=state.topic, dose=state.dose))
         return self.voice.respond(handler_input, Reply([], ask=Line("nothing_more")))
 
 
 class RepeatHandler(Handler):
-    """Serve "say that again": the last answer, word for word."""
+    """Serve "say that again": the last answer, word for word, leaving the same question open."""
 
-    intents = ("AMAZON.RepeatIntent",)
+    claims = (("AMAZON.RepeatIntent", ANY),)
+    keys = ("nothing_to_repeat",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        session = session_of(handler_input)
-        # The same words again, and the same open question ("yes" still means what it meant).
-        last = self.voice.recall(session.get(LAST_SAID), session)
+        state = state_of(handler_input)
+        last = self.voice.recall(state.last_said, state)
         if last is None:
             return self.voice.respond(handler_input, Reply([], ask=Line("nothing_to_repeat")))
         return self.voice.respond(handler_input, last)
 
 
 class StartOverHandler(Handler):
-    """Serve "start over": forget this session's thread and ask afresh."""
+    """Serve "start over": drop this session's thread and ask afresh.
 
-    intents = ("AMAZON.StartOverIntent",)
+    Health mentions stay: the gate fails closed for the rest of the session, whatever is said.
+    """
+
+    claims = (("AMAZON.StartOverIntent", ANY),)
+    keys = ("start_over",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        session_of(handler_input).clear()
+        state = state_of(handler_input)
+        set_state(handler_input, State(conditions=state.conditions, profile=state.profile))
         return self.voice.respond(handler_input, Reply([], ask=Line("start_over")))
 
 
 class FallbackHandler(Handler):
-    """Serve what the model could not place: say what the skill can do."""
+    """Serve what the model could not place (and any intent with no handler): say what the skill can do."""
 
-    intents = ("AMAZON.FallbackIntent",)
-
-    def handle(self, handler_input: HandlerInput) -> Response:
-        return self.voice.respond(handler_input, Reply([], ask=Line("fallback")))
-
-
-class UnknownIntentHandler(Handler):
-    """Catch any intent or request type with no handler of its own, so nothing goes unanswered."""
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_request_type("IntentRequest")(handler_input)
+    claims = (("AMAZON.FallbackIntent", ANY),)
+    keys = ("fallback",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return self.voice.respond(handler_input, Reply([], ask=Line("fallback")))
@@ -109,8 +112,7 @@ class UnknownIntentHandler(Handler):
 class SessionEndedHandler(Handler):
     """Serve the session's end: nothing is spoken, the reason is logged."""
 
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_request_type("SessionEndedRequest")(handler_input)
+    claims = (("SessionEndedRequest", ANY),)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request

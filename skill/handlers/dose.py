@@ -1,33 +1,41 @@
-"""Dose questions. Every one goes through `assess_dose`, whose safety gate runs first."""
+"""Dose questions and their follow-ups. Every one goes through `assess_dose`, whose safety gate runs first."""
 from __future__ import annotations
 
 from ask_sdk_core.handler_input import HandlerInput
-
 from ask_sdk_model import Response
 
-from skill.handlers.base import Handler, remember_condition, session_conditions, slot
-from skill.knowledge import Condition, DoseAdvice, Form, Gate, Tier, assess_dose, parse_amount, parse_condition, parse_form
-from skill.speech import Line, Reply, fmt_mg
+from skill.handlers.base import AMOUNT, ANY, CONDITION, COUNT, FORM, UNIT, Handler, Intent, Slot, health, slot
+from skill.knowledge import Condition, DoseAdvice, Form, Gate, Label, Tier, assess_dose, parse_amount, parse_form
+from skill.speech import Line, Reply, fmt_mg, state_of
+from skill.state import DoseAsked, Topic, Waiting
+
+LINE = Slot("line", "LabelType")
 
 
-def dose_reply(advice: DoseAdvice, *, lead: list[Line] | None = None) -> Reply:
+def dose_reply(advice: DoseAdvice, *, lead: list[Line] | None = None, asked: DoseAsked | None = None) -> Reply:
     """Say a dose decision: the gate's "ask your doctor", or the tier with its caveats.
 
     This is the one place dose advice becomes speech, so the caveat and the disclaimer cannot be
     forgotten by any path that gives a dose.
     """
     lines = list(lead or [])
+    context = {"topic": Topic.DOSE, "dose": asked}
     if advice.tier is Tier.GATED:
         for gate in advice.gates:
             params = {"amount": fmt_mg(advice.elemental_mg)} if gate is Gate.OVER_800 and advice.elemental_mg else {}
             lines.append(Line(f"gate.{gate.value}", params))
         lines.append(Line("disclaimer"))
-        return Reply(lines, ask=Line("anything_else"))
+        only_amount = advice.gates == (Gate.OVER_800,)
+        if only_amount and advice.label_matters and advice.stated_mg and advice.form:
+            # 1000 mg "of glycinate" may be 140 mg of magnesium: ask rather than refuse on a guess.
+            ask = Line("label.which", {"stated": fmt_mg(advice.stated_mg), "form": advice.form.value})
+            return Reply(lines, ask=ask, waiting=Waiting.LABEL_LINE, **context)  # type: ignore[arg-type]
+        return Reply(lines, ask=Line("anything_else"), **context)  # type: ignore[arg-type]
     if advice.tier is Tier.INVALID:
-        return Reply(lines, ask=Line("dose.invalid"))
+        return Reply(lines, ask=Line("dose.invalid"), **context)  # type: ignore[arg-type]
     if advice.tier is Tier.GENERAL:
         lines += [Line("dose.general"), Line("dose.caveat"), Line("disclaimer")]
-        return Reply(lines, ask=Line("offer_more"), more="dose.general.more")
+        return Reply(lines, ask=Line("offer_more"), more="dose.general.more", **context)  # type: ignore[arg-type]
     assert advice.elemental_mg is not None and advice.stated_mg is not None
     if advice.converted and not lead:
         lines.append(Line("dose.converted", _conversion(advice)))
@@ -35,7 +43,12 @@ def dose_reply(advice: DoseAdvice, *, lead: list[Line] | None = None) -> Reply:
     if advice.above_upper_limit:
         lines.append(Line("dose.upper_limit"))
     lines += [Line("dose.caveat"), Line("disclaimer")]
-    return Reply(lines, ask=Line("anything_else"))
+    if advice.label_matters and advice.form and advice.if_compound_mg is not None:
+        ask = Line("label.which", {"stated": fmt_mg(advice.stated_mg), "form": advice.form.value})
+        lines.insert(len(lines) - 2, Line("label.if_compound", {"stated": fmt_mg(advice.stated_mg),
+                                                               "elemental": fmt_mg(advice.if_compound_mg)}))
+        return Reply(lines, ask=ask, waiting=Waiting.LABEL_LINE, **context)  # type: ignore[arg-type]
+    return Reply(lines, ask=Line("anything_else"), **context)  # type: ignore[arg-type]
 
 
 def _conversion(advice: DoseAdvice) -> dict[str, str]:
@@ -43,44 +56,121 @@ def _conversion(advice: DoseAdvice) -> dict[str, str]:
     return {"stated": fmt_mg(advice.stated_mg), "form": advice.form.value, "elemental": fmt_mg(advice.elemental_mg)}
 
 
-def _read(handler_input: HandlerInput) -> tuple[float | None, Form | None, set[Condition]]:
-    """Amount in mg, form and conditions from the slots, plus conditions named earlier this session."""
-    _, amount = slot(handler_input, "amount")
+def _count(raw: str | None) -> int | None:
+    try:
+        count = int(float(raw or ""))
+    except ValueError:
+        return None
+    return count if 0 < count <= 20 else None
+
+
+def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], bool]:
+    """The dose question in this request (amount in mg, form, capsule count), every health mention of the
+    session, and whether anything new was said (False: "is that enough" continues the last question)."""
+    _, amount_heard = slot(handler_input, "amount")
     unit_id, unit_heard = slot(handler_input, "unit")
     form_id, form_heard = slot(handler_input, "form")
-    cond_id, cond_heard = slot(handler_input, "condition")
-    conditions = session_conditions(handler_input)
-    named = parse_condition(cond_id) or parse_condition(cond_heard)
-    if named is not None:
-        remember_condition(handler_input, named)
-        conditions.add(named)
-    return parse_amount(amount, unit_id or unit_heard), parse_form(form_id) or parse_form(form_heard), conditions
+    _, count_heard = slot(handler_input, "count")
+    amount = parse_amount(amount_heard, unit_id or unit_heard)
+    asked = DoseAsked(amount_mg=amount, form=parse_form(form_id) or parse_form(form_heard), count=_count(count_heard))
+    said = any(v is not None for v in (amount_heard, form_heard, count_heard))
+    return asked, health(handler_input), said
+
+
+def answer_dose(handler: Handler, handler_input: HandlerInput, asked: DoseAsked, conditions: set[Condition],
+                label: Label = Label.UNKNOWN) -> Response:
+    """Answer a (possibly continued) dose question; the gate runs before any number is spoken."""
+    if asked.count and asked.amount_mg is None:
+        if conditions:
+            return handler.voice.respond(handler_input, dose_reply(assess_dose(None, asked.form, conditions),
+                                                                   asked=asked))
+        # "Should I take two?": two of what? Ask rather than guess what a capsule holds.
+        ask = Line("dose.per_capsule", {"count": asked.count})
+        return handler.voice.respond(handler_input, Reply([], ask=ask, waiting=Waiting.PER_CAPSULE,
+                                                          topic=Topic.DOSE, dose=asked))
+    total = asked.amount_mg * asked.count if asked.amount_mg is not None and asked.count else asked.amount_mg
+    advice = assess_dose(total, asked.form, conditions, label)
+    return handler.voice.respond(handler_input, dose_reply(advice, asked=asked))
 
 
 class DoseHandler(Handler):
-    """Serve "how much magnesium should I take" and "is 500 milligrams too much"."""
+    """Serve "how much magnesium should I take", "is 500 milligrams too much", "should I take two"."""
 
-    intents = ("DoseIntent",)
+    intent = Intent("DoseIntent", (AMOUNT, UNIT, FORM, CONDITION, COUNT))
+    keys = ("dose.general", "dose.general.more", "dose.low", "dose.everyday", "dose.between", "dose.deficient",
+            "dose.upper_limit", "dose.converted", "dose.invalid", "dose.caveat", "dose.per_capsule",
+            "gate.kidney", "gate.pregnancy", "gate.child", "gate.medicines", "gate.other", "gate.over_800",
+            "label.which", "label.if_compound", "disclaimer")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        amount, form, conditions = _read(handler_input)
-        return self.voice.respond(handler_input, dose_reply(assess_dose(amount, form, conditions)))
+        asked, conditions, said = read_dose(handler_input)
+        state = state_of(handler_input)
+        before = state.dose if state.topic is Topic.DOSE and state.dose else None
+        if before is not None:
+            if not said:  # "is that enough": the same question again
+                asked = before
+            else:  # "and for glycinate?", "is 800 okay": keep the form that was not said again
+                asked = DoseAsked(amount_mg=asked.amount_mg, form=asked.form or before.form, count=asked.count)
+        return answer_dose(self, handler_input, asked, conditions)
+
+
+class PerCapsuleHandler(Handler):
+    """Serve the answer to "how many milligrams does each capsule hold?"."""
+
+    claims = (("DoseIntent", Waiting.PER_CAPSULE), ("ElementalIntent", Waiting.PER_CAPSULE))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        asked, conditions, _ = read_dose(handler_input)
+        before = state_of(handler_input).dose or DoseAsked()
+        merged = DoseAsked(amount_mg=asked.amount_mg, form=asked.form or before.form, count=before.count or asked.count)
+        return answer_dose(self, handler_input, merged, conditions)
+
+
+class LabelLineHandler(Handler):
+    """Serve "it's the magnesium line" or "that's the compound" after "which line does your label show?"."""
+
+    intent = Intent("LabelLineIntent", (LINE,))
+    claims = (("LabelLineIntent", Waiting.LABEL_LINE), ("LabelLineIntent", ANY))
+    keys = ("label.explain",)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = state_of(handler_input)
+        resolved, _ = slot(handler_input, "line")
+        label = Label(resolved) if resolved in (Label.COMPOUND.value, Label.ELEMENTAL.value) else None
+        if state.waiting is not Waiting.LABEL_LINE or state.dose is None or label is None:
+            return self.voice.respond(handler_input, self.answer("label.explain"))
+        return answer_dose(self, handler_input, state.dose, health(handler_input), label)
 
 
 class ElementalHandler(Handler):
     """Serve "how much magnesium is in 1000 milligrams of glycinate": the label conversion (S5).
 
-    A converted figure is a dose figure, so with an amount and a form it goes through the gate too.
+    A converted figure is a dose figure, so with a health mention it is gated too; it carries no
+    verdict on the amount, so a conversion never nudges anyone to take more.
     """
 
-    intents = ("ElementalIntent",)
+    intent = Intent("ElementalIntent", (AMOUNT, UNIT, FORM, CONDITION))
+    keys = ("elemental.explain", "elemental.explain.more", "elemental.converted")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        amount, form, conditions = _read(handler_input)
-        if amount is None or form is None:
+        asked, conditions, _ = read_dose(handler_input)
+        state = state_of(handler_input)
+        form = asked.form or (state.dose.form if state.dose else None)
+        if conditions:
+            return self.voice.respond(handler_input, dose_reply(assess_dose(asked.amount_mg, form, conditions),
+                                                                asked=asked))
+        if asked.amount_mg is None or form is None:
             return self.voice.respond(handler_input, self.answer("elemental.explain"))
-        advice = assess_dose(amount, form, conditions)
-        if advice.tier in (Tier.GATED, Tier.INVALID) or not advice.converted:
-            return self.voice.respond(handler_input, dose_reply(advice))
-        lead = [Line("elemental.converted", _conversion(advice))]
-        return self.voice.respond(handler_input, dose_reply(advice, lead=lead))
+        advice = assess_dose(asked.amount_mg, form, (), Label.COMPOUND)
+        if advice.tier in (Tier.INVALID, Tier.GATED):  # gated: even as a compound, more than 800 mg of magnesium
+            return self.voice.respond(handler_input, dose_reply(advice, asked=asked))
+        lines = [Line("elemental.converted", _conversion(advice))]
+        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else"), topic=Topic.ELEMENTAL,
+                                                       dose=DoseAsked(asked.amount_mg, form)))
+
+
+def dose_for_form(handler: Handler, handler_input: HandlerInput, form: Form | None) -> Response:
+    """Continue a dose question with another form ("and threonate?")."""
+    before = state_of(handler_input).dose or DoseAsked()
+    asked = DoseAsked(amount_mg=before.amount_mg, form=form or before.form, count=before.count)
+    return answer_dose(handler, handler_input, asked, health(handler_input))

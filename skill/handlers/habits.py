@@ -1,34 +1,34 @@
-"""Remembered habits: "I took my magnesium", saved choices, nightly reminders, and "forget me"."""
+"""What the skill remembers for a person (never health data): doses taken, a preferred form and amount,
+a nightly reminder, and "forget me"."""
 from __future__ import annotations
 
 import logging
 
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_core.utils import is_intent_name, is_request_type
+from ask_sdk_core.utils import is_intent_name
 from ask_sdk_model import Response
-from ask_sdk_model.interfaces.connections import ConnectionsResponse, SendRequestDirective
-from ask_sdk_model.ui import AskForPermissionsConsentCard
+from ask_sdk_model.interfaces.connections import ConnectionsResponse
 
-from skill.handlers.base import session_conditions, slot
+from skill.alexa_errors import ReminderError
+from skill.handlers.base import AMOUNT, ANY, FORM, UNIT, Intent, health, slot
 from skill.handlers.dose import dose_reply
-from skill.handlers.routine import RoutineHandler, pending
+from skill.handlers.personal import PersonalHandler, delete_reminders, reminder_problem, schedule_reminder
 from skill.knowledge import Tier, assess_dose, parse_amount, parse_form
-from skill.profile.models import UserProfile
-from skill.knowledge.nights import spoken_time, tonight
-from skill.speech import PENDING, Line, Reply
+from skill.knowledge.nights import tonight
+from skill.speech import Line, Reply
+from skill.state import Waiting
 
 log = logging.getLogger(__name__)
 
-REMINDERS_SCOPE = "alexa::alerts:reminders:skill:readwrite"
-ASK_FOR_TOKEN = "nightly-reminder"
 # Nights before which a person hears that magnesium takes 2 to 4 weeks (A12).
 PATIENCE_NIGHTS = 14
 
 
-class DoseTakenHandler(RoutineHandler):
+class DoseTakenHandler(PersonalHandler):
     """Serve "I took my magnesium": note tonight and say which night this is."""
 
-    intents = ("DoseTakenIntent",)
+    intent = Intent("DoseTakenIntent")
+    keys = ("dose_taken.first", "dose_taken.early", "dose_taken.later", "dose_taken.already")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
@@ -44,10 +44,11 @@ class DoseTakenHandler(RoutineHandler):
         return self.voice.respond(handler_input, Reply([Line(key, params)], end=True, soft=True))
 
 
-class SetPreferenceHandler(RoutineHandler):
+class SetPreferenceHandler(PersonalHandler):
     """Serve "remember that I take 300 milligrams of glycinate" for the wind-down's dose step."""
 
-    intents = ("SetPreferenceIntent",)
+    intent = Intent("SetPreferenceIntent", (AMOUNT, UNIT, FORM))
+    keys = ("preference.saved.both", "preference.saved.form", "preference.saved.amount", "preference.unclear")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         form_id, form_heard = slot(handler_input, "form")
@@ -68,85 +69,33 @@ class SetPreferenceHandler(RoutineHandler):
         which = "both" if all(saved.values()) else "form" if saved["form"] else "amount"
         lines = [Line(f"preference.saved.{which}", {k: v for k, v in saved.items() if v})]
         # A saved amount is spoken back in the routine, so say now if the gate would stop it.
-        advice = assess_dose(profile.preferred_amount_mg, parse_form(profile.preferred_form),
-                             session_conditions(handler_input))
+        advice = assess_dose(profile.preferred_amount_mg, parse_form(profile.preferred_form), health(handler_input))
         if advice.tier is Tier.GATED:
             return self.voice.respond(handler_input, dose_reply(advice, lead=lines))
         return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
 
 
-def schedule_reminder(
-    handler: RoutineHandler, handler_input: HandlerInput, profile: UserProfile, lead: list[Line] | None = None
-) -> Response:
-    """Create the nightly reminder, or ask for permission, or explain calmly why not."""
-    from skill.alexa_api import ReminderError
-
-    services, voice = handler.services, handler.voice
-    lines = list(lead or [])
-    if not profile.bedtime:
-        return handler.ask_bedtime(handler_input, then="reminder")
-    user = handler_input.request_envelope.context.system.user
-    if services.alexa_api and not (user and user.permissions and user.permissions.consent_token):
-        # Ask by voice first (Alexa speaks the consent prompt); a card is the fallback if unanswered.
-        directive = SendRequestDirective(
-            name="AskFor",
-            payload={"@type": "AskForPermissionsConsentRequest", "@version": "1", "permissionScope": REMINDERS_SCOPE},
-            token=ASK_FOR_TOKEN,
-        )
-        handler_input.response_builder.add_directive(directive)
-        return handler_input.response_builder.response
-    zone = services.time_zone(handler_input, profile)
-    night = tonight(profile.bedtime, zone, services.clock())
-    at = night.dose_at.strftime("%H:%M")
-    try:
-        api = services.reminders(handler_input)
-        for token in profile.reminder_ids:
-            if api.exists(token):
-                lines.append(Line("reminder.exists", {"time": spoken_time(at)}))
-                return voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
-        token = api.create_daily(at=at, time_zone=zone, text=voice.phrase("reminder.text"),
-                                 locale=handler_input.request_envelope.request.locale or "en-US")
-    except ReminderError as exc:
-        log.warning("reminder not created: %s", exc.kind)
-        return reminder_problem(handler, handler_input, exc.kind, lines)
-    profile.reminder_ids = [token]
-    services.save(handler_input, profile)
-    lines.append(Line("reminder.created", {"time": spoken_time(at)}))
-    return voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
-
-
-def reminder_problem(handler: RoutineHandler, handler_input: HandlerInput, kind: str, lead: list[Line]) -> Response:
-    """A calm answer for each way the reminders API can fail."""
-    if kind == "no_permission":
-        handler_input.response_builder.set_card(AskForPermissionsConsentCard(permissions=[REMINDERS_SCOPE]))
-        reply = Reply([*lead, Line("reminder.permission_card")], ask=Line("anything_else"), card=False)
-    elif kind in ("rate_limited", "unavailable", "timeout"):
-        reply = Reply([*lead, Line("reminder.unavailable")], ask=Line("anything_else"))
-    else:
-        reply = Reply([*lead, Line("reminder.failed")], ask=Line("anything_else"))
-    return handler.voice.respond(handler_input, reply)
-
-
-class ReminderHandler(RoutineHandler):
+class ReminderHandler(PersonalHandler):
     """Serve "remind me every night": a daily reminder at the dose time, in the person's time zone."""
 
-    intents = ("ReminderIntent",)
+    intent = Intent("ReminderIntent")
+    keys = ("reminder.created", "reminder.text", "reminder.exists", "reminder.permission_card",
+            "reminder.unavailable", "reminder.failed")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return schedule_reminder(self, handler_input, self.services.profile(handler_input))
 
 
-class PermissionResponseHandler(RoutineHandler):
+class PermissionResponseHandler(PersonalHandler):
     """Serve Alexa's answer to our voice permission request (accepted, denied, or not answered)."""
 
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        request = handler_input.request_envelope.request
-        return is_request_type("Connections.Response")(handler_input) and (
-            isinstance(request, ConnectionsResponse) and request.name == "AskFor"
-        )
+    claims = (("Connections.Response", ANY),)
+    keys = ("reminder.denied",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request
+        if not isinstance(request, ConnectionsResponse) or request.name != "AskFor":
+            return handler_input.response_builder.response  # not ours to answer: say nothing
         payload = request.payload if isinstance(request.payload, dict) else {}
         status = str(payload.get("status") or "NOT_ANSWERED").upper()
         if status == "ACCEPTED":
@@ -156,22 +105,13 @@ class PermissionResponseHandler(RoutineHandler):
         return reminder_problem(self, handler_input, "no_permission", [])
 
 
-def delete_reminders(handler: RoutineHandler, handler_input: HandlerInput, profile: UserProfile) -> None:
-    """Delete every reminder the profile knows of; raises ReminderError if the API fails."""
-    if profile.reminder_ids:
-        api = handler.services.reminders(handler_input)
-        for token in profile.reminder_ids:
-            api.delete(token)
-
-
-class CancelReminderHandler(RoutineHandler):
+class CancelReminderHandler(PersonalHandler):
     """Serve "cancel my reminder": delete it, and forget its id."""
 
-    intents = ("CancelReminderIntent",)
+    intent = Intent("CancelReminderIntent")
+    keys = ("reminder.none", "reminder.cancelled")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        from skill.alexa_api import ReminderError
-
         profile = self.services.profile(handler_input)
         if not profile.reminder_ids:
             return self.voice.respond(handler_input, Reply([Line("reminder.none")], ask=Line("anything_else")))
@@ -185,26 +125,23 @@ class CancelReminderHandler(RoutineHandler):
         return self.voice.respond(handler_input, Reply([Line("reminder.cancelled")], ask=Line("anything_else")))
 
 
-class ForgetMeHandler(RoutineHandler):
+class ForgetMeHandler(PersonalHandler):
     """Serve "forget me": ask first, because deleting cannot be undone."""
 
-    intents = ("ForgetMeIntent",)
+    intent = Intent("ForgetMeIntent")
+    keys = ("forget.confirm",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return self.voice.respond(handler_input, Reply([], ask=Line("forget.confirm"), context={PENDING: "forget"}))
+        return self.voice.respond(handler_input, Reply([], ask=Line("forget.confirm"), waiting=Waiting.FORGET))
 
 
-class ForgetConfirmHandler(RoutineHandler):
+class ForgetConfirmHandler(PersonalHandler):
     """Serve yes or no to "should I forget everything?"."""
 
-    intents = ("AMAZON.YesIntent", "AMAZON.NoIntent")
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return pending(handler_input) == "forget" and super().can_handle(handler_input)
+    claims = (("AMAZON.YesIntent", Waiting.FORGET), ("AMAZON.NoIntent", Waiting.FORGET))
+    keys = ("forget.kept", "forget.done")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        from skill.alexa_api import ReminderError
-
         if is_intent_name("AMAZON.NoIntent")(handler_input):
             return self.voice.respond(handler_input, Reply([Line("forget.kept")], ask=Line("anything_else")))
         profile = self.services.profile(handler_input)

@@ -1,77 +1,58 @@
-"""The wind-down routine: a small state machine kept in session attributes.
+"""The wind-down routine, and kind answers for a person who cannot sleep.
 
-enter  -> "checkin"  (after asking for a bedtime the first time)
-advance: "checkin" -> "dose" -> breathing and good night (the session ends)
-exit   : stop, cancel or "no" pauses it for tonight, so coming back offers to resume.
+The routine is a small state machine on `State.waiting`:
+enter   -> CHECKIN    (after asking for a bedtime the first time)
+advance:   CHECKIN -> DOSE_STEP -> breathing and good night (the session ends)
+exit   :   stop, cancel or "no" pauses it for tonight, so coming back offers to RESUME.
 """
 from __future__ import annotations
 
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_core.utils import is_intent_name, is_request_type
+from ask_sdk_core.utils import is_intent_name
 from ask_sdk_model import Response
 
-from skill.handlers.base import Handler, session_conditions, slot
+from skill.handlers.base import ANY, Intent, request_key, slot
 from skill.handlers.dose import dose_reply
+from skill.handlers.personal import SET_BEDTIME, PersonalHandler, schedule_reminder
 from skill.knowledge import Tier, assess_dose, parse_form
+from skill.knowledge.nights import Phase, Tonight, bedtime_from_slot, spoken_time
 from skill.profile.models import UserProfile
-from skill.knowledge.nights import Phase, Tonight, bedtime_from_slot, spoken_time, tonight
-from skill.services import Services
-from skill.speech import PENDING, ROUTINE, Line, Reply, Voice, fmt_mg, session_of
+from skill.speech import Line, Reply, fmt_mg, state_of
+from skill.state import Waiting
 
-STEPS = ("checkin", "dose")
-
-
-def routine_step(handler_input: HandlerInput) -> str | None:
-    step = session_of(handler_input).get(ROUTINE)
-    return step if step in STEPS else None
+# The routine's steps as the state names them, and as the profile remembers a paused one.
+STEP_OF = {Waiting.CHECKIN: "checkin", Waiting.DOSE_STEP: "dose"}
+WAITING_OF = {step: waiting for waiting, step in STEP_OF.items()}
+IN_ROUTINE = tuple(STEP_OF)
 
 
-def pending(handler_input: HandlerInput) -> str | None:
-    value = session_of(handler_input).get(PENDING)
-    return value if isinstance(value, str) else None
-
-
-class RoutineHandler(Handler):
-    """A handler that knows the person's profile and tonight's timing."""
-
-    def __init__(self, voice: Voice, services: Services) -> None:
-        super().__init__(voice)
-        self.services = services
-
-    def tonight(self, handler_input: HandlerInput, profile: UserProfile) -> Tonight:
-        assert profile.bedtime is not None
-        zone = self.services.time_zone(handler_input, profile)
-        return tonight(profile.bedtime, zone, self.services.clock())
-
-    def ask_bedtime(self, handler_input: HandlerInput, then: str) -> Response:
-        reply = Reply([], ask=Line("routine.ask_bedtime"), context={PENDING: f"bedtime:{then}"})
-        return self.voice.respond(handler_input, reply)
+class RoutineHandler(PersonalHandler):
+    """A handler that walks the wind-down routine."""
 
     def start(self, handler_input: HandlerInput, profile: UserProfile, lead: list[Line] | None = None) -> Response:
         """Enter the routine at the check-in."""
-        return self.speak_step(handler_input, profile, "checkin", lead)
+        return self.speak_step(handler_input, profile, Waiting.CHECKIN, lead)
 
     def speak_step(
-        self, handler_input: HandlerInput, profile: UserProfile, step: str, lead: list[Line] | None = None
+        self, handler_input: HandlerInput, profile: UserProfile, step: Waiting, lead: list[Line] | None = None
     ) -> Response:
         """Say one step and wait for "next"; the state is the step just said."""
         night = self.tonight(handler_input, profile)
-        context = {ROUTINE: step}
         lines = list(lead or [])
-        if step == "checkin":
+        if step is Waiting.CHECKIN:
             if night.phase is Phase.LATE:
                 ask = Line("routine.checkin_late", {"bedtime": spoken_time(profile.bedtime or "22:00")})
             else:
                 ask = Line("routine.checkin")
-            return self.voice.respond(handler_input, Reply(lines, ask=ask, soft=True, context=context))
+            return self.voice.respond(handler_input, Reply(lines, ask=ask, soft=True, waiting=step))
         lines += self.dose_lines(handler_input, profile, night)
-        reply = Reply(lines, ask=Line("routine.to_breathe"), soft=True, context=context)
+        reply = Reply(lines, ask=Line("routine.to_breathe"), soft=True, waiting=step)
         return self.voice.respond(handler_input, reply)
 
     def dose_lines(self, handler_input: HandlerInput, profile: UserProfile, night: Tonight) -> list[Line]:
         """Tonight's dose step, through the same safety gate as every dose answer."""
         form = parse_form(profile.preferred_form)
-        advice = assess_dose(profile.preferred_amount_mg, form, session_conditions(handler_input))
+        advice = assess_dose(profile.preferred_amount_mg, form, state_of(handler_input).health)
         if advice.tier is Tier.GATED:
             return dose_reply(advice).lines  # "ask your doctor", and no timing for a dose they should not take
         timing = {
@@ -86,37 +67,53 @@ class RoutineHandler(Handler):
         return lines
 
     def finish(self, handler_input: HandlerInput, profile: UserProfile, breathe: bool) -> Response:
-        """Breathe (or not), say good night, and remember tonight's routine is done."""
-        night = self.tonight(handler_input, profile)
-        profile.last_routine_night = night.night
-        profile.paused_step = profile.paused_on = None
-        self.services.save(handler_input, profile)
+        """Breathe (or not), say good night, and clear any paused step."""
+        if profile.paused_step:
+            profile.paused_step = profile.paused_on = None
+            self.services.save(handler_input, profile)
         lines = [Line("routine.breathe")] if breathe else []
         lines.append(Line("routine.goodnight"))
         return self.voice.respond(handler_input, Reply(lines, end=True, soft=True))
 
-    def pause(self, handler_input: HandlerInput, profile: UserProfile, step: str) -> Response:
+    def pause(self, handler_input: HandlerInput, profile: UserProfile, step: Waiting) -> Response:
         """Leave the routine for now, remembering where, so tonight it can be resumed."""
-        profile.paused_step = step  # type: ignore[assignment]
+        profile.paused_step = STEP_OF[step]  # type: ignore[assignment]
         profile.paused_on = self.tonight(handler_input, profile).night
         self.services.save(handler_input, profile)
         return self.voice.respond(handler_input, Reply([Line("routine.paused")], end=True, soft=True, card=False))
 
-    def paused_tonight(self, handler_input: HandlerInput, profile: UserProfile) -> str | None:
-        if not profile.bedtime or not profile.paused_step:
+    def paused_tonight(self, handler_input: HandlerInput, profile: UserProfile) -> Waiting | None:
+        if not profile.bedtime or profile.paused_step not in WAITING_OF:
             return None
-        return profile.paused_step if profile.paused_on == self.tonight(handler_input, profile).night else None
+        if profile.paused_on != self.tonight(handler_input, profile).night:
+            return None
+        return WAITING_OF[profile.paused_step]
 
-    def offer_resume(self, handler_input: HandlerInput, step: str) -> Response:
-        name = self.voice.phrase(f"routine.step.{step}")
+    def offer_resume(self, handler_input: HandlerInput, step: Waiting) -> Response:
+        name = self.voice.phrase(f"routine.step.{STEP_OF[step]}")
         ask = Line("routine.resume_offer", {"step": name})
-        return self.voice.respond(handler_input, Reply([], ask=ask, soft=True, context={PENDING: "resume"}))
+        return self.voice.respond(handler_input, Reply([], ask=ask, soft=True, waiting=Waiting.RESUME))
+
+
+class LaunchHandler(RoutineHandler):
+    """Serve "open bedtime magnesium": a short welcome, or an offer to pick tonight's routine up again."""
+
+    claims = (("LaunchRequest", ANY),)
+    keys = ("launch",)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        profile = self.services.profile(handler_input)
+        paused = self.paused_tonight(handler_input, profile)
+        if paused:
+            return self.offer_resume(handler_input, paused)
+        return self.voice.respond(handler_input, Reply([], ask=Line("launch")))
 
 
 class WindDownHandler(RoutineHandler):
     """Serve "start my wind-down": ask a bedtime the first time, offer to resume, or begin."""
 
-    intents = ("WindDownIntent",)
+    intent = Intent("WindDownIntent")
+    keys = ("routine.ask_bedtime", "routine.checkin", "routine.checkin_late", "routine.resume_offer")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
@@ -128,43 +125,29 @@ class WindDownHandler(RoutineHandler):
         return self.start(handler_input, profile)
 
 
-class LaunchResumeHandler(RoutineHandler):
-    """Serve a launch in the middle of tonight's routine: offer to pick it up again."""
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        if not is_request_type("LaunchRequest")(handler_input):
-            return False
-        profile = self.services.profile(handler_input)
-        return self.paused_tonight(handler_input, profile) is not None
-
-    def handle(self, handler_input: HandlerInput) -> Response:
-        profile = self.services.profile(handler_input)
-        return self.offer_resume(handler_input, self.paused_tonight(handler_input, profile) or "checkin")
-
-
 class SetBedtimeHandler(RoutineHandler):
     """Serve "my bedtime is ten thirty", and the answer to "what time do you go to bed?"."""
 
-    intents = ("SetBedtimeIntent",)
+    intent = SET_BEDTIME
+    keys = ("routine.bedtime_unclear", "routine.bedtime_saved")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         _, heard = slot(handler_input, "time")
         bedtime = bedtime_from_slot(heard)
-        waiting = pending(handler_input) or ""
+        state = state_of(handler_input)
+        then = state.then if state.waiting is Waiting.BEDTIME else None
         if bedtime is None:
-            keep = {PENDING: waiting} if waiting.startswith("bedtime:") else {}
-            return self.voice.respond(handler_input, Reply([], ask=Line("routine.bedtime_unclear"), context=keep))
+            if then:
+                return self.ask_bedtime(handler_input, then, key="routine.bedtime_unclear")
+            return self.voice.respond(handler_input, Reply([], ask=Line("routine.bedtime_unclear")))
         profile = self.services.profile(handler_input)
         profile.bedtime = bedtime
         self.services.time_zone(handler_input, profile)  # a bedtime means little without its zone: learn it once
         self.services.save(handler_input, profile)
         saved = [Line("routine.bedtime_saved", {"bedtime": spoken_time(bedtime)})]
-        if waiting == "bedtime:routine":
+        if then == "routine":
             return self.start(handler_input, profile, lead=saved)
-        if waiting == "bedtime:reminder":
-            from skill.handlers.habits import schedule_reminder  # habits builds on this module
-
-
+        if then == "reminder":
             return schedule_reminder(self, handler_input, profile, lead=saved)
         return self.voice.respond(handler_input, Reply(saved, ask=Line("anything_else")))
 
@@ -172,18 +155,17 @@ class SetBedtimeHandler(RoutineHandler):
 class RoutineAdvanceHandler(RoutineHandler):
     """Serve "next", "skip", "yes" and "resume" inside the routine: go on to the next step."""
 
-    intents = ("AMAZON.NextIntent", "AMAZON.YesIntent", "AMAZON.ResumeIntent")
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return routine_step(handler_input) is not None and super().can_handle(handler_input)
+    claims = tuple((name, step) for name in ("AMAZON.NextIntent", "AMAZON.YesIntent", "AMAZON.ResumeIntent",
+                                             "AMAZON.MoreIntent") for step in IN_ROUTINE)
+    keys = ("routine.dose.early", "routine.dose.window", "routine.dose.late", "routine.dose.yours",
+            "routine.dose.split", "routine.caveat", "routine.to_breathe", "routine.breathe", "routine.goodnight")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
         if not profile.bedtime:  # the profile was forgotten mid-routine: start again properly
             return self.ask_bedtime(handler_input, then="routine")
-        step = routine_step(handler_input)
-        if step == "checkin":
-            return self.speak_step(handler_input, profile, "dose")
+        if state_of(handler_input).waiting is Waiting.CHECKIN:
+            return self.speak_step(handler_input, profile, Waiting.DOSE_STEP)
         return self.finish(handler_input, profile, breathe=True)
 
 
@@ -193,17 +175,16 @@ class RoutineExitHandler(RoutineHandler):
     "No" to the breathing means good night without it; anything else pauses for tonight.
     """
 
-    intents = ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.PauseIntent", "AMAZON.NoIntent")
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return routine_step(handler_input) is not None and super().can_handle(handler_input)
+    claims = tuple((name, step) for name in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.PauseIntent",
+                                             "AMAZON.NoIntent") for step in IN_ROUTINE)
+    keys = ("routine.paused", "goodbye")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
-        step = routine_step(handler_input) or "checkin"
+        step = state_of(handler_input).waiting
         if not profile.bedtime:
             return self.voice.respond(handler_input, Reply([Line("goodbye")], end=True, card=False))
-        if step == "dose" and is_intent_name("AMAZON.NoIntent")(handler_input):
+        if step is Waiting.DOSE_STEP and is_intent_name("AMAZON.NoIntent")(handler_input):
             return self.finish(handler_input, profile, breathe=False)
         return self.pause(handler_input, profile, step)
 
@@ -211,30 +192,48 @@ class RoutineExitHandler(RoutineHandler):
 class ResumeChoiceHandler(RoutineHandler):
     """Serve the answer to "shall we carry on from there?": yes resumes, no or start over begins again."""
 
-    intents = ("AMAZON.YesIntent", "AMAZON.ResumeIntent", "AMAZON.NextIntent", "AMAZON.NoIntent",
-               "AMAZON.StartOverIntent", "WindDownIntent")
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return pending(handler_input) == "resume" and super().can_handle(handler_input)
+    RESUME = ("AMAZON.YesIntent", "AMAZON.ResumeIntent", "AMAZON.NextIntent")
+    claims = tuple((name, Waiting.RESUME) for name in (*RESUME, "AMAZON.NoIntent", "AMAZON.StartOverIntent",
+                                                       "WindDownIntent"))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
         if not profile.bedtime:
             return self.ask_bedtime(handler_input, then="routine")
-        resume = any(is_intent_name(n)(handler_input) for n in ("AMAZON.YesIntent", "AMAZON.ResumeIntent",
-                                                                  "AMAZON.NextIntent"))
-        step = profile.paused_step if resume and profile.paused_step in STEPS else "checkin"
-        return self.speak_step(handler_input, profile, step)
+        resume = request_key(handler_input) in self.RESUME
+        paused = WAITING_OF.get(profile.paused_step or "")
+        return self.speak_step(handler_input, profile, paused if resume and paused else Waiting.CHECKIN)
 
 
 class RoutineHelpHandler(RoutineHandler):
     """Serve "help" inside the routine: how to move through it."""
 
-    intents = ("AMAZON.HelpIntent",)
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return routine_step(handler_input) is not None and super().can_handle(handler_input)
+    claims = tuple(("AMAZON.HelpIntent", step) for step in IN_ROUTINE)
+    keys = ("routine.help",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        step = routine_step(handler_input) or "checkin"
-        return self.voice.respond(handler_input, Reply([], ask=Line("routine.help"), soft=True, context={ROUTINE: step}))
+        step = state_of(handler_input).waiting
+        return self.voice.respond(handler_input, Reply([], ask=Line("routine.help"), soft=True, waiting=step))
+
+
+class SleeplessHandler(RoutineHandler):
+    """Serve "can't sleep again", "still awake": a kind, short answer that offers a minute of breathing now."""
+
+    intent = Intent("SleeplessIntent")
+    keys = ("sleepless",)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return self.voice.respond(handler_input, Reply([], ask=Line("sleepless"), soft=True, waiting=Waiting.BREATHE))
+
+
+class BreatheHandler(RoutineHandler):
+    """Serve "breathe with me", and "yes" to the offer of a minute of breathing: breathe, then good night."""
+
+    intent = Intent("BreatheIntent")
+    claims = (("BreatheIntent", ANY), ("AMAZON.YesIntent", Waiting.BREATHE), ("AMAZON.NextIntent", Waiting.BREATHE),
+              ("AMAZON.ResumeIntent", Waiting.BREATHE))
+    keys = ("routine.breathe", "routine.goodnight")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        lines = [Line("routine.breathe"), Line("routine.goodnight")]
+        return self.voice.respond(handler_input, Reply(lines, end=True, soft=True))

@@ -1,26 +1,42 @@
-"""Questions about magnesium and sleep that the article answers: one content entry each, or by slot."""
+"""Questions about magnesium and sleep that the sources answer (or honestly do not)."""
 from __future__ import annotations
 
 from ask_sdk_core.handler_input import HandlerInput
-
 from ask_sdk_model import Response
 
-from skill.handlers.base import Handler, remember_condition, slot
-from skill.knowledge import Form, advise_form, parse_condition, parse_form, parse_need
-from skill.speech import Line, Reply, Voice
+from skill.handlers.base import CONDITION, FORM, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, Handler, Intent, health, hear_condition, slot
+from skill.handlers.dose import dose_for_form, dose_reply
+from skill.knowledge import (Form, Mechanism, Symptom, Uncovered, advise_form, assess_dose, is_warning_sign,
+                             parse_form, parse_need)
+from skill.speech import Line, Reply, Voice, state_of
+from skill.state import Topic
+
+
+class TopicHandler(Handler):
+    """Serve one of the single-answer topics (why, insomnia signs, food, timing, a missed dose, ...)."""
+
+    def __init__(self, voice: Voice, intent: str, key: str, topic: Topic | None = None) -> None:
+        super().__init__(voice)
+        self.intent, self.key, self.topic = Intent(intent), key, topic
+        self.keys = (key,)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return self.voice.respond(handler_input, self.answer(self.key, topic=self.topic))
+
 
 # Intents whose answer is one content entry, whatever was said.
-TOPICS: dict[str, str] = {
-    "WhyMagnesiumIntent": "why",
-    "InsomniaSignsIntent": "insomnia",
-    "DietIntent": "diet",
-    "TimeToWorkIntent": "time_to_work",
-    "WhoItHelpsIntent": "who_it_helps",
-    "VitaminDIntent": "vitamin_d",
-    "SleepFactsIntent": "sleep_facts",
+TOPICS: dict[str, tuple[str, Topic | None]] = {
+    "WhyMagnesiumIntent": ("why", None),
+    "InsomniaSignsIntent": ("insomnia", None),
+    "DietIntent": ("diet", None),
+    "TimeToWorkIntent": ("time_to_work", None),
+    "WhoItHelpsIntent": ("who_it_helps", None),
+    "VitaminDIntent": ("vitamin_d", None),
+    "SleepFactsIntent": ("sleep_facts", None),
+    "TimingIntent": ("timing", Topic.TIMING),  # T1-T3: no clock time is a finding
+    "MissedDoseIntent": ("missed", None),  # T4: never double
 }
 
-MECHANISMS = ("gaba", "melatonin", "cortisol", "cramps")
 _MECHANISM_STEMS = {
     "gaba": "gaba", "brake": "gaba", "accel": "gaba", "nmda": "gaba", "nerv": "gaba", "brain": "gaba",
     "calm": "gaba", "melatonin": "melatonin", "clock": "melatonin", "rhythm": "melatonin",
@@ -29,19 +45,8 @@ _MECHANISM_STEMS = {
 }
 
 
-class TopicHandler(Handler):
-    """Serve one of the article's single-answer topics (why, insomnia signs, food, timing, ...)."""
-
-    def __init__(self, voice: Voice, intent: str, key: str) -> None:
-        super().__init__(voice)
-        self.intents, self.key = (intent,), key
-
-    def handle(self, handler_input: HandlerInput) -> Response:
-        return self.voice.respond(handler_input, self.answer(self.key))
-
-
 def _mechanism(resolved: str | None, heard: str | None) -> str | None:
-    if resolved in MECHANISMS:
+    if resolved in Mechanism.__members__.values():
         return resolved
     text = (heard or "").lower()
     return next((m for stem, m in _MECHANISM_STEMS.items() if stem in text), None)
@@ -50,7 +55,8 @@ def _mechanism(resolved: str | None, heard: str | None) -> str | None:
 class MechanismHandler(Handler):
     """Serve "how does magnesium affect melatonin": one of the four mechanisms, or the menu."""
 
-    intents = ("MechanismIntent",)
+    intent = Intent("MechanismIntent", (MECHANISM,))
+    keys = ("mechanism.menu", *(f"mechanism.{m.value}" for m in Mechanism))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         mechanism = _mechanism(*slot(handler_input, "mechanism"))
@@ -62,44 +68,140 @@ class MechanismHandler(Handler):
 class FormAdviceHandler(Handler):
     """Serve "which magnesium is best for cramps": the form for a need, or for sleep in general."""
 
-    intents = ("FormAdviceIntent",)
+    intent = Intent("FormAdviceIntent", (NEED,))
+    keys = ("form.advice.general",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         resolved, heard = slot(handler_input, "need")
         advice = advise_form(parse_need(resolved) or parse_need(heard))
         key = f"form.advice.{advice.need.value}" if advice.need else "form.advice.general"
-        return self.voice.respond(handler_input, self.answer(key))
+        return self.voice.respond(handler_input, self.answer(key, topic=Topic.FORM_ADVICE))
+
+
+def _form(handler_input: HandlerInput, name: str = "form") -> tuple[Form | None, str | None]:
+    resolved, heard = slot(handler_input, name)
+    return parse_form(resolved) or parse_form(heard), heard
 
 
 class FormInfoHandler(Handler):
-    """Serve "tell me about threonate": what one form is and what it suits."""
+    """Serve "tell me about threonate": what one form is and what it suits.
 
-    intents = ("FormInfoIntent",)
+    After a dose answer, "and threonate?" continues the dose question with that form instead.
+    """
+
+    intent = Intent("FormInfoIntent", (FORM,))
+    keys = ("form.unknown", "form.which", *(f"form.info.{f.value}" for f in Form))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        resolved, heard = slot(handler_input, "form")
-        form: Form | None = parse_form(resolved) or parse_form(heard)
+        form, heard = _form(handler_input)
+        if state_of(handler_input).topic is Topic.DOSE and form is not None:
+            return dose_for_form(self, handler_input, form)
         if form is not None:
-            return self.voice.respond(handler_input, self.answer(f"form.info.{form.value}"))
+            return self.voice.respond(handler_input, self.answer(f"form.info.{form.value}", topic=Topic.FORM_INFO))
         if heard:
-            return self.voice.respond(handler_input, Reply([], ask=Line("form.unknown", {"form": heard})))
+            return self.voice.respond(handler_input, Reply([], ask=Line("form.unknown")))
         return self.voice.respond(handler_input, Reply([], ask=Line("form.which")))
 
 
-class SafetyHandler(Handler):
-    """Serve "is magnesium safe if I'm pregnant": side effects, or advice for a condition or medicine.
+class CompareFormsHandler(Handler):
+    """Serve "glycinate or citrate?": one line on each, and which the article puts first for sleep."""
 
-    A condition named here also gates every dose answer for the rest of the session.
-    """
-
-    intents = ("SafetyIntent",)
+    intent = Intent("CompareFormsIntent", (FORM, OTHER_FORM))
+    keys = ("compare.close", *(f"form.brief.{f.value}" for f in Form))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        resolved, heard = slot(handler_input, "condition")
-        condition = parse_condition(resolved) or parse_condition(heard)
+        first, _ = _form(handler_input)
+        second, _ = _form(handler_input, "other_form")
+        forms = [f for f in dict.fromkeys((first, second)) if f is not None]
+        if len(forms) < 2:
+            if forms:
+                return self.voice.respond(handler_input, self.answer(f"form.info.{forms[0].value}",
+                                                                     topic=Topic.FORM_INFO))
+            return self.voice.respond(handler_input, self.answer("form.advice.general", topic=Topic.FORM_ADVICE))
+        lines = [Line(f"form.brief.{f.value}") for f in forms] + [Line("compare.close")]
+        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else"), topic=Topic.FORM_INFO))
+
+
+class SafetyHandler(Handler):
+    """Serve "is magnesium safe if I'm pregnant", "I take sertraline": advice for a condition or medicine.
+
+    A health mention here gates every dose answer for the rest of the session; right after a dose
+    answer ("what about for my kids?") it is answered as the dose question it continues.
+    """
+
+    intent = Intent("SafetyIntent", (CONDITION,))
+    keys = ("safety.general", *(f"safety.{c}" for c in (
+        "kidney", "pregnancy", "breastfeeding", "child", "medicines", "antibiotics", "bisphosphonates",
+        "diuretics", "ppi", "other")))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        condition = hear_condition(handler_input)
+        state = state_of(handler_input)
+        if state.topic is Topic.DOSE and condition is not None:
+            before = state.dose
+            advice = assess_dose(before.amount_mg if before else None, before.form if before else None, state.health)
+            return self.voice.respond(handler_input, dose_reply(advice, asked=before))
         if condition is not None:
-            remember_condition(handler_input, condition)
-            return self.voice.respond(handler_input, self.answer(f"safety.{condition.value}"))
-        if heard:
-            return self.voice.respond(handler_input, self.answer("safety.unknown", {"condition": heard}))
-        return self.voice.respond(handler_input, self.answer("safety.general"))
+            return self.voice.respond(handler_input, self.answer(f"safety.{condition.value}", topic=Topic.SAFETY))
+        return self.voice.respond(handler_input, self.answer("safety.general", topic=Topic.SAFETY))
+
+
+class SideEffectsHandler(Handler):
+    """Serve "can it upset my stomach", "I feel dizzy after taking it": side effects and warning signs.
+
+    Any symptom but a complaining stomach is one of the signs of too much (S3): stop and get medical
+    advice (T5), never a dose. A symptom the skill does not recognise is treated as a warning too.
+    """
+
+    intent = Intent("SideEffectsIntent", (SYMPTOM,))
+    keys = ("side_effects.general", "side_effects.stomach", "symptom.warning")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        resolved, heard = slot(handler_input, "symptom")
+        symptom = Symptom(resolved) if resolved in Symptom.__members__.values() else None
+        if symptom is None and not heard:
+            return self.voice.respond(handler_input, self.answer("side_effects.general"))
+        if is_warning_sign(symptom):
+            return self.voice.respond(handler_input, Reply([Line("symptom.warning")], ask=Line("anything_else")))
+        return self.voice.respond(handler_input, self.answer("side_effects.stomach"))
+
+
+class UncoveredHandler(Handler):
+    """Serve what the sources do not cover (zinc, melatonin pills, alcohol, with food): say so honestly (T6)."""
+
+    intent = Intent("UncoveredIntent", (TOPIC,))
+    keys = ("uncovered",)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        health(handler_input)  # a medicine named here still gates later dose answers
+        return self.voice.respond(handler_input, Reply([Line("uncovered")], ask=Line("anything_else")))
+
+
+# Which source each family of fact ids comes from, for "where does that come from?".
+_SOURCE_OF = {"A": "sources.article", "S1": "sources.nih", "S2": "sources.nih", "S3": "sources.nih",
+              "S4": "sources.authorities", "S5": "sources.labels", "S6": "sources.policy", "T": "sources.open"}
+
+
+class SourcesHandler(Handler):
+    """Serve "where does that come from?": the sources behind the last answer, fact by fact."""
+
+    intent = Intent("SourcesIntent")
+    keys = ("sources.article", "sources.nih", "sources.authorities", "sources.labels", "sources.policy",
+            "sources.open", "sources.none")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = state_of(handler_input)
+        said = (state.last_said or {}).get("lines") or []
+        facts: list[str] = []
+        for item in said:
+            key = item[0] if isinstance(item, list) and item and isinstance(item[0], str) else None
+            if key in self.voice.catalog:
+                facts += self.voice.catalog[key].facts
+        sources = list(dict.fromkeys(_SOURCE_OF.get(f.split(".")[0], _SOURCE_OF.get(f[0], "")) for f in facts))
+        lines = [Line(key) for key in sources if key]
+        if not lines:
+            return self.voice.respond(handler_input, Reply([Line("sources.none")], ask=Line("anything_else")))
+        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+
+
+__all__ = ["TOPICS", "Uncovered"]

@@ -3,18 +3,25 @@
 The voice layer turns these answers into speech through the content files; tests can ask the
 knowledge layer questions with no request envelope at all.
 """
-from skill.knowledge.dose import DoseAdvice, Tier, assess_dose, parse_amount
+from skill.knowledge.dose import DoseAdvice, Label, Tier, assess_dose, parse_amount
 from skill.knowledge.facts import FACT_IDS, is_fact_id
 from skill.knowledge.forms import ELEMENTAL_SHARE, Form, Need, advise_form, elemental_mg, parse_form, parse_need
-from skill.knowledge.safety import Condition, Gate, parse_condition, safety_gate
+from skill.knowledge.topics import Mechanism, Symptom, Uncovered, Unit, is_warning_sign
+from skill.knowledge.safety import Condition, Gate, health_mention, parse_condition, safety_gate
 
 __all__ = [
     "ELEMENTAL_SHARE",
     "FACT_IDS",
     "Condition",
+    "Mechanism",
+    "Symptom",
+    "Uncovered",
+    "Unit",
+    "is_warning_sign",
     "DoseAdvice",
     "Form",
     "Gate",
+    "Label",
     "Need",
     "Tier",
     "advise_form",
@@ -22,6 +29,7 @@ __all__ = [
     "elemental_mg",
     "is_fact_id",
     "parse_amount",
+    "health_mention",
     "parse_condition",
     "parse_form",
     "parse_need",

@@ -7,12 +7,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from skill.knowledge.forms import Form, elemental_mg
-from skill.knowledge.safety import Condition, Gate, safety_gate
+from skill.knowledge.safety import DOCTOR_ONLY_ABOVE_MG, Condition, Gate, safety_gate
 
 # The adult upper limit for magnesium from supplements and medicines (S1).
 SUPPLEMENT_UPPER_LIMIT_MG = 350
 # No supplement label or daily habit comes near this; a bigger number is a mishearing.
 IMPLAUSIBLE_ABOVE_MG = 20_000
+
+
+class Label(StrEnum):
+    """Which line of a supplement label a figure came from (S5): the compound's weight or the magnesium."""
+
+    UNKNOWN = "unknown"
+    COMPOUND = "compound"
+    ELEMENTAL = "elemental"
 
 
 class Tier(StrEnum):
@@ -34,13 +42,19 @@ class DoseAdvice:
     tier: Tier
     gates: tuple[Gate, ...] = ()
     stated_mg: float | None = None  # what the person said, in mg
-    elemental_mg: float | None = None  # magnesium itself, after converting a named compound
+    elemental_mg: float | None = None  # the magnesium the answer is about (the larger reading when unsure)
     form: Form | None = None
+    label: Label = Label.UNKNOWN
+    # With a form named and the label line unknown: the magnesium if the figure is the compound's weight.
+    if_compound_mg: float | None = None
+    # True when the two readings of the label would change the advice, so the skill asks which it is.
+    label_matters: bool = False
 
     @property
     def converted(self) -> bool:
-        """True when the person named a compound, so the figure was converted (S5)."""
-        return self.form is not None and self.stated_mg is not None and self.tier is not Tier.INVALID
+        """True when the figure was converted from a compound's weight (S5)."""
+        return self.label is Label.COMPOUND and self.form is not None and self.stated_mg is not None \
+            and self.tier is not Tier.INVALID
 
     @property
     def above_upper_limit(self) -> bool:
@@ -77,28 +91,44 @@ def _tier_for(elemental: float) -> Tier:
     return Tier.DEFICIENT  # up to 800; above that the gate has already answered
 
 
+def _verdict(elemental: float) -> tuple[Tier | bool, bool]:
+    """What an amount of magnesium means for the answer: its tier (or over 800), and over the S1 limit."""
+    over = elemental > SUPPLEMENT_UPPER_LIMIT_MG
+    return (True if elemental > DOCTOR_ONLY_ABOVE_MG else _tier_for(elemental)), over
+
+
 def assess_dose(
     amount_mg: float | None = None,
     form: Form | None = None,
     conditions: Iterable[Condition] = (),
+    label: Label = Label.UNKNOWN,
 ) -> DoseAdvice:
     """Assess a daily amount (or none) for a person; every dose answer starts here.
 
-    The gate runs first and wins: with kidney disease, pregnancy, a child or regular medicines
-    there is no tier talk at all, whatever the amount.
+    The gate runs first and wins: with kidney disease, pregnancy, a child, regular medicines or any
+    other health mention there is no tier talk at all, whatever the amount.
+
+    "300 mg of glycinate" may be the compound's weight or the magnesium in it. Unless the person
+    said which, the gate, the upper limit and the tier use the reading that gives more magnesium,
+    so a guess never nudges anyone to take more; `label_matters` says when the other reading
+    would change the answer, so the skill can ask which line the label shows.
     """
     conditions = tuple(conditions)
     valid = amount_mg is not None and math.isfinite(amount_mg) and 0 < amount_mg <= IMPLAUSIBLE_ABOVE_MG
     elemental: float | None = None
+    if_compound: float | None = None
     if valid:
         assert amount_mg is not None
-        elemental = elemental_mg(amount_mg, form) if form else amount_mg
+        elemental = elemental_mg(amount_mg, form) if form and label is Label.COMPOUND else amount_mg
+        if form and label is Label.UNKNOWN:
+            if_compound = elemental_mg(amount_mg, form)
+    matters = if_compound is not None and elemental is not None and _verdict(if_compound) != _verdict(elemental)
 
     gates = safety_gate(conditions, elemental)
     if gates:
-        return DoseAdvice(Tier.GATED, gates, amount_mg if valid else None, elemental, form)
+        return DoseAdvice(Tier.GATED, gates, amount_mg if valid else None, elemental, form, label, if_compound, matters)
     if amount_mg is None:
         return DoseAdvice(Tier.GENERAL, form=form)
     if not valid or elemental is None:
         return DoseAdvice(Tier.INVALID, stated_mg=None, form=form)
-    return DoseAdvice(_tier_for(elemental), (), amount_mg, elemental, form)
+    return DoseAdvice(_tier_for(elemental), (), amount_mg, elemental, form, label, if_compound, matters)

@@ -8,6 +8,7 @@ FACT_IDS: frozenset[str] = frozenset(
     [f"A{n}" for n in range(1, 15)]
     + [f"{parent}.{i}" for parent, count in _SUBS.items() for i in range(1, count + 1)]
     + [f"S{n}" for n in range(1, 7)]
+    + [f"T{n}" for n in range(1, 7)]  # how to speak about timing and what the sources leave open
 )
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+import re
 from enum import StrEnum
 
 # Above this many milligrams of elemental magnesium a day, only a doctor should set the dose (A9.3).
@@ -20,6 +21,9 @@ class Condition(StrEnum):
     BISPHOSPHONATES = "bisphosphonates"
     DIURETICS = "diuretics"
     PPI = "ppi"
+    # Any other health mention: a medicine, condition or age the skill does not recognise. The gate
+    # fails closed, so it still sends the person to a doctor or pharmacist and never to a dose.
+    OTHER = "other"
 
 
 class Gate(StrEnum):
@@ -29,6 +33,7 @@ class Gate(StrEnum):
     PREGNANCY = "pregnancy"
     CHILD = "child"
     MEDICINES = "medicines"
+    OTHER = "other"
     OVER_800 = "over_800"
 
 
@@ -42,6 +47,7 @@ _GATE_FOR: dict[Condition, Gate] = {
     Condition.BISPHOSPHONATES: Gate.MEDICINES,
     Condition.DIURETICS: Gate.MEDICINES,
     Condition.PPI: Gate.MEDICINES,
+    Condition.OTHER: Gate.OTHER,
 }
 
 # Word stems people use, checked in order; the first that appears in the phrase wins.
@@ -77,12 +83,88 @@ _STEMS: tuple[tuple[str, Condition], ...] = (
     ("ppi", Condition.PPI),
     ("reflux", Condition.PPI),
     ("heartburn", Condition.PPI),
+    # Regular medicines by class and common name (S2: ask a pharmacist or doctor). The classes the
+    # sources name get their own ids above; these all gate as "medicines".
+    ("blood pressure", Condition.MEDICINES),
+    ("hypertension", Condition.MEDICINES),
+    ("pril", Condition.MEDICINES),  # lisinopril, enalapril, ramipril
+    ("sartan", Condition.MEDICINES),  # losartan, valsartan
+    ("dipine", Condition.MEDICINES),  # amlodipine, nifedipine
+    ("olol", Condition.MEDICINES),  # metoprolol, propranolol, atenolol
+    ("beta block", Condition.MEDICINES),
+    ("thyro", Condition.MEDICINES),  # levothyroxine, thyroid, hypothyroid
+    ("synthroid", Condition.MEDICINES),
+    ("blood thin", Condition.MEDICINES),
+    ("warfarin", Condition.MEDICINES),
+    ("coumadin", Condition.MEDICINES),
+    ("apixaban", Condition.MEDICINES),
+    ("eliquis", Condition.MEDICINES),
+    ("xarelto", Condition.MEDICINES),
+    ("rivaroxaban", Condition.MEDICINES),
+    ("clopidogrel", Condition.MEDICINES),
+    ("plavix", Condition.MEDICINES),
+    ("anticoag", Condition.MEDICINES),
+    ("lithium", Condition.MEDICINES),
+    ("lamotrigine", Condition.MEDICINES),
+    ("valpro", Condition.MEDICINES),
+    ("depakote", Condition.MEDICINES),
+    ("mood stabili", Condition.MEDICINES),
+    ("antidepress", Condition.MEDICINES),
+    ("ssri", Condition.MEDICINES),
+    ("sertraline", Condition.MEDICINES),
+    ("zoloft", Condition.MEDICINES),
+    ("fluoxetine", Condition.MEDICINES),
+    ("prozac", Condition.MEDICINES),
+    ("citalopram", Condition.MEDICINES),  # and escitalopram
+    ("lexapro", Condition.MEDICINES),
+    ("paroxetine", Condition.MEDICINES),
+    ("venlafaxine", Condition.MEDICINES),
+    ("duloxetine", Condition.MEDICINES),
+    ("bupropion", Condition.MEDICINES),
+    ("wellbutrin", Condition.MEDICINES),
+    ("trazodone", Condition.MEDICINES),
+    ("mirtazapine", Condition.MEDICINES),
+    ("metformin", Condition.MEDICINES),
+    ("insulin", Condition.MEDICINES),
+    ("ozempic", Condition.MEDICINES),
+    ("semaglutide", Condition.MEDICINES),
+    ("glipizide", Condition.MEDICINES),
+    ("amiodarone", Condition.MEDICINES),
+    ("digoxin", Condition.MEDICINES),
+    ("statin", Condition.MEDICINES),
+    ("lasix", Condition.DIURETICS),
+    ("furosemide", Condition.DIURETICS),
+    ("thiazide", Condition.DIURETICS),
     ("medic", Condition.MEDICINES),
     ("pill", Condition.MEDICINES),
     ("prescription", Condition.MEDICINES),
     ("drug", Condition.MEDICINES),
     ("tablet", Condition.MEDICINES),
 )
+
+
+# Words that can land in a condition slot without being about health ("can I take it with food").
+NOT_HEALTH = frozenset({
+    "food", "a meal", "meals", "dinner", "breakfast", "lunch", "water", "milk", "juice", "coffee", "tea",
+    "even", "it", "that", "this", "them", "magnesium", "sleep", "bed", "night", "tonight", "nothing", "none",
+    "no", "nope", "not", "anything",
+})
+# "my 8 year old", "I'm 15", "a fifteen year old": ages under 18 are children (S4).
+_AGE = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:years?|yrs?|yo)\b|^(?:i'?m|i am|she'?s|he'?s|they'?re)\s+(\d{1,2})$")
+_AGE_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17,
+}
+
+
+def _age(text: str) -> int | None:
+    for word, number in _AGE_WORDS.items():
+        text = re.sub(rf"\b{word}\b", str(number), text)
+    match = _AGE.search(text.strip())
+    if not match:
+        return None
+    return int(match.group(1) or match.group(2))
 
 
 def parse_condition(raw: str | None) -> Condition | None:
@@ -94,6 +176,9 @@ def parse_condition(raw: str | None) -> Condition | None:
         return Condition(text)
     except ValueError:
         pass
+    age = _age(text)
+    if age is not None and age < 18:
+        return Condition.CHILD
     # "son" and "kid" must be whole words: "reason" and "kidney" are not children.
     words = set(text.replace("'", " ").split())
     for stem, condition in _STEMS:
@@ -104,6 +189,26 @@ def parse_condition(raw: str | None) -> Condition | None:
         if stem in text:
             return condition
     return None
+
+
+def health_mention(raw: str | None) -> Condition | None:
+    """What a heard health mention means for the gate: a known condition, else OTHER (fail closed).
+
+    Used for words heard in a condition slot: anything there that is not plainly about something
+    else ("food", "water") is treated as a health mention the skill does not recognise.
+    """
+    if not raw or not raw.strip():
+        return None
+    found = parse_condition(raw)
+    if found is not None:
+        return found
+    text = raw.strip().lower()
+    if text in NOT_HEALTH or text.removeprefix("my ").removeprefix("a ") in NOT_HEALTH:
+        return None
+    age = _age(text)
+    if age is not None:
+        return None  # an adult's age is not a condition
+    return Condition.OTHER
 
 
 def safety_gate(conditions: Iterable[Condition], elemental_mg: float | None = None) -> tuple[Gate, ...]:

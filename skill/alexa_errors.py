@@ -1,0 +1,22 @@
+"""How calls to the Alexa APIs fail, in the few kinds a handler answers differently.
+
+Apart from the client (`skill.alexa_api`) so handlers can name the errors without importing the HTTP
+stack on every cold start; the client is loaded only when a turn calls an API.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+ErrorKind = Literal["no_permission", "rate_limited", "unavailable", "timeout", "bad_request"]
+
+
+class ReminderError(Exception):
+    """Why a reminder (or settings) call failed."""
+
+    def __init__(self, kind: ErrorKind, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+        self.status = status
+
+    def __repr__(self) -> str:
+        return f"ReminderError(kind={self.kind!r}, status={self.status!r}, message={str(self)!r})"

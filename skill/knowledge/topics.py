@@ -1,0 +1,54 @@
+"""The smaller vocabularies people use: mechanisms, units, symptoms, and topics the sources leave open."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Mechanism(StrEnum):
+    """The four ways the article says magnesium acts on sleep (A7.1-A7.4)."""
+
+    GABA = "gaba"
+    MELATONIN = "melatonin"
+    CORTISOL = "cortisol"
+    CRAMPS = "cramps"
+
+
+class Unit(StrEnum):
+    """How an amount was said."""
+
+    MG = "mg"
+    G = "g"
+
+
+class Symptom(StrEnum):
+    """Something a person feels after taking magnesium."""
+
+    STOMACH = "stomach"
+    DIARRHOEA = "diarrhoea"
+    NAUSEA = "nausea"
+    DIZZINESS = "dizziness"
+    WEAKNESS = "weakness"
+    HEARTBEAT = "heartbeat"
+    BLOOD_PRESSURE = "blood_pressure"
+
+
+# A complaining stomach is the common, mild effect the article answers with a lower or split dose
+# (A9.2, A10.1); the rest are the signs of too much in S3, answered with "stop and get advice" (T5).
+MILD_SYMPTOMS = frozenset({Symptom.STOMACH, Symptom.DIARRHOEA})
+
+
+def is_warning_sign(symptom: Symptom | None) -> bool:
+    """True for anything but a complaining stomach: a symptom the skill does not know is a warning too."""
+    return symptom not in MILD_SYMPTOMS
+
+
+class Uncovered(StrEnum):
+    """Questions next to the skill's subject that its sources do not cover (T6): an honest "I don't know"."""
+
+    ZINC = "zinc"
+    CALCIUM = "calcium"
+    MELATONIN_PILLS = "melatonin_pills"
+    ALCOHOL = "alcohol"
+    FOOD = "food"
+    OTHER_SUPPLEMENTS = "other_supplements"
+    BRANDS = "brands"

@@ -1,0 +1,154 @@
+"""Generate the interaction model from the skill's own declarations, and check the checked-in copy.
+
+Intents and their slots come from the handlers (`Handler.intent`), slot ids from the knowledge enums
+(`SLOT_TYPES`), and the words (samples, slot synonyms, the invocation name) from each locale's
+`samples.toml` beside its content. `interaction_model/interactionModels/custom/<locale>.json` is this
+output, checked in so the ASK CLI deploys it as it is; a test fails when the two drift.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from skill.builder import declared_handlers
+from skill.content import SAMPLES_FILE, load_catalog
+from skill.handlers.base import BUILT_IN_INTENTS, SLOT_TYPES, Intent
+
+Json = dict[str, Any]
+
+
+class ModelSourceError(ValueError):
+    """The declarations and the samples file disagree (a missing sample list, an unknown slot id...)."""
+
+
+def declared_intents(locale: str = "en-US") -> list[Intent]:
+    """Every custom intent, once, in the order the handlers declare them."""
+    seen: dict[str, Intent] = {}
+    for handler in declared_handlers(locale):
+        intent = handler.intent
+        if intent is None:
+            continue
+        if intent.name in seen and seen[intent.name] != intent:
+            raise ModelSourceError(f"{intent.name} is declared twice with different slots")
+        seen[intent.name] = intent
+    return list(seen.values())
+
+
+def load_words(locale: str) -> Json:
+    """The locale's samples file (what people say)."""
+    text = resources.files("skill.content").joinpath(locale, SAMPLES_FILE).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def build_model(locale: str = "en-US") -> Json:
+    """The whole interaction model JSON for one locale."""
+    words = load_words(locale)
+    sample_lists: dict[str, list[str]] = {k: v.get("samples", []) for k, v in words.get("intents", {}).items()}
+    slot_samples: dict[str, dict[str, Json]] = words.get("slots", {})
+    problems: list[str] = []
+    intents: list[Json] = []
+    for name in BUILT_IN_INTENTS:
+        entry: Json = {"name": name, "samples": sample_lists.pop(name, [])}
+        intents.append(entry)
+    used_types: set[str] = set()
+    for intent in declared_intents(locale):
+        samples = sample_lists.pop(intent.name, None)
+        if not samples:
+            problems.append(f"{intent.name}: no samples in {locale}/{SAMPLES_FILE}")
+            samples = []
+        slots = []
+        for slot in intent.slots:
+            entry = {"name": slot.name, "type": slot.type}
+            extra = slot_samples.get(intent.name, {}).get(slot.name, {}).get("samples")
+            if extra:
+                entry["samples"] = extra
+            slots.append(entry)
+            if not slot.type.startswith("AMAZON."):
+                used_types.add(slot.type)
+        intents.append({"name": intent.name, "slots": slots, "samples": samples})
+    problems += [f"{name}: samples for an intent no handler declares" for name in sample_lists]
+    types = []
+    vocab: dict[str, Json] = words.get("types", {})
+    for type_name, ids in SLOT_TYPES.items():
+        if type_name not in used_types:
+            problems.append(f"{type_name}: no slot uses this type")
+        entries = vocab.get(type_name, {})
+        values = []
+        for value_id in ids:
+            spoken = entries.get(str(value_id))
+            if spoken is None:
+                problems.append(f"{type_name}.{value_id}: no words in {locale}/{SAMPLES_FILE}")
+                continue
+            values.append({"id": str(value_id), "name": {"value": spoken["name"], "synonyms": spoken.get("synonyms", [])}})
+        problems += [f"{type_name}.{extra}: no such id in the knowledge enums" for extra in set(entries) - set(map(str, ids))]
+        types.append({"name": type_name, "values": values})
+    if problems:
+        raise ModelSourceError("the interaction model cannot be generated:\n  " + "\n  ".join(problems))
+    model: Json = {"languageModel": {"invocationName": words["invocation"], "intents": intents, "types": types}}
+    dialog = _dialog(locale)
+    if dialog:
+        model.update(dialog)
+    return {"interactionModel": model}
+
+
+def _dialog(locale: str) -> Json:
+    """The dialog model for slots the skill asks for with Dialog.ElicitSlot (the skill speaks the prompt)."""
+    catalog = load_catalog(locale)
+    intents, prompts = [], []
+    for intent in declared_intents(locale):
+        asked = [slot for slot in intent.slots if slot.elicit]
+        if not asked:
+            continue
+        slots = []
+        for slot in asked:
+            prompt_id = f"Elicit.Slot.{intent.name}.{slot.name}"
+            slots.append({"name": slot.name, "type": slot.type, "confirmationRequired": False,
+                          "elicitationRequired": False, "prompts": {"elicitation": prompt_id}})
+            # The elicitation prompt is the skill's own question, from content.
+            say = catalog[f"prompt.{intent.name}.{slot.name}"].say
+            prompts.append({"id": prompt_id, "variations": [{"type": "PlainText", "value": v} for v in say]})
+        intents.append({"name": intent.name, "confirmationRequired": False, "prompts": {}, "slots": slots})
+    if not intents:
+        return {}
+    return {"dialog": {"intents": intents, "delegationStrategy": "SKILL_RESPONSE"}, "prompts": prompts}
+
+
+def render(model: Json) -> str:
+    return json.dumps(model, indent=2, ensure_ascii=False) + "\n"
+
+
+def model_path(package: Path, locale: str = "en-US") -> Path:
+    return package / "interactionModels" / "custom" / f"{locale}.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m skill_tools.model [--check] [PACKAGE]`: write (or check) the generated model."""
+    parser = argparse.ArgumentParser(prog="python -m skill_tools.model", description=main.__doc__)
+    parser.add_argument("package", nargs="?", default="interaction_model")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the checked-in model differs")
+    args = parser.parse_args(argv)
+    try:
+        text = render(build_model())
+    except ModelSourceError as exc:
+        print(f"model: {exc}", file=sys.stderr)
+        return 2
+    target = model_path(Path(args.package))
+    if args.check:
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if current != text:
+            print(f"model: {target} is stale; run `make model`", file=sys.stderr)
+            return 1
+        return 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
