@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from skill_tools.paths import default_model_dir
+from skill_tools.paths import MODEL_FILE, default_model_dir
 
 DEFAULT_MODEL = default_model_dir()
 
@@ -109,18 +109,21 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _simulator(args: argparse.Namespace) -> Any:
-    from skill_tools.simulator.envelopes import RequestFactory
+    from skill_tools.simulator.dialog import load_slot_samples
+    from skill_tools.simulator.envelopes import DEFAULT_SKILL_ID, RequestFactory
     from skill_tools.simulator.nlu import ModelError, Resolver
     from skill_tools.simulator.session import Simulator
 
-    model = Path(args.model) / "interactionModels" / "custom" / "en-US.json"
+    model = Path(args.model) / MODEL_FILE
     try:
         resolver = Resolver.from_model(model)
     except ModelError as exc:
         raise SystemExit(f"bedtime-skill: {exc}") from None
     # Offline: nothing leaves the machine, so the Alexa settings and reminders APIs are not called.
-    runner = _runner(load_settings(persistence=args.persistence, alexa_api=False))
-    return Simulator(runner.invoke, resolver, RequestFactory())
+    settings = load_settings(persistence=args.persistence, alexa_api=False)
+    runner = _runner(settings)
+    return Simulator(runner.invoke, resolver, RequestFactory(skill_id=settings.skill_id or DEFAULT_SKILL_ID),
+                     load_slot_samples(model))
 
 
 def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:

@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
-# A checkout keeps the ASK skill package beside the source tree.
-_CHECKOUT_MODEL = Path(__file__).resolve().parent.parent / "interaction_model"
+MODEL_FILE = Path("interactionModels") / "custom" / "en-US.json"
 
 
 def default_model_dir() -> Path:
-    """BEDTIME_MODEL_DIR if set, else ./interaction_model, else the checkout's folder."""
+    """BEDTIME_MODEL_DIR if set, else ./interaction_model, else the copy installed with the tools.
+
+    The installed copy is the checkout's `interaction_model/` (an editable install points at it).
+    """
     configured = os.environ.get("BEDTIME_MODEL_DIR")
     if configured:
         return Path(configured)
     here = Path.cwd() / "interaction_model"
-    return here if here.is_dir() else _CHECKOUT_MODEL
+    if (here / MODEL_FILE).is_file():
+        return here
+    return Path(str(resources.files("skill_tools.skill_package")))

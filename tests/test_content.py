@@ -91,3 +91,13 @@ def test_every_key_named_in_the_code_exists() -> None:
     named = set(re.findall(r'(?:Line|phrase)\(\s*"([a-z_][a-z0-9_.]*)"', source))
     assert len(named) > 30
     assert sorted(k for k in named if k not in catalog) == []
+
+
+def test_no_sentence_states_a_time_before_bed_as_a_finding() -> None:
+    # T1: the sources name no best time; a number of minutes or hours before bed would sound like a finding.
+    import re
+
+    before_bed = re.compile(r"\b(?:minutes?|hours?|an hour)\b[^.]*\bbefore (?:bed|sleep)", re.I)
+    for key, entry in catalog.items():
+        for variant in entry.say + entry.reprompt:
+            assert not before_bed.search(variant), f"{key}: {variant!r}"

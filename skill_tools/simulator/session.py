@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
+from skill_tools.simulator.dialog import SlotSamples, elicited_directive, resolve_elicited
 from skill_tools.simulator.envelopes import RequestFactory, SessionState
 from skill_tools.simulator.nlu import Resolution, Resolver
 
@@ -67,12 +68,16 @@ def _speech_of(block: Any) -> str | None:
 class Simulator:
     """Drive one skill through typed turns, as a person talking to one speaker would."""
 
-    def __init__(self, invoke: Invoke, resolver: Resolver, factory: RequestFactory) -> None:
+    def __init__(
+        self, invoke: Invoke, resolver: Resolver, factory: RequestFactory, slot_samples: SlotSamples | None = None
+    ) -> None:
         self.invoke = invoke
         self.resolver = resolver
         self.factory = factory
+        self.slot_samples = slot_samples or {}
         self.session: SessionState | None = None
         self.history: list[Turn] = []
+        self.eliciting: tuple[str, str] | None = None  # (intent, slot) the skill just asked for
 
     @property
     def in_session(self) -> bool:
@@ -103,7 +108,10 @@ class Simulator:
             utterance_text = rest
         else:
             utterance_text = utterance
-        resolution = self.resolver.resolve(utterance_text)
+        resolution = None
+        if self.eliciting is not None and self.session is not None:
+            resolution = resolve_elicited(utterance_text, *self.eliciting, self.slot_samples)
+        resolution = resolution or self.resolver.resolve(utterance_text)
         if self.session is None:
             self.session = self.factory.new_session()
         return self._exchange(utterance, resolution, self.factory.intent(resolution, self.session))
@@ -132,6 +140,7 @@ class Simulator:
             self.session.new = False
             attributes = response.get("sessionAttributes")
             self.session.attributes = dict(attributes) if isinstance(attributes, dict) else {}
+        self.eliciting = None if ended else elicited_directive(response)
         turn = Turn(utterance, resolution, request, response, speech, reprompt, ended)
         self.history.append(turn)
         return turn
