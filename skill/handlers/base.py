@@ -52,11 +52,11 @@ class Intent:
 
 
 # Custom slot types and their ids, taken from the knowledge enums (the words for each id are per locale,
-# in content/<locale>/samples.toml). OTHER is what the gate calls a mention it did not recognise: no word names it.
+# in content/<locale>/samples.toml). OTHER gathers health conditions the sources do not name: they gate too.
 SLOT_TYPES: dict[str, tuple[str, ...]] = {
     "FormType": tuple(Form),
     "NeedType": tuple(Need),
-    "ConditionType": tuple(c for c in Condition if c is not Condition.OTHER),
+    "ConditionType": tuple(Condition),
     "MechanismType": tuple(Mechanism),
     "UnitType": tuple(Unit),
     "SymptomType": tuple(Symptom),

@@ -72,6 +72,8 @@ def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], b
     form_id, form_heard = slot(handler_input, "form")
     _, count_heard = slot(handler_input, "count")
     amount = parse_amount(amount_heard, unit_id or unit_heard)
+    if amount is None and (unit_id == "g" or (unit_heard or "").strip().lower() in ("gram", "a gram")):
+        amount = 1000.0  # "a gram of magnesium": a unit said alone is one of it
     asked = DoseAsked(amount_mg=amount, form=parse_form(form_id) or parse_form(form_heard), count=_count(count_heard))
     said = any(v is not None for v in (amount_heard, form_heard, count_heard))
     return asked, health(handler_input), said

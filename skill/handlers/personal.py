@@ -46,7 +46,7 @@ class PersonalHandler(Handler):
             wanted = AskIntent(name=SET_BEDTIME.name, slots={TIME.name: AskSlot(name=TIME.name)})
             handler_input.response_builder.add_directive(ElicitSlotDirective(updated_intent=wanted,
                                                                              slot_to_elicit=TIME.name))
-        reply = Reply([], ask=Line(key), waiting=Waiting.BEDTIME, then=then)
+        reply = Reply([], ask=Line(key), waiting=Waiting.BEDTIME, then=then or None)
         return self.voice.respond(handler_input, reply)
 
 

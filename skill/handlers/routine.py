@@ -137,9 +137,9 @@ class SetBedtimeHandler(RoutineHandler):
         state = state_of(handler_input)
         then = state.then if state.waiting is Waiting.BEDTIME else None
         if bedtime is None:
-            if then:
-                return self.ask_bedtime(handler_input, then, key="routine.bedtime_unclear")
-            return self.voice.respond(handler_input, Reply([], ask=Line("routine.bedtime_unclear")))
+            # "change my bedtime", or a time too vague to keep: ask for it, as the dialog model intends.
+            key = "routine.bedtime_unclear" if heard else "routine.ask_bedtime"
+            return self.ask_bedtime(handler_input, then or "", key=key)
         profile = self.services.profile(handler_input)
         profile.bedtime = bedtime
         self.services.time_zone(handler_input, profile)  # a bedtime means little without its zone: learn it once

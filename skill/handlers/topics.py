@@ -9,7 +9,7 @@ from skill.handlers.dose import dose_for_form, dose_reply
 from skill.knowledge import (Form, Mechanism, Symptom, Uncovered, advise_form, assess_dose, is_warning_sign,
                              parse_form, parse_need)
 from skill.speech import Line, Reply, Voice, state_of
-from skill.state import Topic
+from skill.state import DoseAsked, Topic
 
 
 class TopicHandler(Handler):
@@ -97,7 +97,8 @@ class FormInfoHandler(Handler):
         if state_of(handler_input).topic is Topic.DOSE and form is not None:
             return dose_for_form(self, handler_input, form)
         if form is not None:
-            return self.voice.respond(handler_input, self.answer(f"form.info.{form.value}", topic=Topic.FORM_INFO))
+            return self.voice.respond(handler_input, self.answer(f"form.info.{form.value}", topic=Topic.FORM_INFO,
+                                                                 dose=DoseAsked(form=form)))
         if heard:
             return self.voice.respond(handler_input, Reply([], ask=Line("form.unknown")))
         return self.voice.respond(handler_input, Reply([], ask=Line("form.which")))
@@ -112,7 +113,10 @@ class CompareFormsHandler(Handler):
     def handle(self, handler_input: HandlerInput) -> Response:
         first, _ = _form(handler_input)
         second, _ = _form(handler_input, "other_form")
-        forms = [f for f in dict.fromkeys((first, second)) if f is not None]
+        state = state_of(handler_input)
+        # "Is it better than glycinate?" right after hearing about oxide compares the two.
+        before = state.dose.form if state.topic is Topic.FORM_INFO and state.dose else None
+        forms = [f for f in dict.fromkeys((before, first, second)) if f is not None][-2:]
         if len(forms) < 2:
             if forms:
                 return self.voice.respond(handler_input, self.answer(f"form.info.{forms[0].value}",

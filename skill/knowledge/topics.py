@@ -52,3 +52,4 @@ class Uncovered(StrEnum):
     FOOD = "food"
     OTHER_SUPPLEMENTS = "other_supplements"
     BRANDS = "brands"
+    OTHER_CONDITIONS = "other_conditions"  # migraines, blood sugar, hot flashes: not in the sources

@@ -116,6 +116,12 @@ class Simulator:
             self.session = self.factory.new_session()
         return self._exchange(utterance, resolution, self.factory.intent(resolution, self.session))
 
+    def send(self, resolution: Resolution, utterance: str | None = None) -> Turn:
+        """Send an already-understood request (an intent and its slots), as a test of what the skill does with it."""
+        if self.session is None:
+            self.session = self.factory.new_session()
+        return self._exchange(utterance, resolution, self.factory.intent(resolution, self.session))
+
     def end(self, reason: str = "USER_INITIATED") -> Turn | None:
         """Close the open session with a SessionEndedRequest; None if no session is open."""
         if self.session is None:

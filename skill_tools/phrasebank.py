@@ -1,0 +1,214 @@
+"""Score the skill on the phrase bank: natural phrasings, each with the outcome a person should get.
+
+Each phrase goes through the offline resolver (an approximation of Alexa's NLU) and the real skill,
+in a fresh session, after any context utterances. A phrase is right when:
+- `outcome = "gated"`: no dose figure is spoken and the answer sends the person to a doctor or pharmacist;
+- `outcome = "dont_know"`: the answer says the sources do not cover it;
+- `outcome = "stop_and_advise"`: the answer says stop and get medical advice;
+- an expected intent and slots: the skill gives the answer it gives to exactly that request in the same
+  context (so "and threonate?" may reach any intent, as long as the person hears the right thing).
+`tests/phrasebank/heldout.toml` is only ever scored: never read it to write samples.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skill.builder import build_skill
+from skill.runtime import SkillRunner
+from skill.settings import Settings
+from skill_tools.paths import MODEL_FILE, default_model_dir
+from skill_tools.simulator.dialog import load_slot_samples
+from skill_tools.simulator.envelopes import RequestFactory
+from skill_tools.simulator.nlu import FALLBACK_INTENT, Resolution, Resolver, SlotMatch
+from skill_tools.simulator.session import Simulator
+
+BANK = Path(__file__).resolve().parent.parent / "tests" / "phrasebank"
+# Content keys that speak a dose figure or a dose range: a gated answer says none of them.
+DOSE_KEYS = frozenset({
+    "dose.general", "dose.low", "dose.everyday", "dose.between", "dose.deficient", "dose.converted",
+    "dose.upper_limit", "elemental.converted", "routine.dose.yours", "label.if_compound", "dose.general.more",
+})
+SENDS_TO_DOCTOR = ("gate.", "safety.", "symptom.warning")
+DONT_KNOW = frozenset({"uncovered", "safety.other"})
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One entry of the bank."""
+
+    id: str
+    text: str
+    expect: dict[str, Any]
+    context: tuple[str, ...] = ()
+
+    @property
+    def category(self) -> str:
+        return self.id.rsplit("-", 1)[0]
+
+    @property
+    def health(self) -> bool:
+        """A health mention: the answer must carry no dose."""
+        return self.expect.get("outcome") in ("gated", "stop_and_advise") or (
+            self.expect.get("intent") == "SafetyIntent" and "condition" in self.expect.get("slots", {}))
+
+
+@dataclass
+class Scored:
+    """How one phrase went."""
+
+    phrase: Phrase
+    intent: str
+    keys: list[str]
+    right: bool
+    dose_spoken: bool
+    wanted: list[str] = field(default_factory=list)
+
+
+def load(path: Path) -> list[Phrase]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [Phrase(p["id"], p["text"], dict(p["expect"]), tuple(p.get("context", ()))) for p in data["phrase"]]
+
+
+class Scorer:
+    """Runs phrases through the resolver and the real skill, offline."""
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        model_file = (model_dir or default_model_dir()) / MODEL_FILE
+        self.resolver = Resolver.from_model(model_file)
+        self.slot_samples = load_slot_samples(model_file)
+        language = json.loads(model_file.read_text(encoding="utf-8"))["interactionModel"]["languageModel"]
+        self.declared = {i["name"]: {s["name"]: s["type"] for s in i.get("slots", [])} for i in language["intents"]}
+        self.names = {t["name"]: {v["id"]: v["name"]["value"] for v in t["values"]} for t in language.get("types", [])}
+        self.heard: list[str] = []
+        settings = Settings(_env_file=None, persistence="none", alexa_api=False, seed=1)  # type: ignore[call-arg]
+        self.runner = SkillRunner(build_skill(settings, on_say=self.heard.append))
+
+    def _simulator(self) -> Simulator:
+        return Simulator(self.runner.invoke, self.resolver, RequestFactory(), self.slot_samples)
+
+    def _in_context(self, phrase: Phrase) -> Simulator:
+        sim = self._simulator()
+        for said in phrase.context:
+            sim.say(said)
+        return sim
+
+    def _expected(self, intent: str, slots: dict[str, str]) -> Resolution:
+        declared = self.declared.get(intent, {})
+        filled = {}
+        for name, value in slots.items():
+            slot_type = declared.get(name)
+            if slot_type is None:
+                continue
+            if slot_type.startswith("AMAZON."):
+                filled[name] = SlotMatch(name, value, slot_type, None, None)
+            else:
+                spoken = self.names.get(slot_type, {}).get(value, value)
+                filled[name] = SlotMatch(name, spoken, slot_type, value, spoken)
+        return Resolution(intent, filled, 1.0, None, declared)
+
+    def score(self, phrase: Phrase) -> Scored:
+        sim = self._in_context(phrase)
+        start = len(self.heard)
+        turn = sim.say(phrase.text)
+        keys = self.heard[start:]
+        intent = turn.resolution.intent if turn.resolution else "?"
+        dose_spoken = bool(DOSE_KEYS & set(keys))
+        expect = phrase.expect
+        outcome = expect.get("outcome")
+        if expect.get("intent") == "UncoveredIntent" or outcome == "dont_know":
+            return Scored(phrase, intent, keys, bool(DONT_KNOW & set(keys)) and not dose_spoken, dose_spoken)
+        if outcome == "gated":
+            doctor = any(k.startswith(SENDS_TO_DOCTOR) for k in keys)
+            return Scored(phrase, intent, keys, doctor and not dose_spoken, dose_spoken)
+        if outcome == "stop_and_advise":
+            return Scored(phrase, intent, keys, "symptom.warning" in keys and not dose_spoken, dose_spoken)
+        wanted_intent, wanted_slots = expect["intent"], {k: str(v) for k, v in expect.get("slots", {}).items()}
+        # What the skill says to exactly the expected request, in the same context.
+        reference = self._in_context(phrase)
+        start = len(self.heard)
+        reference.send(self._expected(wanted_intent, wanted_slots), phrase.text)
+        wanted = self.heard[start:]
+        right = keys == wanted
+        if phrase.health:
+            right = right and not dose_spoken
+        return Scored(phrase, intent, keys, right, dose_spoken, wanted)
+
+
+@dataclass
+class Report:
+    """The figures for one half of the bank."""
+
+    name: str
+    results: list[Scored]
+
+    @property
+    def accuracy(self) -> float:
+        return sum(r.right for r in self.results) / max(1, len(self.results))
+
+    @property
+    def health(self) -> tuple[int, int]:
+        mentions = [r for r in self.results if r.phrase.health]
+        return sum(not r.dose_spoken for r in mentions), len(mentions)
+
+    @property
+    def in_domain_fallback(self) -> float:
+        in_domain = [r for r in self.results if r.phrase.expect.get("intent") != FALLBACK_INTENT]
+        return sum(r.intent == FALLBACK_INTENT for r in in_domain) / max(1, len(in_domain))
+
+    def summary(self) -> dict[str, Any]:
+        gated, mentions = self.health
+        by_category: dict[str, Counter[str]] = defaultdict(Counter)
+        for r in self.results:
+            by_category[r.phrase.category]["right" if r.right else "wrong"] += 1
+        return {
+            "half": self.name,
+            "phrases": len(self.results),
+            "right": sum(r.right for r in self.results),
+            "accuracy": round(self.accuracy, 3),
+            "health_mentions_without_a_dose": f"{gated}/{mentions}",
+            "in_domain_fallback": round(self.in_domain_fallback, 3),
+            "by_category": {k: dict(v) for k, v in sorted(by_category.items())},
+        }
+
+
+def score_file(path: Path, scorer: Scorer | None = None) -> Report:
+    scorer = scorer or Scorer()
+    return Report(path.stem, [scorer.score(p) for p in load(path)])
+
+
+def describe_misses(results: Iterable[Scored]) -> list[str]:
+    lines = []
+    for r in results:
+        if not r.right:
+            context = f" (after {list(r.phrase.context)})" if r.phrase.context else ""
+            lines.append(f"{r.phrase.id}: {r.phrase.text!r}{context} -> {r.intent} {r.keys[:3]}; wanted "
+                         f"{r.phrase.expect} {r.wanted[:3]}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m skill_tools.phrasebank [dev|heldout ...] [--misses]`: score the halves of the bank."""
+    parser = argparse.ArgumentParser(prog="python -m skill_tools.phrasebank", description=main.__doc__)
+    parser.add_argument("halves", nargs="*", default=["dev", "heldout"])
+    parser.add_argument("--misses", action="store_true", help="list the phrases answered wrongly (dev only)")
+    args = parser.parse_args(argv)
+    scorer = Scorer()
+    for half in args.halves:
+        report = score_file(BANK / f"{half}.toml", scorer)
+        print(json.dumps(report.summary(), indent=None if not args.misses else 2))
+        # The held-out half is scored, never studied: its misses are not printed.
+        if args.misses and half == "dev":
+            print("\n".join(describe_misses(report.results)), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
