@@ -11,6 +11,7 @@ from ask_sdk_model.services import ApiClient
 
 from skill.content import load_catalog
 from skill.handlers import core, dose, habits, routine, topics
+from skill.handlers import events
 from skill.handlers.base import Handler
 from skill.interceptors import RequestLogger, ResponseLogger
 from skill.services import Services
@@ -39,6 +40,7 @@ def build_skill(
     )
     for handler in make_handlers(voice, services):
         builder.add_request_handler(handler)
+    builder.add_exception_handler(events.QuietErrorHandler())  # requests that take no speech: no apology
     builder.add_exception_handler(core.ErrorHandler(voice))
     builder.add_global_request_interceptor(RequestLogger())
     builder.add_global_response_interceptor(ResponseLogger())
@@ -83,6 +85,10 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         core.FallbackHandler(voice),
         core.SessionEndedHandler(voice),
         core.UnknownIntentHandler(voice),  # last: anything unplaced still gets an answer
+        # Request types that are not intents; no intent handler claims them, so they sit apart, last.
+        events.SkillDisabledHandler(),
+        events.ExceptionEncounteredHandler(),
+        events.QuietRequestHandler(),  # every other non-intent request: the empty answer
     ]
 
 
