@@ -11,7 +11,7 @@ from ask_sdk_model.services import ApiClient
 
 from skill.content import load_catalog
 from skill.handlers import core, dose, habits, routine, topics
-from skill.handlers import events
+from skill.handlers import can_fulfill, events
 from skill.handlers.base import Handler
 from skill.interceptors import RequestLogger, ResponseLogger
 from skill.services import Services
@@ -86,6 +86,7 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         core.SessionEndedHandler(voice),
         core.UnknownIntentHandler(voice),  # last: anything unplaced still gets an answer
         # Request types that are not intents; no intent handler claims them, so they sit apart, last.
+        can_fulfill.CanFulfillHandler(),
         events.SkillDisabledHandler(),
         events.ExceptionEncounteredHandler(),
         events.QuietRequestHandler(),  # every other non-intent request: the empty answer
