@@ -10,7 +10,7 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_model.services import ApiClient
 
 from skill.content import available_locales, load_catalog
-from skill.handlers import core, dose, habits, routine, topics
+from skill.handlers import can_fulfill, core, dose, events, habits, routine, topics
 from skill.handlers.base import Handler, Router
 from skill.interceptors import RequestLogger, ResponseLogger
 from skill.services import Services
@@ -42,6 +42,12 @@ def build_skill(
     for catalog in catalogs.values():  # every key a handler declares exists in every locale, or no start
         catalog.require([key for handler in handlers for key in handler.keys])
     builder.add_request_handler(Router(handlers))
+    # Request types that are not the person talking (events, player requests, name-free queries):
+    # no router claim covers them, so they come after it.
+    for request_handler in (can_fulfill.CanFulfillHandler(), events.SkillDisabledHandler(),
+                            events.ExceptionEncounteredHandler(), events.QuietRequestHandler()):
+        builder.add_request_handler(request_handler)
+    builder.add_exception_handler(events.QuietErrorHandler())  # requests that take no speech: no apology
     builder.add_exception_handler(core.ErrorHandler(voice))
     builder.add_global_request_interceptor(RequestLogger())
     builder.add_global_response_interceptor(ResponseLogger())

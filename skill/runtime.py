@@ -2,14 +2,27 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 from typing import Any
 
 from ask_sdk_core.exceptions import SerializationException
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_core.skill import CustomSkill
-from ask_sdk_model import RequestEnvelope, ResponseEnvelope
+from ask_sdk_model import Request, RequestEnvelope, ResponseEnvelope
 
-KNOWN_REQUEST_TYPES_PREFIXES = ("LaunchRequest", "IntentRequest", "SessionEndedRequest", "CanFulfillIntentRequest")
+from skill.handlers.events import SPOKEN_REQUEST_TYPES
+
+log = logging.getLogger(__name__)
+
+# Every request type ask-sdk-model can deserialise (59 in 1.82, the newest release; the Alexa request
+# reference's list). A type outside it is one Alexa added later: it gets an empty answer, not a 400.
+KNOWN_REQUEST_TYPES: frozenset[str] = frozenset(Request.discriminator_value_class_map)
+# No Alexa envelope nests anywhere near this deep (session attributes are ours and shallow); the
+# SDK deep-copies session attributes recursively, so ~850 levels would be a RecursionError and a 500.
+MAX_DEPTH = 64
+# What Alexa accepts when the skill has nothing to say or do (AudioPlayer and events included).
+EMPTY_RESPONSE_VERSION = "1.0"
 
 
 def application_id(payload: Any) -> str | None:
@@ -48,12 +61,41 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    # "1e400" is valid JSON that float() turns into inf, which parse_constant never sees;
+    # echoed back in sessionAttributes it would be "Infinity", which is not JSON.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
 def parse_json(body: bytes | str) -> Any:
-    """Parse strict JSON: NaN and Infinity are refused (Alexa never sends them, and we must not echo them)."""
+    """Parse strict JSON: NaN, Infinity and numbers too large for a float are refused
+    (Alexa never sends them, and we must not echo them)."""
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+def empty_answer() -> dict[str, Any]:
+    """The response envelope for a request that needs nothing back: no speech, no card, no session flag."""
+    return {"version": EMPTY_RESPONSE_VERSION, "response": {}}
+
+
+def nested_deeper_than(node: Any, limit: int) -> bool:
+    """True when lists and objects nest more than `limit` levels; iterative, so depth cannot overflow it."""
+    stack: list[tuple[Any, int]] = [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, dict | list))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+    return False
 
 
 def _has_reserved_key(node: Any, depth: int = 0) -> bool:
@@ -78,6 +120,9 @@ def check_envelope(payload: Any, text: str | None = None) -> dict[str, Any]:
     """
     if not isinstance(payload, dict):
         raise BadEnvelope("body must be a JSON object")
+    # Counting brackets is a C-speed scan; only a body with more of them than the limit can nest that deep.
+    if (text is None or text.count("{") + text.count("[") > MAX_DEPTH) and nested_deeper_than(payload, MAX_DEPTH):
+        raise BadEnvelope("nested too deeply")
     suspicious = text is None or '"__' in text or '"object_type"' in text
     if suspicious and _has_reserved_key(payload):
         # ask-sdk's deserialiser setattr()s unknown keys, so "__dict__" would wipe the model.
@@ -95,7 +140,31 @@ def check_envelope(payload: Any, text: str | None = None) -> dict[str, Any]:
         raise BadEnvelope("session must be an object")
     if session is not None and session.get("attributes") is not None and not isinstance(session["attributes"], dict):
         raise BadEnvelope("session.attributes must be an object")
+    system = context.get("System") if context is not None else None
+    if system is not None and not isinstance(system, dict):
+        raise BadEnvelope("context.System must be an object")
     return payload
+
+
+def with_system(payload: dict[str, Any]) -> dict[str, Any]:
+    """Return the envelope with context.System naming the application and the user.
+
+    Older envelopes (and some test tools) carry them only in `session`; ask-sdk reads them from
+    context.System alone (its skill-id check, its API client, the store's key), so they are copied
+    across. A checked payload is not changed in place: a new top level and context are built.
+    """
+    context = payload.get("context")
+    system = context.get("System") if isinstance(context, dict) else None
+    if isinstance(system, dict) and isinstance(system.get("application"), dict) and isinstance(system.get("user"), dict):
+        return payload  # the usual case: nothing to fill in
+    session = payload.get("session") if isinstance(payload.get("session"), dict) else {}
+    filled = dict(system) if isinstance(system, dict) else {}
+    for part in ("application", "user"):
+        if not isinstance(filled.get(part), dict) and isinstance(session.get(part), dict):
+            filled[part] = session[part]
+    if not filled:
+        raise BadEnvelope("missing context.System")
+    return {**payload, "context": {**(context if isinstance(context, dict) else {}), "System": filled}}
 
 
 class SkillRunner:
@@ -105,15 +174,40 @@ class SkillRunner:
         self.skill = skill
         self.serializer = DefaultSerializer()
 
-    def envelope(self, payload: dict[str, Any]) -> RequestEnvelope:
-        """Turn a checked payload into the SDK's request model."""
+    def checked(self, payload: Any) -> tuple[dict[str, Any], str]:
+        """Check a payload (from HTTP or straight from Lambda) and return it with its JSON text.
+
+        Raises BadEnvelope for anything the SDK could not answer safely: not an object, numbers
+        JSON cannot carry (inf from "1e400", NaN), nesting deep enough to overflow the SDK's copies,
+        a wrong application id, or no context.System to answer for.
+        """
         if not isinstance(payload, dict):
             raise BadEnvelope("body must be a JSON object")
         try:
-            text = json.dumps(payload)
-        except (TypeError, ValueError) as exc:
+            text = json.dumps(payload, allow_nan=False)
+        except RecursionError:
+            raise BadEnvelope("nested too deeply") from None
+        except ValueError as exc:
+            raise BadEnvelope("numbers must be finite" if "float" in str(exc) else "body must be JSON data") from exc
+        except TypeError as exc:
             raise BadEnvelope("body must be JSON data") from exc
         check_envelope(payload, text)
+        filled = with_system(payload)
+        if filled is not payload:
+            text = json.dumps(filled, allow_nan=False)
+        skill_id = self.skill.skill_id
+        # Checked here rather than left to ask-sdk, whose check reads context.System.application
+        # unguarded: an envelope without it would be an AttributeError (HTTP 500, a Lambda error).
+        if skill_id is not None and application_id(filled) != skill_id:
+            raise BadEnvelope("wrong application id")
+        return filled, text
+
+    def envelope(self, payload: dict[str, Any]) -> RequestEnvelope:
+        """Turn a payload into the SDK's request model (after `checked`)."""
+        payload, text = self.checked(payload)
+        return self._deserialize(text)
+
+    def _deserialize(self, text: str) -> RequestEnvelope:
         try:
             envelope = self.serializer.deserialize(text, RequestEnvelope)
         except SerializationException as exc:
@@ -124,6 +218,21 @@ class SkillRunner:
 
     def invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Answer one request envelope (as parsed JSON) with a response envelope (as JSON data)."""
-        envelope = self.envelope(payload)
+        payload, text = self.checked(payload)
+        kind = payload["request"]["type"]
+        if kind not in KNOWN_REQUEST_TYPES:
+            # A request type newer than ask-sdk-model cannot be deserialised; Alexa expects a 200
+            # for it all the same, and there is nothing the skill could say to it.
+            log.info("request type %s is not one the SDK knows; answered empty", kind[:100])
+            return empty_answer()
+        try:
+            envelope = self._deserialize(text)
+        except BadEnvelope:
+            if kind in SPOKEN_REQUEST_TYPES:
+                raise
+            # An event or player request with a value newer than ask-sdk-model's enums (a new error
+            # type, a new session-end reason): nothing to say to it either way, so not a 400.
+            log.warning("%s could not be read by ask-sdk-model (a newer value?); answered empty", kind[:100])
+            return empty_answer()
         response: ResponseEnvelope = self.skill.invoke(request_envelope=envelope, context=None)
         return self.serializer.serialize(response)  # type: ignore[no-any-return]

@@ -95,7 +95,9 @@ class PermissionResponseHandler(PersonalHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request
         if not isinstance(request, ConnectionsResponse) or request.name != "AskFor":
-            return handler_input.response_builder.response  # not ours to answer: say nothing
+            # Not the answer to our permission request: nothing to say, as for any event.
+            log.info("Connections.Response %s: answered empty", str(getattr(request, "name", None))[:100])
+            return handler_input.response_builder.response
         payload = request.payload if isinstance(request.payload, dict) else {}
         status = str(payload.get("status") or "NOT_ANSWERED").upper()
         if status == "ACCEPTED":

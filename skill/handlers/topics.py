@@ -45,7 +45,7 @@ _MECHANISM_STEMS = {
 }
 
 
-def _mechanism(resolved: str | None, heard: str | None) -> str | None:
+def mechanism_of(resolved: str | None, heard: str | None) -> str | None:
     if resolved in Mechanism.__members__.values():
         return resolved
     text = (heard or "").lower()
@@ -59,7 +59,7 @@ class MechanismHandler(Handler):
     keys = ("mechanism.menu", *(f"mechanism.{m.value}" for m in Mechanism))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        mechanism = _mechanism(*slot(handler_input, "mechanism"))
+        mechanism = mechanism_of(*slot(handler_input, "mechanism"))
         if mechanism is None:
             return self.voice.respond(handler_input, Reply([], ask=Line("mechanism.menu")))
         return self.voice.respond(handler_input, self.answer(f"mechanism.{mechanism}"))
