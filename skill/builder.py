@@ -76,6 +76,7 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         topics.SideEffectsHandler(voice),
         topics.UncoveredHandler(voice),
         topics.SourcesHandler(voice),
+        topics.WhatAboutHandler(voice),
         *(topics.TopicHandler(voice, intent, key, topic) for intent, (key, topic) in topics.TOPICS.items()),
         # Doses, always through the gate
         dose.DoseHandler(voice),

@@ -95,6 +95,25 @@ def answer_dose(handler: Handler, handler_input: HandlerInput, asked: DoseAsked,
     return handler.voice.respond(handler_input, dose_reply(advice, asked=asked))
 
 
+def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: bool = False) -> Response:
+    """Answer a dose question, continuing the last one when the person only says what changed.
+
+    "is that enough" repeats it; "is 800 okay" keeps the form said before; a follow-up ("and
+    threonate?", "what about 800?") keeps everything not said again.
+    """
+    asked, conditions, said = read_dose(handler_input)
+    state = state_of(handler_input)
+    before = state.dose if state.topic in (Topic.DOSE, Topic.ELEMENTAL) and state.dose else None
+    if before is not None:
+        if not said:
+            asked = before
+        else:
+            keep = follow_up and asked.amount_mg is None
+            asked = DoseAsked(amount_mg=before.amount_mg if keep else asked.amount_mg, form=asked.form or before.form,
+                              count=(asked.count or before.count) if keep else asked.count)
+    return answer_dose(handler, handler_input, asked, conditions)
+
+
 class DoseHandler(Handler):
     """Serve "how much magnesium should I take", "is 500 milligrams too much", "should I take two"."""
 
@@ -105,15 +124,7 @@ class DoseHandler(Handler):
             "label.which", "label.if_compound", "disclaimer")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        asked, conditions, said = read_dose(handler_input)
-        state = state_of(handler_input)
-        before = state.dose if state.topic is Topic.DOSE and state.dose else None
-        if before is not None:
-            if not said:  # "is that enough": the same question again
-                asked = before
-            else:  # "and for glycinate?", "is 800 okay": keep the form that was not said again
-                asked = DoseAsked(amount_mg=asked.amount_mg, form=asked.form or before.form, count=asked.count)
-        return answer_dose(self, handler_input, asked, conditions)
+        return continue_dose(self, handler_input)
 
 
 class PerCapsuleHandler(Handler):
@@ -169,10 +180,3 @@ class ElementalHandler(Handler):
         lines = [Line("elemental.converted", _conversion(advice))]
         return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else"), topic=Topic.ELEMENTAL,
                                                        dose=DoseAsked(asked.amount_mg, form)))
-
-
-def dose_for_form(handler: Handler, handler_input: HandlerInput, form: Form | None) -> Response:
-    """Continue a dose question with another form ("and threonate?")."""
-    before = state_of(handler_input).dose or DoseAsked()
-    asked = DoseAsked(amount_mg=before.amount_mg, form=form or before.form, count=before.count)
-    return answer_dose(handler, handler_input, asked, health(handler_input))

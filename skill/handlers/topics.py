@@ -4,8 +4,9 @@ from __future__ import annotations
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
-from skill.handlers.base import CONDITION, FORM, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, Handler, Intent, health, hear_condition, slot
-from skill.handlers.dose import dose_for_form, dose_reply
+from skill.handlers.base import (AMOUNT, CONDITION, FORM, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
+                                 Intent, health, hear_condition, slot)
+from skill.handlers.dose import continue_dose, dose_reply
 from skill.knowledge import (Form, Mechanism, Symptom, Uncovered, advise_form, assess_dose, is_warning_sign,
                              parse_form, parse_need)
 from skill.speech import Line, Reply, Voice, state_of
@@ -84,18 +85,13 @@ def _form(handler_input: HandlerInput, name: str = "form") -> tuple[Form | None,
 
 
 class FormInfoHandler(Handler):
-    """Serve "tell me about threonate": what one form is and what it suits.
-
-    After a dose answer, "and threonate?" continues the dose question with that form instead.
-    """
+    """Serve "tell me about threonate": what one form is and what it suits."""
 
     intent = Intent("FormInfoIntent", (FORM,))
     keys = ("form.unknown", "form.which", *(f"form.info.{f.value}" for f in Form))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         form, heard = _form(handler_input)
-        if state_of(handler_input).topic is Topic.DOSE and form is not None:
-            return dose_for_form(self, handler_input, form)
         if form is not None:
             return self.voice.respond(handler_input, self.answer(f"form.info.{form.value}", topic=Topic.FORM_INFO,
                                                                  dose=DoseAsked(form=form)))
@@ -209,3 +205,31 @@ class SourcesHandler(Handler):
 
 
 __all__ = ["TOPICS", "Uncovered"]
+
+
+class WhatAboutHandler(Handler):
+    """Serve "and threonate?", "what about for my kids?", "what about 800?": continue the last answer.
+
+    The same words continue whatever was just answered: a dose question with another form, amount or
+    person (always through the gate), the forms for another need, or another form's description.
+    """
+
+    intent = Intent("WhatAboutIntent", (FORM, CONDITION, AMOUNT, UNIT, NEED))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = state_of(handler_input)
+        condition = hear_condition(handler_input)
+        form, _ = _form(handler_input)
+        need_id, need_heard = slot(handler_input, "need")
+        need = parse_need(need_id) or parse_need(need_heard)
+        _, amount = slot(handler_input, "amount")
+        if state.topic in (Topic.DOSE, Topic.ELEMENTAL) or amount is not None:
+            return continue_dose(self, handler_input, follow_up=True)
+        if condition is not None:
+            return self.voice.respond(handler_input, self.answer(f"safety.{condition.value}", topic=Topic.SAFETY))
+        if need is not None:
+            return self.voice.respond(handler_input, self.answer(f"form.advice.{need.value}", topic=Topic.FORM_ADVICE))
+        if form is not None:
+            return self.voice.respond(handler_input, self.answer(f"form.info.{form.value}", topic=Topic.FORM_INFO,
+                                                                 dose=DoseAsked(form=form)))
+        return self.voice.respond(handler_input, Reply([], ask=Line("fallback")))

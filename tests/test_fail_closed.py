@@ -1,0 +1,103 @@
+"""The gate fails closed: a health mention the skill does not recognise still stops every dose path.
+
+Each dose path is one small conversation with a mention no word list knows ("zorbitrex", as Alexa
+sends an unresolved slot value). The last test breaks the fail-closed rule on purpose and shows that
+every path's check then fails: the checks can fail, so their passing means something.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import pytest
+
+import skill.handlers.base as handler_base
+from skill.builder import build_skill
+from skill.knowledge import parse_condition
+from skill.runtime import SkillRunner
+from skill.services import Services
+from skill.settings import Settings
+from tests.conftest import Clock
+from tests.conversation import Conversation
+
+UNKNOWN = "zorbitrex"  # a medicine nobody listed: no id, ER_SUCCESS_NO_MATCH
+DOSE_FIGURES = {"dose.general", "dose.low", "dose.everyday", "dose.between", "dose.deficient", "dose.converted",
+                "dose.upper_limit", "elemental.converted", "routine.dose.yours", "label.if_compound",
+                "preference.saved.amount"}
+
+
+def gated(turn_keys: list[str]) -> None:
+    assert not DOSE_FIGURES & set(turn_keys), f"a dose was spoken: {turn_keys}"
+    assert any(k.startswith("gate.") for k in turn_keys), f"no doctor or pharmacist: {turn_keys}"
+
+
+def dose_path(talk: Conversation) -> None:
+    # U: I take zorbitrex. How much magnesium should I take?
+    talk.ask("SafetyIntent", condition=UNKNOWN)
+    gated(talk.ask("DoseIntent").keys)
+
+
+def same_breath_path(talk: Conversation) -> None:
+    # U: I'm on zorbitrex, can I take 400 mg?
+    gated(talk.ask("DoseIntent", amount="400", unit="mg:milligrams", condition=UNKNOWN).keys)
+
+
+def label_path(talk: Conversation) -> None:
+    # U: my bottle says 500 mg glycinate, how much magnesium is that?  (after naming the medicine)
+    talk.ask("SafetyIntent", condition=UNKNOWN)
+    gated(talk.ask("ElementalIntent", amount="500", unit="mg:milligrams", form="glycinate:glycinate").keys)
+
+
+def routine_path(talk: Conversation) -> None:
+    # The wind-down's dose step speaks the saved amount: not after a health mention.
+    talk.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
+    talk.ask("SafetyIntent", condition=UNKNOWN)
+    talk.ask("WindDownIntent")
+    talk.ask("SetBedtimeIntent", time="22:30")
+    gated(talk.ask("AMAZON.NextIntent").keys)
+
+
+def saved_amount_path(talk: Conversation) -> None:
+    # U: I take zorbitrex. Remember that I take 300 milligrams of glycinate.
+    talk.ask("SafetyIntent", condition=UNKNOWN)
+    keys = talk.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate").keys
+    assert any(k.startswith("gate.") for k in keys), keys
+
+
+def follow_up_path(talk: Conversation) -> None:
+    # U: how much should I take?  A: 200 to 400...  U: what about for my mum, she's on zorbitrex?
+    talk.ask("DoseIntent")
+    gated(talk.ask("WhatAboutIntent", condition=UNKNOWN).keys)
+    gated(talk.ask("DoseIntent", amount="300", unit="mg:milligrams").keys)  # and for the rest of the session
+
+
+def per_capsule_path(talk: Conversation) -> None:
+    talk.ask("DoseIntent", count="2")
+    talk.ask("SafetyIntent", condition=UNKNOWN)
+    gated(talk.ask("DoseIntent", amount="200", unit="mg:milligrams").keys)
+
+
+PATHS: list[Callable[[Conversation], None]] = [
+    dose_path, same_breath_path, label_path, routine_path, saved_amount_path, follow_up_path, per_capsule_path,
+]
+
+
+def conversation(settings: Settings, clock: Clock) -> Conversation:
+    said: list[str] = []
+    skill = build_skill(settings, rng=random.Random(7), on_say=said.append, services=Services(clock=clock, alexa_api=False))
+    return Conversation(SkillRunner(skill), said)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__)
+def test_an_unrecognised_health_mention_gates_every_dose_path(settings: Settings, clock: Clock, path: Callable[[Conversation], None]) -> None:
+    path(conversation(settings, clock))
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__)
+def test_with_the_rule_broken_every_path_check_fails(
+    settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch, path: Callable[[Conversation], None]
+) -> None:
+    # The old behaviour: only a recognised condition counts; anything else is noise.
+    monkeypatch.setattr(handler_base, "health_mention", parse_condition)
+    with pytest.raises(AssertionError):
+        path(conversation(settings, clock))
