@@ -34,9 +34,7 @@ def build_skill(
 
     builder = CustomSkillBuilder(persistence_adapter=persistence, api_client=api_client)
     builder.skill_id = settings.skill_id
-    services = services or Services(
-        default_time_zone=settings.default_time_zone, alexa_api=settings.alexa_api, api_client=api_client
-    )
+    services = services or Services.from_settings(settings, api_client=api_client)
     for handler in make_handlers(voice, services):
         builder.add_request_handler(handler)
     builder.add_exception_handler(core.ErrorHandler(voice))

@@ -159,6 +159,8 @@ class SetBedtimeHandler(RoutineHandler):
         self.services.time_zone(handler_input, profile)  # a bedtime means little without its zone: learn it once
         self.services.save(handler_input, profile)
         saved = [Line("routine.bedtime_saved", {"bedtime": spoken_time(bedtime)})]
+        if self.services.unsaved(handler_input):  # the store failed: kept for this session only
+            saved.append(Line("store.unsaved"))
         if waiting == "bedtime:routine":
             return self.start(handler_input, profile, lead=saved)
         if waiting == "bedtime:reminder":
