@@ -37,7 +37,7 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 # Less than this left of the budget is not worth starting a call for.
 MIN_CALL_SECONDS = 0.05
 # How long a call may wait for a slot when a host already has its most calls in flight.
-SLOT_WAIT_SECONDS = 0.5
+SLOT_WAIT_SECONDS = 0.25
 
 Monotonic = Callable[[], float]
 

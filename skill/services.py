@@ -139,17 +139,21 @@ class Services:
         if isinstance(turn, _Turn):
             return turn
         store = _store(handler_input)
+        # A copy in the session holds changes this session could not store: it is what the person
+        # last told us, so it is what they hear; the stored row stays the base, so the next write
+        # that goes through stores those changes too.
         session_copy = session_of(handler_input).get(SESSION_PROFILE)
-        if store is None:
-            snapshot, fresh = Snapshot(session_copy if isinstance(session_copy, dict) else {}), True
-        else:
+        session_copy = session_copy if isinstance(session_copy, dict) else None
+        snapshot, fresh = Snapshot(session_copy or {}), True
+        if store is not None:
             try:
-                snapshot, fresh = _store_read(store, handler_input), True
+                snapshot = _store_read(store, handler_input)
             except Exception as exc:  # noqa: BLE001 - see forget()
                 log.warning("could not read a profile; this turn keeps it in the session: %s", _why(exc))
-                snapshot, fresh = Snapshot(session_copy if isinstance(session_copy, dict) else {}), False
-        profile = UserProfile.from_attributes(snapshot.attributes)
-        turn = _Turn(profile, profile.to_attributes(), snapshot.version, fresh)
+                fresh = False
+        base = UserProfile.from_attributes(snapshot.attributes)
+        profile = UserProfile.from_attributes(session_copy) if session_copy is not None else base
+        turn = _Turn(profile, base.to_attributes(), snapshot.version, fresh)
         manager.request_attributes[_REQUEST_PROFILE] = turn
         return turn
 

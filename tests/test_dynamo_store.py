@@ -107,14 +107,29 @@ def test_a_second_worker_finds_the_table_already_there(settings: Settings) -> No
     assert second.get_attributes(envelope_for("amzn1.ask.account.ALICE")) == {"bedtime": "22:30"}
 
 
-def test_an_unreachable_dynamodb_is_a_persistence_error(fake_aws: None) -> None:
+def test_an_unreachable_dynamodb_is_a_warning_at_start_and_a_persistence_error_per_call(
+    fake_aws: None, caplog: pytest.LogCaptureFixture
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = Settings(persistence="dynamodb", dynamodb_endpoint=f"http://127.0.0.1:{port}")
 
+    store = make_persistence_adapter(settings)  # the skill starts: every turn can still be answered
+
+    assert "could not make sure DynamoDB table" in caplog.text
     with pytest.raises(PersistenceException):
-        make_persistence_adapter(settings)
+        store.read(envelope_for("amzn1.ask.account.ALICE"))
+
+
+def test_a_table_that_is_there_is_used_as_it_is(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    make_persistence_adapter(settings).save_attributes(envelope_for("amzn1.ask.account.ALICE"), {"bedtime": "22:30"})
+
+    again = make_persistence_adapter(settings)  # a second container starting: the table exists
+
+    assert again.get_attributes(envelope_for("amzn1.ask.account.ALICE")) == {"bedtime": "22:30"}
+    assert "could not make sure" not in caplog.text
+    assert table_of(settings).billing_mode_summary["BillingMode"] == "PAY_PER_REQUEST"
 
 
 # -- which store the settings choose ----------------------------------------------------------------

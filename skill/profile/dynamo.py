@@ -9,6 +9,7 @@ SQLite (or nowhere) never pays for importing boto3 on a cold start.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ CONNECT_TIMEOUT_S = 1.0
 READ_TIMEOUT_S = 1.5
 MAX_ATTEMPTS = 2
 VERSION = "version"
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -71,16 +73,36 @@ def make_dynamodb_adapter(settings: Settings) -> VersionedDynamoDbAdapter:
             retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         ),
     )
+    _create_table_if_missing(resource, settings.dynamodb_table)
     return VersionedDynamoDbAdapter(
         DynamoDbAdapter(
             table_name=settings.dynamodb_table,
             partition_key_name="id",
             attribute_name="attributes",
-            create_table=True,
+            create_table=False,  # done above, without letting a refusal stop the skill
             partition_keygen=hashed_user_id,
             dynamodb_resource=resource,
         )
     )
+
+
+def _create_table_if_missing(resource: Any, table_name: str) -> None:
+    """Create the table (on demand) if it is not there; a refusal is logged, never raised.
+
+    A deployment's role may rightly not be allowed to create tables (the template made it), and
+    a store that is down at start-up must not stop the skill: reads and writes fail one by one
+    and every turn is still answered (see skill.services).
+    """
+    try:
+        resource.create_table(
+            TableName=table_name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except Exception as exc:  # botocore's ClientError or BotoCoreError
+        if _error_code(exc) != "ResourceInUseException":  # in use: it is already there, as it should be
+            log.warning("could not make sure DynamoDB table %s exists: %s", table_name, _reason(exc))
 
 
 class VersionedDynamoDbAdapter(AbstractPersistenceAdapter):
