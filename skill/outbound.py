@@ -208,7 +208,7 @@ def http_call(request: ApiClientRequest, seconds: float) -> HttpResponse:
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme != "https" and not (parts.scheme == "http" and host in LOOPBACK_HOSTS):
-        raise OutboundError("refused", f"refusing to send an access token to a non-HTTPS endpoint: {url!r}")
+        raise OutboundError("refused", f"refusing to send an access token over {parts.scheme or 'no scheme'} to {host!r}")
     if seconds < MIN_CALL_SECONDS:
         raise OutboundError("budget", "no time left for this call")
     connection: http.client.HTTPConnection
@@ -237,6 +237,9 @@ def http_call(request: ApiClientRequest, seconds: float) -> HttpResponse:
     body = request.body
     data = None if body is None else (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # For messages: the method and host only. Paths hold device ids and reminder tokens, which
+    # must not reach a log at any level.
+    what = f"{(request.method or 'GET').upper()} {host}"
     watchdog.start()
     try:
         connection.connect()
@@ -251,13 +254,13 @@ def http_call(request: ApiClientRequest, seconds: float) -> HttpResponse:
     except (OSError, http.client.HTTPException, ValueError) as exc:
         # socket.timeout is an OSError; a cut socket shows up as a reset, an EOF or a bad line.
         if fired.is_set() or isinstance(exc, TimeoutError):
-            raise OutboundError("timeout", f"{request.method} {parts.path}: no answer within {seconds:.2f} s") from exc
-        raise OutboundError("broken", f"{request.method} {parts.path}: {type(exc).__name__}") from exc
+            raise OutboundError("timeout", f"{what}: no answer within {seconds:.2f} s") from exc
+        raise OutboundError("broken", f"{what}: {type(exc).__name__}") from exc
     finally:
         watchdog.cancel()
         connection.close()
     if fired.is_set():  # the deadline passed just as the last byte came in: still too late
-        raise OutboundError("timeout", f"{request.method} {parts.path}: no answer within {seconds:.2f} s")
+        raise OutboundError("timeout", f"{what}: no answer within {seconds:.2f} s")
     return answer
 
 

@@ -262,10 +262,16 @@ class Services:
 
 
 def _copy_into(targets: tuple[UserProfile | None, ...], source: UserProfile) -> None:
-    """Give each target the source's values in place (the source is already validated)."""
+    """Give each target the source's values in place (the source is already validated).
+
+    Field by field, so it holds for a pydantic model and for a (slotted) dataclass alike.
+    """
+    kind = type(source)
+    names = getattr(kind, "model_fields", None) or getattr(kind, "__dataclass_fields__", None) or vars(source)
     for target in targets:
         if target is not None and target is not source:
-            vars(target).update(vars(source))
+            for name in names:
+                object.__setattr__(target, name, getattr(source, name))
 
 
 def _store(handler_input: HandlerInput) -> AbstractPersistenceAdapter | None:
