@@ -1,9 +1,10 @@
 """A nightly reminder through the Alexa Reminders API, and the device's time zone from the settings API.
 
-Built on ask-sdk's own service clients (ReminderManagementServiceClient, UpsServiceClient). Every
-call goes to the ``apiEndpoint`` the request carried, with the request's ``apiAccessToken``, through
-an ApiClient that has a timeout: Alexa waits about 8 seconds for a whole answer, so one slow API
-call must not use them all up.
+Built on ask-sdk's own service clients (ReminderManagementServiceClient, UpsServiceClient), except
+for listing reminders, whose answer ask-sdk-model cannot read (it is parsed here). Every call goes
+to the ``apiEndpoint`` the request carried, and only when that is one of Alexa's API hosts over
+https; it draws on the turn's time budget and passes the host's circuit breaker (skill.outbound),
+so a slow Alexa API costs one turn at most a few seconds and cannot starve other people's turns.
 """
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import requests
 from ask_sdk_core.exceptions import ApiClientException
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model.services import (
@@ -38,31 +38,47 @@ from ask_sdk_model.services.reminder_management import (
     TriggerType,
 )
 
+from skill.outbound import Breakers, Budget, OutboundError, endpoint_allowed, guarded_call, http_call
+
 from skill.alexa_errors import ErrorKind, ReminderError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ErrorKind", "NightlyReminders", "ReminderError"]
-
 T = TypeVar("T")
 
-DEFAULT_TIMEOUT_S = 3.0
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+# The most one call may take; the turn's budget (3.5 s by default) bounds all of them together.
+DEFAULT_TIMEOUT_S = 2.5
+DEFAULT_BUDGET_S = 3.5
+REMINDERS_PATH = "/v1/alerts/reminders"
 _AT = re.compile(r"^(\d{1,2}):(\d{2})$")
 # The Reminders API reads scheduledTime as local wall-clock time in timeZoneId: no offset, no "Z".
 _LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.000"
+# Breakers for NightlyReminders built without any (scripts, tests): still one per host per process.
+_PROCESS_BREAKERS = Breakers()
 
 
 class ApiTransportError(ApiClientException):
-    """The API could not be reached in time: a timeout or a refused/broken connection."""
+    """The API could not be reached in time: a timeout, a spent budget or a broken connection."""
+
+
+class ApiPausedError(ApiClientException):
+    """The call was not made: the host's circuit is open or too many calls to it are out."""
+
+
+@dataclass(frozen=True)
+class SkillReminder:
+    """One reminder this skill made for this person, as the Reminders API lists it."""
+
+    token: str
+    active: bool  # "ON"; a finished one-off reminder is "COMPLETED"
 
 
 class TimeoutApiClient(ApiClient):
-    """ask-sdk's ApiClient contract over ``requests``, with a timeout (DefaultApiClient has none).
+    """ask-sdk's ApiClient contract with a total-time timeout per call (DefaultApiClient has none).
 
-    HTTPS only, except to a loopback host (a local stand-in of the Alexa API in tests), because
-    every call carries the person's access token. Redirects are not followed, so calls go only to
-    the endpoint the request named.
+    The timeout holds against a server that drips bytes (skill.outbound.http_call). HTTPS only,
+    except to a loopback host, because every call carries the person's access token; redirects
+    are not followed, so calls go only to the endpoint the request named.
     """
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
@@ -72,34 +88,39 @@ class TimeoutApiClient(ApiClient):
 
     def invoke(self, request: ApiClientRequest) -> ApiClientResponse:
         """Send one request and return its response, whatever the status code."""
-        url = request.url or ""
-        parts = urlsplit(url)
-        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS):
-            raise ApiClientException(f"refusing to send an access token to a non-HTTPS endpoint: {url!r}")
-        headers: dict[str, str] = {}
-        for name, value in request.headers or []:
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        data: str | None = None
-        if request.body is not None:
-            data = request.body if isinstance(request.body, str) else json.dumps(request.body)
+        return self.invoke_within(request, self.timeout)
+
+    def invoke_within(self, request: ApiClientRequest, seconds: float) -> ApiClientResponse:
+        """Send one request, giving it at most ``seconds`` (and never more than this client's timeout)."""
         try:
-            response = requests.request(
-                (request.method or "GET").upper(),
-                url,
-                headers=headers,
-                data=data,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise ApiTransportError(f"{request.method} {parts.path}: {type(exc).__name__}") from exc
-        except requests.RequestException as exc:
-            raise ApiClientException(f"{request.method} {parts.path}: {exc}") from exc
-        return ApiClientResponse(
-            headers=list(response.headers.items()),
-            status_code=response.status_code,
-            body=response.text,
-        )
+            answer = http_call(request, min(seconds, self.timeout))
+        except OutboundError as exc:
+            if exc.kind == "refused":
+                raise ApiClientException(str(exc)) from exc
+            raise ApiTransportError(str(exc)) from exc
+        return ApiClientResponse(headers=answer.headers, status_code=answer.status, body=answer.body)
+
+
+class _Guarded(ApiClient):
+    """Sends each call within the turn's budget and through the host's circuit breaker."""
+
+    def __init__(self, inner: ApiClient, budget: Budget, breakers: Breakers, per_call: float) -> None:
+        self.inner, self.budget, self.breakers, self.per_call = inner, budget, breakers, per_call
+
+    def _send(self, request: ApiClientRequest, seconds: float) -> ApiClientResponse:
+        within = getattr(self.inner, "invoke_within", None)
+        # An ApiClient without a deadline of its own (injected by a test) still gets the budget
+        # checked before it is called and the breaker around it.
+        return within(request, seconds) if callable(within) else self.inner.invoke(request)
+
+    def invoke(self, request: ApiClientRequest) -> ApiClientResponse:
+        try:
+            return guarded_call(request, self._send, budget=self.budget, breakers=self.breakers,
+                                per_call=self.per_call)
+        except OutboundError as exc:
+            if exc.kind == "circuit_open":
+                raise ApiPausedError(str(exc)) from exc
+            raise ApiTransportError(str(exc)) from exc
 
 
 class _Watched(ApiClient):
@@ -135,13 +156,15 @@ def _kind_for_status(status: int) -> ErrorKind:
 
 
 def _is_transport_timeout(exc: BaseException) -> bool:
-    """True for a timeout or connection failure from our client or ask-sdk's DefaultApiClient."""
+    """True for a timeout, spent budget or connection failure, from our client or another ApiClient."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, ApiTransportError | requests.Timeout | requests.ConnectionError):
+        if isinstance(seen, ApiPausedError):
+            return False
+        if isinstance(seen, ApiTransportError | TimeoutError | ConnectionError):
             return True
         seen = seen.__cause__
-    # DefaultApiClient flattens everything into a message; recognise requests' wording there.
+    # ask-sdk's DefaultApiClient flattens everything into a message; recognise requests' wording there.
     text = str(exc).lower()
     return "timed out" in text or "timeout" in text or "connection" in text
 
@@ -156,12 +179,21 @@ class NightlyReminders:
         api_client: ApiClient | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
+        budget: Budget | None = None,
+        breakers: Breakers | None = None,
+        call_timeout: float = DEFAULT_TIMEOUT_S,
+        allow_loopback: bool = False,
     ) -> None:
-        self._endpoint = (api_endpoint or "").rstrip("/")
+        self._endpoint = (api_endpoint or "").strip().rstrip("/")
         self._token = access_token or None
-        self._api_client = api_client if api_client is not None else TimeoutApiClient()
+        self._api_client = api_client if api_client is not None else TimeoutApiClient(call_timeout)
         # Injected so tests can say what "today" is; aware datetimes only.
         self._clock = clock or (lambda: datetime.now(timezone.utc))
+        # One turn's calls share one budget: the skill passes the turn's; alone, this object is a turn.
+        self.budget = budget if budget is not None else Budget(DEFAULT_BUDGET_S)
+        self._breakers = breakers if breakers is not None else _PROCESS_BREAKERS
+        self._call_timeout = call_timeout
+        self._allow_loopback = allow_loopback
 
     def time_zone(self, device_id: str, fallback: str = "America/New_York") -> str:
         """Return the device's IANA time zone, or ``fallback`` if it cannot be had for any reason."""
@@ -222,6 +254,33 @@ class NightlyReminders:
             raise
         return True
 
+    def skill_reminders(self) -> list[SkillReminder]:
+        """Every reminder this skill has made for this person, read from the Reminders API itself.
+
+        The API lists only the calling skill's reminders, so this finds ones whose ids were never
+        stored (a create that timed out after it succeeded, a save that lost a race).
+        """
+        def list_them(client: ApiClient) -> Any:
+            request = ApiClientRequest(
+                headers=[("Authorization", f"Bearer {self._token}"), ("Accept", "application/json")],
+                method="GET",
+                url=self._endpoint + REMINDERS_PATH,
+            )
+            response = client.invoke(request)
+            if not 200 <= response.status_code < 300:
+                raise ApiClientException(f"HTTP {response.status_code}")
+            # ask-sdk-model cannot deserialise this answer (see exists()), so read the JSON here.
+            return json.loads(response.body or "{}")
+
+        body = self._call("list reminders", list_them, raw=True)
+        alerts = body.get("alerts") if isinstance(body, dict) else None
+        found: list[SkillReminder] = []
+        for alert in alerts if isinstance(alerts, list) else []:
+            token = alert.get("alertToken") if isinstance(alert, dict) else None
+            if isinstance(token, str) and token.strip():
+                found.append(SkillReminder(token, str(alert.get("status") or "ON").upper() != "COMPLETED"))
+        return found
+
     def delete(self, alert_token: str) -> None:
         """Delete the reminder; one that is already gone counts as deleted."""
         try:
@@ -232,24 +291,31 @@ class NightlyReminders:
             if exc.status != 404:
                 raise
 
-    def _call(self, what: str, operation: Callable[[ServiceClientFactory], T]) -> T:
-        """Run one service-client call and turn any failure into a ReminderError of the right kind."""
+    def _call(self, what: str, operation: Callable[[Any], T], *, raw: bool = False) -> T:
+        """Run one call (on a service-client factory, or with ``raw`` on the ApiClient itself) and
+        turn any failure into a ReminderError of the right kind."""
         if self._token is None:
             # No token means the person has not granted the permission; do not call at all.
             raise ReminderError("no_permission", f"{what}: no API access token in the request")
         if not self._endpoint:
             raise ReminderError("unavailable", f"{what}: the request carried no apiEndpoint")
-        watched = _Watched(self._api_client)
-        factory = ServiceClientFactory(
-            ApiConfiguration(
-                serializer=DefaultSerializer(),
-                api_client=watched,
-                authorization_value=self._token,
-                api_endpoint=self._endpoint,
+        if not endpoint_allowed(self._endpoint, allow_loopback=self._allow_loopback):
+            # Never send a person's token to a host that is not Alexa's, whatever the request says.
+            log.warning("%s: refused an apiEndpoint that is not an Alexa API host over https", what)
+            raise ReminderError("unavailable", f"{what}: the apiEndpoint is not an Alexa API host")
+        watched = _Watched(_Guarded(self._api_client, self.budget, self._breakers, self._call_timeout))
+        target: Any = watched
+        if not raw:
+            target = ServiceClientFactory(
+                ApiConfiguration(
+                    serializer=DefaultSerializer(),
+                    api_client=watched,
+                    authorization_value=self._token,
+                    api_endpoint=self._endpoint,
+                )
             )
-        )
         try:
-            return operation(factory)
+            return operation(target)
         except Exception as exc:
             raise _classify(what, watched, exc) from exc
 

@@ -35,9 +35,7 @@ def build_skill(
 
     builder = CustomSkillBuilder(persistence_adapter=persistence, api_client=api_client)
     builder.skill_id = settings.skill_id
-    services = services or Services(
-        default_time_zone=settings.default_time_zone, alexa_api=settings.alexa_api, api_client=api_client
-    )
+    services = services or Services.from_settings(settings, api_client=api_client)
     handlers = make_handlers(voice, services)
     for catalog in catalogs.values():  # every key a handler declares exists in every locale, or no start
         catalog.require([key for handler in handlers for key in handler.keys])

@@ -55,6 +55,26 @@ class Settings(BaseSettings):
     seed: int | None = Field(
         default=None, description="Seed for choosing spoken variants; set it to make answers repeatable."
     )
+    # Outbound Alexa API calls (reminders, device settings): a time budget per turn and a breaker per host.
+    alexa_api_budget_s: float = Field(
+        default=3.5, gt=0, le=7, description="Seconds all Alexa API calls of one turn may take together (Alexa waits 8)."
+    )
+    alexa_api_call_timeout_s: float = Field(
+        default=2.5, gt=0, le=7, description="Seconds one Alexa API call may take, within the turn's budget."
+    )
+    alexa_api_breaker_failures: int = Field(
+        default=5, ge=1, description="Failures in a row after which calls to an Alexa API host fail fast."
+    )
+    alexa_api_breaker_cooldown_s: float = Field(
+        default=30.0, gt=0, description="Seconds calls to a failing Alexa API host fail fast before one is tried."
+    )
+    alexa_api_max_in_flight: int = Field(
+        default=4, ge=1, description="Calls to one Alexa API host a process may have waiting at once."
+    )
+    alexa_api_allow_loopback: bool = Field(
+        default=False,
+        description="Also accept a loopback apiEndpoint (tests and the local load test only; never in production).",
+    )
 
     @field_validator("default_time_zone")
     @classmethod

@@ -374,6 +374,7 @@ def served(deadline: float, workers: int = 2) -> Iterator[Target]:
             "BEDTIME_PERSISTENCE": "sqlite",
             "BEDTIME_DATA_DIR": str(Path(tmp) / "data"),
             "BEDTIME_SKILL_ID": "",  # the fixtures carry a test skill id; an operator's real one would refuse them
+            "BEDTIME_ALEXA_API_ALLOW_LOOPBACK": "true",  # the Alexa API stand-in below listens on loopback
         }
         command = [sys.executable, "-m", "skill_tools.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
         with open(log_path, "wb") as log:

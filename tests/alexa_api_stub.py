@@ -1,8 +1,9 @@
 """A local stand-in of the Alexa APIs the skill calls: a real HTTP server on 127.0.0.1.
 
-It answers the Reminders API (create, get, delete) and the device settings API (time zone) the
-way the real service does, records every request it sees, and can be told to fail or stall the
-next call. Use the ``alexa_api`` fixture; it starts the server on a free port and stops it after.
+It answers the Reminders API (create, list, get, delete) and the device settings API (time zone)
+the way the real service does, records every request it sees, and can be told to fail, stall,
+hold or drip the next call (or every call). Use the ``alexa_api`` fixture; it starts the server on
+a free port and stops it after.
 """
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ class _Fault:
     status: int | None = None
     body: str | None = None
     stall: bool = False
+    hold: threading.Event | None = None  # answer normally once this is set
+    drip: float | None = None  # seconds between bytes of the answer
 
 
 @dataclass
@@ -56,10 +59,15 @@ class AlexaApiStub:
     time_zones: dict[str, str] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     reminders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Whose each reminder is: the access token that made it. The real API lists only the calling
+    # skill's reminders for the calling person, and the token says who that is.
+    owners: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._faults: deque[_Fault] = deque()
+        self._always: _Fault | None = None
         self._lock = threading.Lock()
+        self.open_calls = 0  # calls being answered right now (stalled, held or dripping included)
         self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -84,6 +92,40 @@ class AlexaApiStub:
         with self._lock:
             self._faults.append(_Fault(stall=True))
 
+    def hold_next(self) -> threading.Event:
+        """Hold the next call until the returned event is set, then answer it normally."""
+        release = threading.Event()
+        with self._lock:
+            self._faults.append(_Fault(hold=release))
+        return release
+
+    def drip_next(self, interval: float) -> None:
+        """Answer the next call one byte every ``interval`` seconds (a server that never times out a read)."""
+        with self._lock:
+            self._faults.append(_Fault(drip=interval))
+
+    def stall_all(self) -> None:
+        """From now on, hold every call without answering until the stub stops: a hung API."""
+        with self._lock:
+            self._always = _Fault(stall=True)
+
+    def drip_all(self, interval: float) -> None:
+        """From now on, answer every call one byte every ``interval`` seconds: a dripping API."""
+        with self._lock:
+            self._always = _Fault(drip=interval)
+
+    def heal(self) -> None:
+        """Answer normally again."""
+        with self._lock:
+            self._always = None
+            self._faults.clear()
+
+    def add_reminder(self, access_token: str) -> str:
+        """A reminder this skill made for the person with this token in some earlier turn; return its id."""
+        status, answer = self._create({"trigger": {"type": "SCHEDULED_ABSOLUTE"}, "alertInfo": {}}, f"Bearer {access_token}")
+        assert status == 201
+        return str(answer["alertToken"])
+
     def calls(self, method: str | None = None, path_prefix: str = "") -> list[Recorded]:
         """The recorded requests, optionally only one method and path prefix."""
         with self._lock:
@@ -106,7 +148,11 @@ class AlexaApiStub:
 
     def _next_fault(self) -> _Fault | None:
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            return self._faults.popleft() if self._faults else self._always
+
+    def _opened(self, change: int) -> None:
+        with self._lock:
+            self.open_calls += change
 
     def _record(self, entry: Recorded) -> None:
         with self._lock:
@@ -116,7 +162,11 @@ class AlexaApiStub:
         if not headers.get("authorization", "").startswith("Bearer "):
             return 401, _error(401)
         if path == REMINDERS and method == "POST":
-            return self._create(body)
+            return self._create(body, headers["authorization"])
+        if path == REMINDERS and method == "GET":
+            with self._lock:
+                alerts = [r for t, r in self.reminders.items() if self.owners.get(t) == headers["authorization"]]
+            return 200, {"totalCount": str(len(alerts)), "alerts": alerts, "links": None}
         if path.startswith(REMINDERS + "/"):
             token = unquote(path[len(REMINDERS) + 1:])
             with self._lock:
@@ -134,7 +184,7 @@ class AlexaApiStub:
             return 200, self.time_zones.get(device, self.default_time_zone)
         return 404, _error(404)
 
-    def _create(self, body: Any) -> tuple[int, Any]:
+    def _create(self, body: Any, owner: str) -> tuple[int, Any]:
         if not isinstance(body, dict) or "trigger" not in body or "alertInfo" not in body:
             return 400, _error(400)
         token = str(uuid.uuid4())
@@ -151,6 +201,7 @@ class AlexaApiStub:
         }
         with self._lock:
             self.reminders[token] = stored
+            self.owners[token] = owner
         return 201, {
             "alertToken": token,
             "createdTime": now,
@@ -179,26 +230,48 @@ def _handler_for(stub: AlexaApiStub) -> type[BaseHTTPRequestHandler]:
             path = urlsplit(self.path).path
             headers = {name.lower(): value for name, value in self.headers.items()}
             stub._record(Recorded(self.command, path, headers, body))
+            stub._opened(+1)
+            try:
+                self._reply(stub._next_fault(), path, headers, body)
+            finally:
+                stub._opened(-1)
 
-            fault = stub._next_fault()
+        def _reply(self, fault: _Fault | None, path: str, headers: dict[str, str], body: Any) -> None:
             if fault is not None and fault.stall:
                 stub._release.wait(timeout=30)
                 self.close_connection = True
                 return
+            if fault is not None and fault.hold is not None:
+                fault.hold.wait(timeout=30)
             if fault is not None and fault.status is not None:
                 text = fault.body if fault.body is not None else json.dumps(_error(fault.status))
                 self._send(fault.status, text)
                 return
             status, payload = stub._answer(self.command, path, headers, body)
-            self._send(status, "" if payload is None else json.dumps(payload))
+            self._send(status, "" if payload is None else json.dumps(payload), drip=fault.drip if fault else None)
 
-        def _send(self, status: int, text: str) -> None:
+        def _send(self, status: int, text: str, drip: float | None = None) -> None:
             data = text.encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            if drip is None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            # The whole answer, status line first, one byte at a time: each read gets a byte well
+            # inside any per-read timeout, so only a deadline on the whole call stops it.
+            head = (f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(data)}\r\n\r\n").encode("ascii")
+            self.close_connection = True
+            try:
+                for byte in head + data:
+                    if stub._release.wait(drip):
+                        return  # the stub is stopping
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+            except OSError:
+                return  # the client gave up and closed the connection, as it should
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 

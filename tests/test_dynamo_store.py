@@ -6,8 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,57 +19,25 @@ from ask_sdk_model.user import User
 from skill.profile.factory import make_persistence_adapter
 from skill.profile.models import UserProfile
 from skill.profile.sqlite_store import SqlitePersistenceAdapter
+from skill.profile.versions import Snapshot, VersionConflict
 from skill.settings import Settings
+from tests.moto_dynamodb import dynamodb_endpoint, dynamodb_settings, fake_aws, table_of  # noqa: F401 - fixtures
 
 REPO = Path(__file__).resolve().parents[1]
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 
 
 def envelope_for(user_id: str) -> RequestEnvelope:
     return RequestEnvelope(context=Context(system=SystemState(user=User(user_id=user_id))))
 
 
-@pytest.fixture(scope="module")
-def dynamodb_endpoint() -> Iterator[str]:
-    """A moto server on a free loopback port, standing in for DynamoDB."""
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fake credentials, and no real AWS config or credentials file can leak in."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-
-
 @pytest.fixture
 def settings(dynamodb_endpoint: str, fake_aws: None) -> Settings:
-    # A table per test keeps tests apart on the one shared server.
-    return Settings(
-        persistence="dynamodb",
-        dynamodb_table=f"bedtime-{uuid.uuid4().hex[:12]}",
-        dynamodb_endpoint=dynamodb_endpoint,
-        aws_region="eu-west-1",
-    )
+    return dynamodb_settings(dynamodb_endpoint)
 
 
 def scan(settings: Settings) -> list[dict]:
-    import boto3
-
-    table = boto3.resource(
-        "dynamodb", region_name=settings.aws_region, endpoint_url=settings.dynamodb_endpoint
-    ).Table(settings.dynamodb_table)
-    return table.scan()["Items"]
+    return table_of(settings).scan()["Items"]
 
 
 def test_what_is_saved_in_dynamodb_reads_back(settings: Settings) -> None:
@@ -141,14 +107,29 @@ def test_a_second_worker_finds_the_table_already_there(settings: Settings) -> No
     assert second.get_attributes(envelope_for("amzn1.ask.account.ALICE")) == {"bedtime": "22:30"}
 
 
-def test_an_unreachable_dynamodb_is_a_persistence_error(fake_aws: None) -> None:
+def test_an_unreachable_dynamodb_is_a_warning_at_start_and_a_persistence_error_per_call(
+    fake_aws: None, caplog: pytest.LogCaptureFixture
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = Settings(persistence="dynamodb", dynamodb_endpoint=f"http://127.0.0.1:{port}")
 
+    store = make_persistence_adapter(settings)  # the skill starts: every turn can still be answered
+
+    assert "could not make sure DynamoDB table" in caplog.text
     with pytest.raises(PersistenceException):
-        make_persistence_adapter(settings)
+        store.read(envelope_for("amzn1.ask.account.ALICE"))
+
+
+def test_a_table_that_is_there_is_used_as_it_is(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    make_persistence_adapter(settings).save_attributes(envelope_for("amzn1.ask.account.ALICE"), {"bedtime": "22:30"})
+
+    again = make_persistence_adapter(settings)  # a second container starting: the table exists
+
+    assert again.get_attributes(envelope_for("amzn1.ask.account.ALICE")) == {"bedtime": "22:30"}
+    assert "could not make sure" not in caplog.text
+    assert table_of(settings).billing_mode_summary["BillingMode"] == "PAY_PER_REQUEST"
 
 
 # -- which store the settings choose ----------------------------------------------------------------
@@ -224,3 +205,56 @@ def test_dynamodb_works_without_a_region_in_the_environment(settings: Settings, 
     result = _run_python(code, env=env)
 
     assert result.returncode == 0, result.stderr
+
+
+# -- versions: a conditional put lands only on the item it was read from ---------------------------------
+
+
+def test_a_write_at_the_version_read_lands_and_a_stale_one_is_refused(settings: Settings) -> None:
+    store = make_persistence_adapter(settings)
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    seen = store.read(alice)
+    assert seen == Snapshot({}, 0)
+
+    assert store.write(alice, {"bedtime": "22:30"}, expected=seen.version) == 1
+    with pytest.raises(VersionConflict):
+        store.write(alice, {"preferred_form": "glycinate"}, expected=seen.version)
+
+    assert store.read(alice) == Snapshot({"bedtime": "22:30"}, 1)
+    (item,) = scan(settings)
+    assert item["version"] == 1
+
+
+def test_an_item_without_a_version_reads_as_zero_and_the_sdk_save_moves_it_on(settings: Settings) -> None:
+    store = make_persistence_adapter(settings)
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    store.inner.save_attributes(alice, {"bedtime": "22:30"})  # ask-sdk's own put: no version, as before this release
+
+    assert store.read(alice) == Snapshot({"bedtime": "22:30"}, 0)
+    store.save_attributes(alice, {"bedtime": "23:00"})
+    store.save_attributes(alice, {"bedtime": "23:15"})
+
+    assert store.read(alice) == Snapshot({"bedtime": "23:15"}, 2)
+    with pytest.raises(VersionConflict):
+        store.write(alice, {"bedtime": "21:00"}, expected=0)
+
+
+def test_a_newer_schemas_fraction_is_stored_as_a_number(settings: Settings) -> None:
+    store = make_persistence_adapter(settings)
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    profile = UserProfile.from_attributes({"schema_version": 3, "bedtime": "22:30", "sleep_score": 7.5})
+
+    store.write(alice, profile.to_attributes(), expected=0)
+
+    assert UserProfile.from_attributes(store.get_attributes(alice)).to_attributes()["sleep_score"] == 7.5
+
+
+def test_a_missing_table_is_a_persistence_error_for_every_operation(settings: Settings) -> None:
+    store = make_persistence_adapter(settings)
+    table_of(settings).delete()
+    alice = envelope_for("amzn1.ask.account.ALICE")
+
+    for operation in (lambda: store.read(alice), lambda: store.write(alice, {"bedtime": "22:30"}, 0),
+                      lambda: store.save_attributes(alice, {}), lambda: store.delete_attributes(alice)):
+        with pytest.raises(PersistenceException):
+            operation()

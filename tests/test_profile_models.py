@@ -72,6 +72,7 @@ def test_a_new_profile_is_empty_and_current() -> None:
         "last_routine_night": None,
         "paused_step": None,
         "paused_on": None,
+        "reminder_claimed_at": None,
     }
 
 
@@ -138,7 +139,7 @@ def test_nothing_about_health_is_ever_kept() -> None:
 
     attributes = UserProfile.from_attributes(stored).to_attributes()
 
-    assert set(attributes) == set(UserProfile.model_fields)
+    assert set(attributes) == set(UserProfile.model_fields) - {"extra"}
     assert not {"conditions", "medicines", "pregnant", "symptoms"} & set(attributes)
 
 
@@ -215,5 +216,27 @@ def test_a_profile_from_a_newer_release_keeps_what_it_understands(caplog: pytest
         profile = UserProfile.from_attributes({"schema_version": 3, "bedtime": "23:00", "sleep_score": 7})
 
     assert profile.bedtime == "23:00"
-    assert profile.schema_version == SCHEMA_VERSION
+    assert profile.schema_version == 3 > SCHEMA_VERSION  # written back as v3: that release must not migrate it again
     assert "newer" in caplog.text
+
+
+def test_fields_a_newer_release_wrote_are_written_back_as_they_were() -> None:
+    stored = {"schema_version": Decimal("3"), "bedtime": "23:00", "sleep_score": Decimal("7"),
+              "wind_down": {"minutes": Decimal("20"), "sounds": ["rain"]}, "extra": "a v3 field named extra"}
+    profile = UserProfile.from_attributes(stored)
+
+    profile.preferred_form = "glycinate"  # this release changes what it knows about
+    attributes = profile.to_attributes()
+
+    assert attributes["sleep_score"] == 7 and attributes["wind_down"] == {"minutes": 20, "sounds": ["rain"]}
+    assert attributes["extra"] == "a v3 field named extra"
+    assert (attributes["schema_version"], attributes["bedtime"], attributes["preferred_form"]) == (3, "23:00", "glycinate")
+    assert UserProfile.from_attributes(attributes) == profile
+
+
+def test_a_newer_field_never_overrides_one_this_release_knows() -> None:
+    profile = UserProfile.from_attributes({"schema_version": 3, "bedtime": "23:00", "note": "kept"})
+    profile.bedtime = "22:00"
+
+    assert profile.to_attributes()["bedtime"] == "22:00"
+    assert profile.to_attributes()["note"] == "kept"

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from skill.alexa_api import NightlyReminders, ReminderError, TimeoutApiClient
+from skill.outbound import Breakers
 from tests.alexa_api_stub import REMINDERS, AlexaApiStub, alexa_api  # noqa: F401 - alexa_api is a fixture
 
 TOKEN = "in-session-access-token"
@@ -20,7 +21,9 @@ LATE_EVENING = datetime(2026, 11, 4, 3, 0, tzinfo=timezone.utc)
 
 
 def reminders_for(stub: AlexaApiStub, token: str | None = TOKEN, timeout: float = 2.0) -> NightlyReminders:
-    return NightlyReminders(stub.endpoint, token, TimeoutApiClient(timeout=timeout), clock=lambda: LATE_EVENING)
+    """The client as one turn uses it, pointed at the loopback stand-in (allowed for tests only)."""
+    return NightlyReminders(stub.endpoint, token, TimeoutApiClient(timeout=timeout), clock=lambda: LATE_EVENING,
+                            breakers=Breakers(), allow_loopback=True)
 
 
 def create(client: NightlyReminders, at: str = "22:30", zone: str = "America/Los_Angeles") -> str:
@@ -82,7 +85,7 @@ def test_a_reminder_exists_until_it_is_deleted_and_deleting_twice_is_fine(alexa_
 
 
 def test_every_call_goes_to_the_endpoint_from_the_request(alexa_api: AlexaApiStub) -> None:
-    client = NightlyReminders(alexa_api.endpoint + "/", TOKEN, TimeoutApiClient(timeout=2.0))
+    client = NightlyReminders(alexa_api.endpoint + "/", TOKEN, TimeoutApiClient(timeout=2.0), allow_loopback=True)
     token = create(client)
     client.exists(token)
     client.time_zone("device-1")
@@ -158,7 +161,7 @@ def test_an_api_nobody_listens_on_becomes_a_timeout() -> None:
     with socket.socket() as sock:  # a loopback port that was free a moment ago and now is closed
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    client = NightlyReminders(f"http://127.0.0.1:{port}", TOKEN, TimeoutApiClient(timeout=1.0))
+    client = NightlyReminders(f"http://127.0.0.1:{port}", TOKEN, TimeoutApiClient(timeout=1.0), allow_loopback=True)
 
     with pytest.raises(ReminderError) as caught:
         create(client)

@@ -20,6 +20,7 @@ from ask_sdk_model.user import User
 
 from skill.profile.models import UserProfile
 from skill.profile.sqlite_store import SqlitePersistenceAdapter, hashed_user_id
+from skill.profile.versions import Snapshot, VersionConflict
 
 USERS_PER_PROCESS = 200
 
@@ -275,3 +276,75 @@ def test_workers_opening_a_fresh_file_at_the_same_moment_all_get_in(tmp_path: Pa
         store = SqlitePersistenceAdapter(tmp_path / f"fresh{trial}.sqlite3")
         errors = in_threads(store, 8, lambda n, store=store: store.save_attributes(envelope_for(f"worker{n}"), {"n": n}))
         assert errors == [], f"trial {trial}: {errors[0]}"
+
+
+# -- versions: a write only lands on the row it was read from -----------------------------------------
+
+
+def test_a_write_at_the_version_read_lands_and_moves_the_version_on(store: SqlitePersistenceAdapter) -> None:
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    assert store.read(alice) == Snapshot({}, 0)
+
+    first = store.write(alice, {"bedtime": "22:30"}, expected=0)
+    second = store.write(alice, {"bedtime": "22:30", "preferred_form": "glycinate"}, expected=first)
+
+    assert (first, second) == (1, 2)
+    assert store.read(alice) == Snapshot({"bedtime": "22:30", "preferred_form": "glycinate"}, 2)
+
+
+def test_a_write_from_a_stale_read_is_refused_and_changes_nothing(store: SqlitePersistenceAdapter) -> None:
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    seen = store.read(alice)
+    store.write(alice, {"bedtime": "22:30"}, expected=seen.version)  # another request, first
+
+    with pytest.raises(VersionConflict):
+        store.write(alice, {"preferred_form": "glycinate"}, expected=seen.version)
+
+    assert store.read(alice) == Snapshot({"bedtime": "22:30"}, 1)
+
+
+def test_the_ask_sdk_save_also_moves_the_version_on(store: SqlitePersistenceAdapter) -> None:
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    seen = store.read(alice)
+    store.save_attributes(alice, {"bedtime": "22:30"})
+    store.save_attributes(alice, {"bedtime": "23:00"})
+
+    with pytest.raises(VersionConflict):
+        store.write(alice, {"bedtime": "21:00"}, expected=seen.version)
+    assert store.read(alice).version == 2
+
+
+def test_a_file_from_before_versions_gets_them_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "bedtime.sqlite3"
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    with sqlite3.connect(path) as db:  # the table as the first release made it
+        db.execute("CREATE TABLE user_attributes (user_key TEXT PRIMARY KEY, attributes TEXT NOT NULL, "
+                   "updated_at TEXT NOT NULL)")
+        db.execute("INSERT INTO user_attributes VALUES (?, ?, ?)",
+                   (hashed_user_id(alice), '{"bedtime": "22:30"}', "2026-11-01T00:00:00+00:00"))
+    db.close()
+
+    store = SqlitePersistenceAdapter(path)
+    try:
+        assert store.read(alice) == Snapshot({"bedtime": "22:30"}, 0)
+        assert store.write(alice, {"bedtime": "23:00"}, expected=0) == 1
+        assert store.get_attributes(alice) == {"bedtime": "23:00"}
+    finally:
+        store.close()
+
+
+def test_threads_writing_one_person_by_compare_and_swap_lose_no_increment(store: SqlitePersistenceAdapter) -> None:
+    alice = envelope_for("amzn1.ask.account.ALICE")
+
+    def add_one(n: int) -> None:
+        for _ in range(20):
+            while True:  # what Services.update does: read, change, write at that version, retry on conflict
+                seen = store.read(alice)
+                try:
+                    store.write(alice, {"count": seen.attributes.get("count", 0) + 1}, expected=seen.version)
+                    break
+                except VersionConflict:
+                    continue
+
+    assert in_threads(store, 4, add_one) == []
+    assert store.read(alice) == Snapshot({"count": 80}, 80)

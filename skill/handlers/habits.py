@@ -12,7 +12,8 @@ from ask_sdk_model.interfaces.connections import ConnectionsResponse
 from skill.alexa_errors import ReminderError
 from skill.handlers.base import AMOUNT, ANY, FORM, UNIT, Intent, health, slot
 from skill.handlers.dose import dose_reply
-from skill.handlers.personal import PersonalHandler, delete_reminders, reminder_problem, schedule_reminder
+from skill.handlers.personal import (PersonalHandler, delete_reminders, reminder_problem, schedule_reminder,
+                                     unsaved_line)
 from skill.knowledge import Tier, assess_dose, parse_amount, parse_form
 from skill.knowledge.nights import tonight
 from skill.speech import Line, Reply
@@ -28,7 +29,7 @@ class DoseTakenHandler(PersonalHandler):
     """Serve "I took my magnesium": note tonight and say which night this is."""
 
     intent = Intent("DoseTakenIntent")
-    keys = ("dose_taken.first", "dose_taken.early", "dose_taken.later", "dose_taken.already")
+    keys = ("dose_taken.first", "dose_taken.early", "dose_taken.later", "dose_taken.already", "store.unsaved")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
@@ -41,7 +42,8 @@ class DoseTakenHandler(PersonalHandler):
             self.services.save(handler_input, profile)
             key = "dose_taken.first" if count == 1 else "dose_taken.early" if count < PATIENCE_NIGHTS else "dose_taken.later"
             params = {"night": count}
-        return self.voice.respond(handler_input, Reply([Line(key, params)], end=True, soft=True))
+        lines = [Line(key, params), *unsaved_line(self.services, handler_input)]
+        return self.voice.respond(handler_input, Reply(lines, end=True, soft=True))
 
 
 class SetPreferenceHandler(PersonalHandler):
@@ -67,7 +69,8 @@ class SetPreferenceHandler(PersonalHandler):
         self.services.save(handler_input, profile)
         saved = {"amount": profile.preferred_amount_mg, "form": profile.preferred_form}
         which = "both" if all(saved.values()) else "form" if saved["form"] else "amount"
-        lines = [Line(f"preference.saved.{which}", {k: v for k, v in saved.items() if v})]
+        lines = [Line(f"preference.saved.{which}", {k: v for k, v in saved.items() if v}),
+                 *unsaved_line(self.services, handler_input)]
         # A saved amount is spoken back in the routine, so say now if the gate would stop it.
         advice = assess_dose(profile.preferred_amount_mg, parse_form(profile.preferred_form), health(handler_input))
         if advice.tier is Tier.GATED:
@@ -115,15 +118,16 @@ class CancelReminderHandler(PersonalHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
-        if not profile.reminder_ids:
-            return self.voice.respond(handler_input, Reply([Line("reminder.none")], ask=Line("anything_else")))
         try:
-            delete_reminders(self, handler_input, profile)
+            deleted = delete_reminders(self, handler_input, profile)
         except ReminderError as exc:
             log.warning("reminder not deleted: %s", exc.kind)
             return reminder_problem(self, handler_input, exc.kind, [])
-        profile.reminder_ids = []
-        self.services.save(handler_input, profile)
+        if not deleted:
+            return self.voice.respond(handler_input, Reply([Line("reminder.none")], ask=Line("anything_else")))
+        self.services.update(
+            handler_input, lambda latest: setattr(latest, "reminder_ids", [t for t in latest.reminder_ids if t not in deleted])
+        )
         return self.voice.respond(handler_input, Reply([Line("reminder.cancelled")], ask=Line("anything_else")))
 
 
@@ -141,7 +145,7 @@ class ForgetConfirmHandler(PersonalHandler):
     """Serve yes or no to "should I forget everything?"."""
 
     claims = (("AMAZON.YesIntent", Waiting.FORGET), ("AMAZON.NoIntent", Waiting.FORGET))
-    keys = ("forget.kept", "forget.done")
+    keys = ("forget.kept", "forget.done", "store.not_forgotten")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         if is_intent_name("AMAZON.NoIntent")(handler_input):
@@ -152,5 +156,7 @@ class ForgetConfirmHandler(PersonalHandler):
         except ReminderError as exc:
             # The stored data still goes; a reminder left behind can be deleted in the Alexa app.
             log.warning("reminder not deleted while forgetting: %s", exc.kind)
-        self.services.forget(handler_input)
+        if not self.services.forget(handler_input):
+            # The store is failing: say so plainly rather than claim it is done, or apologise for an error.
+            return self.voice.respond(handler_input, Reply([Line("store.not_forgotten")], end=True, soft=True))
         return self.voice.respond(handler_input, Reply([Line("forget.done")], end=True, soft=True))

@@ -12,6 +12,8 @@ from ask_sdk_model.dialog import ElicitSlotDirective
 from ask_sdk_model.interfaces.connections import SendRequestDirective
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
+from typing import TYPE_CHECKING
+
 from skill.alexa_errors import ReminderError
 from skill.handlers.base import TIME, Handler, Intent
 from skill.knowledge.nights import Tonight, spoken_time, tonight
@@ -20,10 +22,16 @@ from skill.services import Services
 from skill.speech import Line, Reply, Voice, request_locale
 from skill.state import Waiting
 
+if TYPE_CHECKING:
+    from skill.alexa_api import NightlyReminders
+
 log = logging.getLogger(__name__)
 
 REMINDERS_SCOPE = "alexa::alerts:reminders:skill:readwrite"
 ASK_FOR_TOKEN = "nightly-reminder"
+# A claim to create the reminder older than this was left by a request that died (Alexa gives
+# every request 8 seconds), so another request may take it over.
+CLAIM_SECONDS = 60
 # The bedtime question is asked with Dialog.ElicitSlot for this intent's slot (the ASK dialog model).
 SET_BEDTIME = Intent("SetBedtimeIntent", (TIME,))
 
@@ -50,16 +58,31 @@ class PersonalHandler(Handler):
         return self.voice.respond(handler_input, reply)
 
 
+def has_consent(handler_input: HandlerInput) -> bool:
+    """True when the person has granted the reminders permission (the request carries its token)."""
+    user = handler_input.request_envelope.context.system.user
+    return bool(user and user.permissions and user.permissions.consent_token)
+
+
+def unsaved_line(services: Services, handler_input: HandlerInput) -> list[Line]:
+    """A calm line when something the person asked to keep could only be kept for this session."""
+    return [Line("store.unsaved")] if services.unsaved(handler_input) else []
+
+
 def schedule_reminder(
     handler: PersonalHandler, handler_input: HandlerInput, profile: UserProfile, lead: list[Line] | None = None
 ) -> Response:
-    """Create the nightly reminder, or ask for permission, or explain calmly why not."""
+    """Create the nightly reminder, or ask for permission, or explain calmly why not.
+
+    One reminder per person, whatever arrives at once: a request first claims the right to create
+    it with a versioned write to the profile (only one of several concurrent claims can win), then
+    asks the Reminders API for the skill's reminders and creates one only if there are none.
+    """
     services, voice = handler.services, handler.voice
     lines = list(lead or [])
     if not profile.bedtime:
         return handler.ask_bedtime(handler_input, then="reminder")
-    user = handler_input.request_envelope.context.system.user
-    if services.alexa_api and not (user and user.permissions and user.permissions.consent_token):
+    if services.alexa_api and not has_consent(handler_input):
         # Ask by voice first (Alexa speaks the consent prompt); a card is the fallback if unanswered.
         directive = SendRequestDirective(
             name="AskFor",
@@ -71,21 +94,60 @@ def schedule_reminder(
     zone = services.time_zone(handler_input, profile)
     night = tonight(profile.bedtime, zone, services.clock())
     at = night.dose_at.strftime("%H:%M")
+    claimed_at = int(services.clock().timestamp())
+    won = False
+
+    def claim(latest: UserProfile) -> None:
+        nonlocal won
+        held = latest.reminder_claimed_at
+        won = held is None or abs(claimed_at - held) > CLAIM_SECONDS
+        if won:
+            latest.reminder_claimed_at = claimed_at
+
+    services.update(handler_input, claim)
+    if not won:
+        # Another request for this person is making the reminder at this moment.
+        lines.append(Line("reminder.exists", {"time": spoken_time(at)}))
+        return voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+    kept: str | None = None
+    problem: ReminderError | None = None
+    existed = False
     try:
         api = services.reminders(handler_input)
-        for token in profile.reminder_ids:
-            if api.exists(token):
-                lines.append(Line("reminder.exists", {"time": spoken_time(at)}))
-                return voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
-        token = api.create_daily(at=at, time_zone=zone, text=voice.phrase("reminder.text", request_locale(handler_input)),
-                                 locale=request_locale(handler_input))
+        active = [r.token for r in api.skill_reminders() if r.active]
+        if active:
+            existed = True
+            kept = next((t for t in profile.reminder_ids if t in active), active[0])
+            _delete_quietly(api, [t for t in active if t != kept])  # duplicates an older release made
+        else:
+            locale = request_locale(handler_input)
+            kept = api.create_daily(at=at, time_zone=zone, text=voice.phrase("reminder.text", locale), locale=locale)
     except ReminderError as exc:
         log.warning("reminder not created: %s", exc.kind)
-        return reminder_problem(handler, handler_input, exc.kind, lines)
-    profile.reminder_ids = [token]
-    services.save(handler_input, profile)
-    lines.append(Line("reminder.created", {"time": spoken_time(at)}))
+        problem = exc
+
+    def settle(latest: UserProfile) -> None:
+        if latest.reminder_claimed_at == claimed_at:
+            latest.reminder_claimed_at = None
+        if kept is not None:
+            latest.reminder_ids = [kept]
+
+    services.update(handler_input, settle)
+    if problem is not None:
+        return reminder_problem(handler, handler_input, problem.kind, lines)
+    key = "reminder.exists" if existed else "reminder.created"
+    lines.append(Line(key, {"time": spoken_time(at)}))
     return voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+
+
+def _delete_quietly(api: NightlyReminders, tokens: list[str]) -> None:
+    """Delete reminders that should not be there; one that will not go is left for next time."""
+    for token in tokens:
+        try:
+            api.delete(token)
+        except ReminderError as exc:
+            log.warning("extra reminder not deleted: %s", exc.kind)
+            return
 
 
 def reminder_problem(handler: Handler, handler_input: HandlerInput, kind: str, lead: list[Line]) -> Response:
@@ -100,9 +162,17 @@ def reminder_problem(handler: Handler, handler_input: HandlerInput, kind: str, l
     return handler.voice.respond(handler_input, reply)
 
 
-def delete_reminders(handler: PersonalHandler, handler_input: HandlerInput, profile: UserProfile) -> None:
-    """Delete every reminder the profile knows of; raises ReminderError if the API fails."""
-    if profile.reminder_ids:
-        api = handler.services.reminders(handler_input)
-        for token in profile.reminder_ids:
-            api.delete(token)
+def delete_reminders(handler: PersonalHandler, handler_input: HandlerInput, profile: UserProfile) -> list[str]:
+    """Delete every reminder this skill made for this person; return their ids.
+
+    They are listed by the Reminders API itself, not only taken from the profile, so none is
+    missed (a create that timed out after it succeeded, ids lost to an older release's races).
+    Raises ReminderError if the API fails.
+    """
+    if not profile.reminder_ids and not (handler.services.alexa_api and has_consent(handler_input)):
+        return []  # without the permission the skill cannot have made any
+    api = handler.services.reminders(handler_input)
+    tokens = list(dict.fromkeys([*(r.token for r in api.skill_reminders()), *profile.reminder_ids]))
+    for token in tokens:
+        api.delete(token)
+    return tokens

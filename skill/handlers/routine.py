@@ -13,7 +13,7 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import ANY, Intent, request_key, slot
 from skill.handlers.dose import dose_reply
-from skill.handlers.personal import SET_BEDTIME, PersonalHandler, schedule_reminder
+from skill.handlers.personal import SET_BEDTIME, PersonalHandler, schedule_reminder, unsaved_line
 from skill.knowledge import Tier, assess_dose, parse_form
 from skill.knowledge.nights import Phase, Tonight, bedtime_from_slot, spoken_time
 from skill.profile.models import UserProfile
@@ -144,7 +144,8 @@ class SetBedtimeHandler(RoutineHandler):
         profile.bedtime = bedtime
         self.services.time_zone(handler_input, profile)  # a bedtime means little without its zone: learn it once
         self.services.save(handler_input, profile)
-        saved = [Line("routine.bedtime_saved", {"bedtime": spoken_time(bedtime)})]
+        saved = [Line("routine.bedtime_saved", {"bedtime": spoken_time(bedtime)}),
+                 *unsaved_line(self.services, handler_input)]  # the store failed: kept for this session only
         if then == "routine":
             return self.start(handler_input, profile, lead=saved)
         if then == "reminder":

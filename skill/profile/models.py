@@ -3,6 +3,9 @@
 Only choices and habits live here: a bedtime, a time zone, a preferred form and amount, the nights
 a person said they took their magnesium, and reminder ids. Nothing about a person's health is ever
 stored (no conditions, symptoms or medicines): the safety gate asks about those each time.
+
+A row written by a newer release (a rolling deploy) keeps the fields this release does not know:
+they ride along in ``extra`` and are written back as they were.
 """
 from __future__ import annotations
 
@@ -56,6 +59,11 @@ class UserProfile(BaseModel):
     # Where a wind-down was left tonight, so a person who comes back can resume it.
     paused_step: Literal["checkin", "dose", "breathe"] | None = None
     paused_on: date | None = None
+    # When (epoch seconds) a request claimed the right to create the nightly reminder, so that
+    # several "remind me" arriving at once create one reminder; cleared when that request is done.
+    reminder_claimed_at: int | None = Field(default=None, ge=0)
+    # Fields a newer schema wrote that this release does not know; kept as they were, never read.
+    extra: dict[str, Any] = Field(default_factory=dict, repr=False)
 
     @field_validator("bedtime")
     @classmethod
@@ -125,7 +133,9 @@ class UserProfile(BaseModel):
 
     def to_attributes(self) -> dict[str, Any]:
         """Return the profile as JSON-safe attributes (strings, ints, lists) for any adapter."""
-        return self.model_dump(mode="json")
+        known = self.model_dump(mode="json", exclude=_CARRIER)
+        # Unknown fields go first so that a known field of the same name always wins.
+        return {**self.extra, **known} if self.extra else known
 
     @classmethod
     def from_attributes(cls, raw: Mapping[str, Any] | None) -> UserProfile:
@@ -137,13 +147,23 @@ class UserProfile(BaseModel):
             return cls()
         data = {str(key): _plain(value) for key, value in raw.items()}
         version = data.get("schema_version")
+        unknown: dict[str, Any] = {}
         if version is None and any(key in data for key in ("form", "amount", "first_night")):
-            data = _migrate_v1(data)
-        elif isinstance(version, int) and version > SCHEMA_VERSION:
-            # A newer release wrote this (a rolling deploy); read what we understand.
+            data, version = _migrate_v1(data), SCHEMA_VERSION
+        elif isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+            # A newer release wrote this (a rolling deploy): read what we understand, keep the rest
+            # as it was, and keep its version so that release does not migrate its own data again.
             log.warning("profile schema v%s is newer than v%s; reading known fields", version, SCHEMA_VERSION)
-        data["schema_version"] = SCHEMA_VERSION
-        return cls._validate_leniently(data)
+            unknown = {key: value for key, value in data.items() if key not in _STORED}
+        else:
+            # Keys this schema does not know are dropped: nothing unplanned (health above all) is kept.
+            version = SCHEMA_VERSION
+        known = {key: value for key, value in data.items() if key in _STORED}
+        known["schema_version"] = version
+        profile = cls._validate_leniently(known)
+        if unknown:
+            profile.extra = unknown
+        return profile
 
     @classmethod
     def _validate_leniently(cls, data: dict[str, Any]) -> UserProfile:
@@ -167,6 +187,11 @@ class UserProfile(BaseModel):
                 continue
             kept[name] = value
         return cls.model_validate(kept)
+
+
+# The field that carries unknown keys is not itself a stored key.
+_CARRIER = frozenset({"extra"})
+_STORED = frozenset(UserProfile.model_fields) - _CARRIER
 
 
 def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Safe for several gunicorn worker processes and threads at once: WAL journal, a busy timeout, one
 short IMMEDIATE transaction per save and one connection per thread (and per process, so a forked
-worker never reuses its parent's connection).
+worker never reuses its parent's connection). Each row has a version: ``write`` stores only if the
+row is still at the version that was read (compare-and-swap inside the IMMEDIATE transaction), so
+two requests for one person at the same instant cannot overwrite each other.
 """
 from __future__ import annotations
 
@@ -13,32 +15,49 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
+
+from skill.profile.versions import UNVERSIONED, Snapshot, VersionConflict
 
 if TYPE_CHECKING:
     from ask_sdk_model import RequestEnvelope
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-BUSY_TIMEOUT_MS = 5000
+# How long a write waits for another connection's lock. Alexa waits about 8 seconds for a whole
+# answer and the Alexa API calls may use 3.5 of them, so a stuck lock must give up well before.
+BUSY_TIMEOUT_MS = 2000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS user_attributes (
-    user_key   TEXT PRIMARY KEY,  -- SHA-256 hex of the Alexa userId; the raw id is never stored
-    attributes TEXT NOT NULL,     -- JSON object
-    updated_at TEXT NOT NULL      -- ISO 8601, UTC
+    user_key   TEXT PRIMARY KEY,            -- SHA-256 hex of the Alexa userId; the raw id is never stored
+    attributes TEXT NOT NULL,               -- JSON object
+    updated_at TEXT NOT NULL,               -- ISO 8601, UTC
+    version    INTEGER NOT NULL DEFAULT 0   -- bumped by every write; compared by write()
 )
 """
 
+# Files made before rows had versions get the column (their rows read as version 0).
+_ADD_VERSION = "ALTER TABLE user_attributes ADD COLUMN version INTEGER NOT NULL DEFAULT 0"
+
 _UPSERT = """
-INSERT INTO user_attributes (user_key, attributes, updated_at) VALUES (?, ?, ?)
-ON CONFLICT (user_key) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at
+INSERT INTO user_attributes (user_key, attributes, updated_at, version) VALUES (?, ?, ?, 1)
+ON CONFLICT (user_key) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at,
+    version = user_attributes.version + 1
+"""
+
+_PUT_VERSION = """
+INSERT INTO user_attributes (user_key, attributes, updated_at, version) VALUES (?, ?, ?, ?)
+ON CONFLICT (user_key) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at,
+    version = excluded.version
 """
 
 
@@ -81,12 +100,30 @@ def _set_up(conn: sqlite3.Connection) -> None:
             # NORMAL is durable across application crashes in WAL mode; FULL only adds power-loss safety.
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(user_attributes)")}
+            if "version" not in columns:
+                try:
+                    conn.execute(_ADD_VERSION)
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc):  # another worker added it first: fine
+                        raise
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() + delay > deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
+
+
+def _to_json(attributes: dict[str, Any]) -> str:
+    try:
+        return json.dumps(attributes, default=_json_default, separators=(",", ":"), sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise PersistenceException(f"attributes cannot be stored as JSON: {exc}") from exc
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
@@ -119,53 +156,75 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
 
     def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, Any]:
         """Return the stored attributes for this person, or {} if there are none (or they are unreadable)."""
+        return self.read(request_envelope).attributes
+
+    def read(self, request_envelope: RequestEnvelope) -> Snapshot:
+        """Return this person's attributes and the version they are at ({} and 0 when there is no row)."""
         key = hashed_user_id(request_envelope)
         try:
             row = self._connection().execute(
-                "SELECT attributes FROM user_attributes WHERE user_key = ?", (key,)
+                "SELECT attributes, version FROM user_attributes WHERE user_key = ?", (key,)
             ).fetchone()
         except (sqlite3.Error, OSError) as exc:
             raise PersistenceException(f"could not read attributes from {self.path}: {exc}") from exc
         if row is None:
-            return {}
+            return Snapshot({}, UNVERSIONED)
+        text, version = row
         try:
-            attributes = json.loads(row[0])
+            attributes = json.loads(text)
         except (TypeError, ValueError):
             log.warning("stored attributes for user %s… are not valid JSON; treating as empty", key[:8])
-            return {}
+            return Snapshot({}, version)
         if not isinstance(attributes, dict):
             log.warning("stored attributes for user %s… are not a JSON object; treating as empty", key[:8])
-            return {}
-        return attributes
+            return Snapshot({}, version)
+        return Snapshot(attributes, version)
+
+    def write(self, request_envelope: RequestEnvelope, attributes: dict[str, Any], expected: int) -> int:
+        """Store this person's attributes if their row is still at version ``expected``; return the new one."""
+        key = hashed_user_id(request_envelope)
+        text = _to_json(attributes)
+
+        def compare_and_swap(conn: sqlite3.Connection) -> int:
+            # Inside BEGIN IMMEDIATE: nobody can write between this read and the write below.
+            row = conn.execute("SELECT version FROM user_attributes WHERE user_key = ?", (key,)).fetchone()
+            current = row[0] if row is not None else UNVERSIONED
+            if current != expected:
+                raise VersionConflict(f"row is at version {current}, not {expected}")
+            conn.execute(_PUT_VERSION, (key, text, _now(), expected + 1))
+            return expected + 1
+
+        return self._transaction(compare_and_swap)
 
     def save_attributes(self, request_envelope: RequestEnvelope, attributes: dict[str, Any]) -> None:
-        """Store this person's attributes, replacing what was there, in one transaction."""
+        """Store this person's attributes, replacing what was there, in one transaction.
+
+        The ask-sdk contract, kept for its callers; the skill's own saves go through ``write``.
+        """
         key = hashed_user_id(request_envelope)
-        try:
-            text = json.dumps(attributes, default=_json_default, separators=(",", ":"), sort_keys=True)
-        except (TypeError, ValueError) as exc:
-            raise PersistenceException(f"attributes cannot be stored as JSON: {exc}") from exc
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self._write(_UPSERT, (key, text, now))
+        text = _to_json(attributes)
+        self._transaction(lambda conn: conn.execute(_UPSERT, (key, text, _now())))
 
     def delete_attributes(self, request_envelope: RequestEnvelope) -> None:
         """Forget everything stored for this person."""
-        self._write("DELETE FROM user_attributes WHERE user_key = ?", (hashed_user_id(request_envelope),))
+        key = hashed_user_id(request_envelope)
+        self._transaction(lambda conn: conn.execute("DELETE FROM user_attributes WHERE user_key = ?", (key,)))
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
-        """Run one statement in its own IMMEDIATE transaction (takes the write lock up front, so
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` in its own IMMEDIATE transaction (takes the write lock up front, so
         concurrent writers wait on busy_timeout instead of failing on a lock upgrade)."""
         try:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute(sql, params)
+                result = work(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
             raise PersistenceException(f"could not write attributes to {self.path}: {exc}") from exc
+        return result
 
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""
