@@ -45,12 +45,12 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from hashlib import md5
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-from scipy.sparse import hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
+
+if TYPE_CHECKING:
+    from sklearn.svm import LinearSVC
 
 from skill_tools.simulator.builtin_slots import BUILTIN_PARSERS, MAX_BUILTIN_WORDS, may_end_a_value
 
@@ -449,6 +449,12 @@ class Resolver:
         self._model: LinearSVC | None = None
         if len(self._classes) < 2:
             return  # nothing to tell apart: every utterance falls back
+        # Imported here: scikit-learn takes a second or two to load, and users of ``normalise``
+        # (the linter) or of a model without samples need none of it.
+        from scipy.sparse import hstack
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.svm import LinearSVC
+
         vectorizers = [(TfidfVectorizer(**spec), source) for source, spec in _VIEWS]
         matrix = hstack([vec.fit_transform(raws if source == "raw" else delexes) for vec, source in vectorizers]).tocsr()
         # A linear SVM trains in a fraction of a logistic regression's time on these sparse
