@@ -222,6 +222,12 @@ def test_a_close_phrasing_keeps_the_slot_values_it_recognises(resolver: Resolver
     assert (res.slots["form"].value, res.slots["form"].resolved_id) == ("bisglycinate", "glycinate")
 
 
+def test_half_a_gram_is_a_number_and_a_unit_though_no_sample_says_a(resolver: Resolver) -> None:
+    res = resolver.resolve("is half a gram too much")
+    assert res.intent == "DoseIntent" and res.confidence < 1.0  # "is {amount} {unit} too much" has no "a"
+    assert (res.slots["amount"].value, res.slots["unit"].resolved_id) == ("0.5", "g")
+
+
 def test_slots_are_filled_only_for_an_intent_that_declares_them(resolver: Resolver) -> None:
     # WhyIntent declares no slot: a form said in passing is not sent.
     res = resolver.resolve("why does magnesium glycinate help me sleep at ten")

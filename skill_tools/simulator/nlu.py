@@ -122,6 +122,7 @@ _BUILTIN_FILLS: dict[str, tuple[str, ...]] = {
 }
 # An unknown custom value is a few words; these end it (the next clause starts there).
 _CAPTURE_MAX_WORDS = 4
+_BELOW_CERTAIN = 0.999
 _TAG_MAX_WORDS = 2  # an unknown value that lets a sample match word for word
 _CAPTURE_BREAKS = frozenset(
     "how what when where why which who can could should would will is are am do does did and but so "
@@ -560,7 +561,8 @@ class Resolver:
         classes = self._model.classes_
         intent = str(classes[int(np.argmax(probabilities))])
         in_domain = [p for c, p in zip(classes, probabilities) if c != FALLBACK_INTENT]
-        return intent, float(max(in_domain, default=0.0))
+        # 1.0 stays for a sample said word for word; a classifier's guess is never quite certain.
+        return intent, min(_BELOW_CERTAIN, float(max(in_domain, default=0.0)))
 
     def _said_word_for_word(
         self, words: Sequence[str], found: Iterable[_Entity]
