@@ -128,6 +128,8 @@ def _simulator(args: argparse.Namespace) -> Any:
 
 def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     """Say one thing to the skill offline and print what it answers."""
+    from skill_tools.simulator.nlu import APPROXIMATION_NOTE
+
     sim = _simulator(args)
     turn = sim.say(" ".join(args.utterance))
     if args.json:
@@ -137,6 +139,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
     if res is not None:
         slots = ", ".join(f"{s.name}={s.resolved_id or s.value}" for s in res.slots.values()) or "no slots"
         print(f"intent: {res.intent} ({slots}; confidence {res.confidence:.2f})", file=out)
+        print(f"  ({APPROXIMATION_NOTE})", file=out)
     print(f"A: {turn.speech}", file=out)
     return 0
 

@@ -1,8 +1,16 @@
-"""Offline language understanding: typed words resolve to the intent and slots Alexa would send."""
+"""Offline language understanding: typed words resolve to the intent and slots Alexa would likely send.
+
+The resolver approximates Alexa's statistical NLU with a classifier trained on the model's samples,
+so these tests hold it to what matters: samples resolve to their own intents (and do so held out,
+under cross-validation), values are found and resolved, unknown custom values come through
+unresolved, off-topic requests fall back and the built-ins answer follow-ups.
+"""
 from __future__ import annotations
 
+import io
 import json
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +19,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skill_tools.simulator.builtin_slots import parse_duration, parse_number, parse_time
-from skill_tools.simulator.nlu import FALLBACK_INTENT, ModelError, Resolver, normalise
+from skill_tools.cli import main
+from skill_tools.simulator.nlu import (
+    APPROXIMATION_NOTE,
+    DEFAULT_THRESHOLD,
+    FALLBACK_INTENT,
+    OUT_OF_DOMAIN,
+    ModelError,
+    Resolver,
+    cross_validate,
+    normalise,
+    read_model,
+)
 
 FIXTURE_MODEL = Path(__file__).parent / "fixtures" / "lint" / "valid" / "interactionModels" / "custom" / "en-US.json"
 REAL_MODEL = Path(__file__).resolve().parent.parent / "interaction_model" / "interactionModels" / "custom" / "en-US.json"
@@ -20,6 +39,13 @@ REAL_MODEL = Path(__file__).resolve().parent.parent / "interaction_model" / "int
 @pytest.fixture(scope="module")
 def resolver() -> Resolver:
     return Resolver.from_model(FIXTURE_MODEL)
+
+
+@cache
+def resolver_samples(model_path: Path) -> dict[str, set[str]]:
+    """Each intent's sample utterances, as written in the model."""
+    language = json.loads(model_path.read_text())["interactionModel"]["languageModel"]
+    return {i["name"]: set(i.get("samples", [])) for i in language["intents"]}
 
 
 # --- normalising what people type ------------------------------------------------------------
@@ -58,13 +84,17 @@ def test_normalise_keeps_words_numbers_and_apostrophes(typed: str, normal: str) 
         ("2.5", "2.5"),
         ("two point five", "2.5"),
         ("zero", "0"),
+        ("half", "0.5"),
+        ("one and a half", "1.5"),
+        ("2 and a half", "2.5"),
     ],
 )
 def test_amazon_number_gives_the_digit_string(spoken: str, value: str) -> None:
     assert parse_number(spoken) == value
 
 
-@pytest.mark.parametrize("nonsense", ["one two", "twenty thirty", "a", "point five", "hundred hundred", "many"])
+@pytest.mark.parametrize("nonsense", ["one two", "twenty thirty", "a", "point five", "hundred hundred", "many",
+                                      "and a half", "2.5 and a half"])
 def test_amazon_number_refuses_what_nobody_says(nonsense: str) -> None:
     assert parse_number(nonsense) is None
 
@@ -127,7 +157,7 @@ def test_amazon_duration_gives_iso_8601(spoken: str, value: str) -> None:
     assert parse_duration(spoken) == value
 
 
-# --- exact matches ---------------------------------------------------------------------------
+# --- said as a sample, word for word -----------------------------------------------------------
 
 
 def test_a_sample_said_word_for_word_is_certain(resolver: Resolver) -> None:
@@ -139,6 +169,7 @@ def test_a_sample_said_word_for_word_is_certain(resolver: Resolver) -> None:
 def test_numbers_units_and_forms_fill_their_slots(resolver: Resolver) -> None:
     res = resolver.resolve("is twelve hundred milligrams of magnesium glycinate too much")
     assert res.intent == "DoseIntent" and res.confidence == 1.0
+    assert res.sample == "is {amount} {unit} of {form} too much"
     assert res.slots["amount"].value == "1200"
     assert (res.slots["unit"].resolved_id, res.slots["unit"].resolved_name) == ("mg", "milligrams")
     form = res.slots["form"]
@@ -157,44 +188,89 @@ def test_a_time_fills_an_amazon_time_slot(resolver: Resolver) -> None:
     assert res.intent == "ReminderIntent" and res.slots["time"].value == "22:30"
 
 
-def test_an_unknown_word_still_fills_a_custom_slot_without_resolving(resolver: Resolver) -> None:
-    # Alexa does this too: the value comes through with ER_SUCCESS_NO_MATCH.
-    res = resolver.resolve("tell me about zinc")
-    assert res.intent == "FormInfoIntent"
-    assert res.slots["form"].value == "zinc"
-    assert res.slots["form"].resolved_id is None and res.slots["form"].resolved_name is None
-    assert FALLBACK_INTENT != res.intent and 0.6 <= res.confidence < 1.0
-
-
-def test_a_known_value_beats_an_unknown_one_in_the_same_sample(resolver: Resolver) -> None:
-    # "tell me about magnesium {form}" resolves citrate; "tell me about {form}" would not.
-    res = resolver.resolve("tell me about magnesium citrate")
-    assert res.slots["form"].resolved_id == "citrate" and res.confidence == 1.0
-
-
 def test_declared_slots_travel_with_the_resolution(resolver: Resolver) -> None:
     res = resolver.resolve("how much should i take")
     assert dict(res.declared_slots) == {"amount": "AMAZON.NUMBER", "unit": "UnitType", "form": "FormType"}
 
 
-# --- near misses and nonsense ----------------------------------------------------------------
+# --- said another way: the classifier ----------------------------------------------------------
 
 
-def test_a_phrasing_close_to_a_sample_still_resolves(resolver: Resolver) -> None:
-    res = resolver.resolve("so how much magnesium should i take tonight")
-    assert res.intent == "DoseIntent" and 0.6 <= res.confidence < 1.0
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        # None of these is a sample of the small model; each shares words, not templates.
+        ("so how much magnesium should i take tonight", "DoseIntent"),
+        ("um what dose of magnesium is right for me", "DoseIntent"),
+        ("would 400 milligrams be too much", "DoseIntent"),
+        ("could you tell me why magnesium helps people sleep", "WhyIntent"),
+        ("can you explain magnesium citrate to me", "FormInfoIntent"),
+        ("please set me a reminder for eleven", "ReminderIntent"),
+    ],
+)
+def test_a_phrasing_that_is_no_sample_still_reaches_its_intent(resolver: Resolver, said: str, intent: str) -> None:
+    res = resolver.resolve(said)
+    assert res.intent == intent
+    assert resolver.threshold <= res.confidence < 1.0, "not a sample, so not certain"
+    assert res.sample in resolver_samples(FIXTURE_MODEL)[intent], "the nearest sample is one of the intent's own"
 
 
 def test_a_close_phrasing_keeps_the_slot_values_it_recognises(resolver: Resolver) -> None:
-    res = resolver.resolve("would 400 milligrams be too much")
+    res = resolver.resolve("would 400 milligrams of bisglycinate be too much")
     assert res.intent == "DoseIntent"
     assert res.slots["amount"].value == "400" and res.slots["unit"].resolved_id == "mg"
+    assert (res.slots["form"].value, res.slots["form"].resolved_id) == ("bisglycinate", "glycinate")
 
 
-def test_something_off_topic_falls_back(resolver: Resolver) -> None:
-    res = resolver.resolve("what is the weather in paris")
-    assert res.intent == FALLBACK_INTENT
-    assert res.slots == {} and res.confidence < 0.6
+def test_half_a_gram_is_a_number_and_a_unit_though_no_sample_says_a(resolver: Resolver) -> None:
+    res = resolver.resolve("is half a gram too much")
+    assert res.intent == "DoseIntent" and res.confidence < 1.0  # "is {amount} {unit} too much" has no "a"
+    assert (res.slots["amount"].value, res.slots["unit"].resolved_id) == ("0.5", "g")
+
+
+def test_slots_are_filled_only_for_an_intent_that_declares_them(resolver: Resolver) -> None:
+    # WhyIntent declares no slot: a form said in passing is not sent.
+    res = resolver.resolve("why does magnesium glycinate help me sleep at ten")
+    assert res.intent == "WhyIntent" and res.slots == {} and dict(res.declared_slots) == {}
+
+
+def test_an_unknown_word_still_fills_a_custom_slot_without_resolving(resolver: Resolver) -> None:
+    # Alexa does this too: the value comes through as heard, with ER_SUCCESS_NO_MATCH.
+    res = resolver.resolve("tell me about zinc")
+    assert res.intent == "FormInfoIntent"
+    form = res.slots["form"]
+    assert (form.value, form.slot_type, form.resolved_id, form.resolved_name) == ("zinc", "FormType", None, None)
+    assert resolver.threshold <= res.confidence < 1.0
+
+
+def test_an_unknown_value_is_taken_from_the_slot_s_place_only(resolver: Resolver) -> None:
+    res = resolver.resolve("what do you know about magnesium malate")
+    assert res.intent == "FormInfoIntent"
+    assert (res.slots["form"].value, res.slots["form"].resolved_id) == ("magnesium malate", None)
+    # A pronoun is no value, and words outside a slot's place are not guessed into one.
+    assert "form" not in resolver.resolve("tell me about it").slots
+    assert "form" not in resolver.resolve("how much should i take").slots
+
+
+def test_a_known_value_beats_an_unknown_one_in_the_same_sample(resolver: Resolver) -> None:
+    res = resolver.resolve("tell me about magnesium citrate")
+    assert (res.slots["form"].value, res.slots["form"].resolved_id) == ("magnesium citrate", "citrate")
+    assert res.confidence == 1.0
+
+
+# --- out of domain ---------------------------------------------------------------------------
+
+NOT_FOR_THIS_SKILL = ["what is the weather in paris", "who wrote hamlet", "how far away is the moon",
+                      "turn on the tv in the bedroom", "what's the score in the cricket"]
+
+
+@pytest.mark.parametrize("said", NOT_FOR_THIS_SKILL)
+def test_something_off_topic_falls_back(resolver: Resolver, real_resolver: Resolver, said: str) -> None:
+    assert normalise(said) not in {normalise(p) for p in OUT_OF_DOMAIN}, "a test phrase must not be trained on"
+    for model in (resolver, real_resolver):
+        res = model.resolve(said)
+        assert (res.intent, res.slots, res.sample) == (FALLBACK_INTENT, {}, None)
+        assert res.confidence < model.threshold
 
 
 def test_an_empty_utterance_falls_back_with_no_confidence(resolver: Resolver) -> None:
@@ -202,11 +278,12 @@ def test_an_empty_utterance_falls_back_with_no_confidence(resolver: Resolver) ->
     assert (res.intent, res.confidence) == (FALLBACK_INTENT, 0.0)
 
 
-def test_candidates_rank_one_resolution_per_intent(resolver: Resolver) -> None:
-    ranked = resolver.candidates("how much magnesium should i take", n=3)
-    assert ranked[0].intent == "DoseIntent"
-    assert len({r.intent for r in ranked}) == len(ranked) == 3
-    assert [r.confidence for r in ranked] == sorted((r.confidence for r in ranked), reverse=True)
+def test_the_threshold_decides_between_an_intent_and_the_fallback() -> None:
+    said = "so how much magnesium should i take tonight"
+    assert Resolver.from_model(FIXTURE_MODEL, threshold=0.0).resolve(said).intent == "DoseIntent"
+    assert Resolver.from_model(FIXTURE_MODEL, threshold=1.0).resolve(said).intent == FALLBACK_INTENT
+    # ... but a sample said word for word is certain at any threshold, as on a device.
+    assert Resolver.from_model(FIXTURE_MODEL, threshold=1.0).resolve("how much should i take").intent == "DoseIntent"
 
 
 # --- built-in intents ------------------------------------------------------------------------
@@ -241,6 +318,36 @@ def test_built_in_intents_understand_everyday_phrases(resolver: Resolver, said: 
 def test_built_in_phrases_only_reach_intents_the_model_declares(resolver: Resolver) -> None:
     # The small model has no AMAZON.RepeatIntent, so Alexa could not send it.
     assert resolver.resolve("say that again").intent != "AMAZON.RepeatIntent"
+
+
+def with_intents(model_path: Path, *names: str) -> dict[str, Any]:
+    """The model at ``model_path`` with more built-in intents declared."""
+    model: dict[str, Any] = json.loads(model_path.read_text())
+    model["interactionModel"]["languageModel"]["intents"] += [{"name": n, "samples": []} for n in names]
+    return model
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [
+        ("yes", "AMAZON.YesIntent"),
+        ("yeah go ahead", "AMAZON.YesIntent"),
+        ("no i'm fine", "AMAZON.NoIntent"),
+        ("tell me more", "AMAZON.MoreIntent"),
+        ("ok tell me more", "AMAZON.MoreIntent"),
+        ("say that again", "AMAZON.RepeatIntent"),
+        ("sorry can you say that again", "AMAZON.RepeatIntent"),
+        ("start over", "AMAZON.StartOverIntent"),
+    ],
+)
+def test_follow_ups_reach_the_built_ins_a_model_declares(said: str, intent: str) -> None:
+    resolver = follow_up_resolver()
+    assert resolver.resolve(said).intent == intent
+
+
+@cache
+def follow_up_resolver() -> Resolver:
+    return Resolver(with_intents(FIXTURE_MODEL, "AMAZON.MoreIntent", "AMAZON.RepeatIntent", "AMAZON.StartOverIntent"))
 
 
 # --- the skill's name ------------------------------------------------------------------------
@@ -336,6 +443,76 @@ def test_the_real_model_understands_bedtime_questions(
     res = real_resolver.resolve(said)
     assert res.intent == intent
     assert {name: (m.resolved_id or m.value) for name, m in res.slots.items()} == slots
+
+
+@pytest.mark.parametrize(
+    ("said", "slot", "resolved"),
+    [
+        # Alexa's entity recognition tolerates light variation; so does this one.
+        ("can i take magnesium if i have a kidney problem", "condition", "kidney"),  # singular of a synonym
+        ("tell me about magnesium l-threonate", "form", "threonate"),  # the hyphen people type
+        ("which magnesium is best if i can't fall asleep", "need", "falling_asleep"),  # "falling asleep", said otherwise
+        ("is 300mg of glycinate too much", "form", "glycinate"),
+    ],
+)
+def test_custom_values_are_heard_in_light_variations(real_resolver: Resolver, said: str, slot: str, resolved: str) -> None:
+    assert real_resolver.resolve(said).slots[slot].resolved_id == resolved
+
+
+def test_an_unknown_condition_comes_through_as_heard(real_resolver: Resolver) -> None:
+    # Not among ConditionType's values: sent as heard (ER_SUCCESS_NO_MATCH), for the skill to gate on.
+    res = real_resolver.resolve("can i take magnesium if i have a heart condition")
+    assert res.intent == "SafetyIntent"
+    condition = res.slots["condition"]
+    assert (condition.value, condition.slot_type, condition.resolved_id) == ("a heart condition", "ConditionType", None)
+
+
+def test_a_value_of_another_type_is_heard_inside_a_longer_one(real_resolver: Resolver) -> None:
+    # "muscle cramps" is a NeedType value; MechanismIntent takes a MechanismType, which "cramps" is.
+    res = real_resolver.resolve("how does magnesium work on muscle cramps")
+    assert res.intent == "MechanismIntent"
+    assert res.slots["mechanism"].resolved_id == "cramps" and "need" not in res.declared_slots
+
+
+def test_cross_validated_accuracy_on_the_real_model_is_high_and_the_threshold_fits() -> None:
+    # The honest figure: each sample resolved by a resolver that never saw it (5 folds).
+    if not REAL_MODEL.exists():
+        pytest.skip("the project's interaction model is not written yet")
+    cv = cross_validate(read_model(REAL_MODEL))
+    assert sum(total for _, total in cv.per_intent.values()) == len(cv.in_domain) > 300
+    assert cv.accuracy >= 0.85, cv.per_intent
+    accuracy, fell_back, let_through = cv.rates(DEFAULT_THRESHOLD)
+    assert fell_back <= 0.05, "in-domain samples falling to Fallback at the default threshold"
+    assert let_through <= 0.15, "held-out off-topic requests let through at the default threshold"
+    assert accuracy >= 0.85
+    assert cv.rates(0.0)[1] == 0.0 and cv.rates(1.01)[0] == 0.0  # the rates move with the threshold
+
+
+def test_the_fast_path_scores_as_scikit_learn_does(real_resolver: Resolver) -> None:
+    # Resolving skips scikit-learn's per-call checks; the numbers must stay the same.
+    from scipy.sparse import hstack
+
+    from skill_tools.simulator.nlu import _claim, _delexicalise
+
+    for said in ["is 1200 mg of taurate too much for me", "what is the weather in paris", "yes", "zzz"]:
+        words = normalise(said).split()
+        raw, delex = " ".join(words), _delexicalise(words, _claim(real_resolver._recogniser.find(words)))
+        matrix = hstack([vec.transform([raw if source == "raw" else delex]) for vec, source in real_resolver._vectorizers])
+        expected = real_resolver._model.decision_function(matrix.tocsr())[0]
+        assert real_resolver._scores(real_resolver._features(raw, delex)) == pytest.approx(expected, abs=1e-9)
+
+
+def test_training_is_deterministic() -> None:
+    said = ["so how much magnesium should i take tonight", "tell me about zinc", "what is the weather in paris"]
+    first, second = Resolver.from_model(FIXTURE_MODEL), Resolver.from_model(FIXTURE_MODEL)
+    assert [first.resolve(s) for s in said] == [second.resolve(s) for s in said]
+
+
+def test_ask_says_it_is_an_approximation() -> None:
+    out = io.StringIO()
+    assert main(["ask", "--model", str(FIXTURE_MODEL.parents[2]), "how much should i take"], out=out) == 0
+    printed = out.getvalue()
+    assert "intent: DoseIntent" in printed and APPROXIMATION_NOTE in printed
 
 
 _json = st.recursive(

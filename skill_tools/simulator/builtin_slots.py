@@ -1,12 +1,14 @@
 """Built-in Alexa slot types, recognised offline: AMAZON.NUMBER, AMAZON.TIME and AMAZON.DURATION.
 
-Each type has a regular-expression fragment (to embed in a compiled sample) and a parser that turns
-the matched words into the value Alexa would send. Text reaching these functions is already
-normalised by ``nlu.normalise`` (lowercase, ``1,000`` -> ``1000``, ``a.m.`` -> ``am``).
+Each type has a parser that turns a run of words into the value Alexa would send, or None if the
+words are not a value of the type; the resolver tries it on every short run of an utterance.
+Text reaching these functions is already normalised by ``nlu.normalise`` (lowercase,
+``1,000`` -> ``1000``, ``a.m.`` -> ``am``).
 
 Value conventions (kept simple and close to Alexa's):
 
-- AMAZON.NUMBER: the digit string, ``"300"``, ``"1200"``, ``"2.5"``.
+- AMAZON.NUMBER: the digit string, ``"300"``, ``"1200"``, ``"2.5"``; ``"half"`` -> ``"0.5"``,
+  ``"one and a half"`` -> ``"1.5"``.
 - AMAZON.TIME: ``"HH:MM"`` on a 24-hour clock. An hour said without am/pm is taken as spoken
   (``"ten thirty"`` -> ``"10:30"``); ``pm``, ``in the evening``, ``at night`` and ``tonight`` add
   twelve hours; ``noon`` -> ``"12:00"``, ``midnight`` -> ``"00:00"``. A bare part of the day gives
@@ -53,6 +55,11 @@ def parse_number(text: str) -> str | None:
             return _format(Decimal(text))
         except InvalidOperation:  # pragma: no cover - the pattern above rules this out
             return None
+    if text in ("half", "a half"):
+        return "0.5"  # "half a gram"
+    if text.endswith(" and a half"):  # "one and a half", "2 and a half"
+        whole = parse_number(text[: -len(" and a half")])
+        return None if whole is None or "." in whole else _format(Decimal(whole) + Decimal("0.5"))
     words = text.split()
     fraction = ""
     if "point" in words:
@@ -142,13 +149,6 @@ _TIME_FORMS = [
 ]
 _TIME_REGEXES = [re.compile(form) for form in _TIME_FORMS]
 
-
-def _unnamed(pattern: str) -> str:
-    """Turn named groups into plain groups so a fragment can appear twice in one regex."""
-    return re.sub(r"\(\?P<\w+>", "(?:", pattern)
-
-
-TIME_PATTERN = "(?:" + "|".join(_unnamed(f) for f in _TIME_FORMS) + ")"
 _PARTS = {"morning": "MO", "afternoon": "AF", "evening": "EV", "night": "NI", "tonight": "NI"}
 
 
@@ -217,7 +217,6 @@ def parse_time(text: str) -> str | None:
 
 _DURATION_UNIT = r"(?:seconds?|minutes?|hours?)"
 _DURATION_PART = rf"(?:{NUMBER_PATTERN}|an?|half an?) {_DURATION_UNIT}"
-DURATION_PATTERN = rf"(?:{_DURATION_PART}(?: (?:and )?{_DURATION_PART})*|half an hour|an hour and a half)"
 _DURATION_PART_RE = re.compile(rf"(?P<n>{NUMBER_PATTERN}|an?|half an?) (?P<unit>{_DURATION_UNIT})")
 
 
@@ -253,10 +252,23 @@ def parse_duration(text: str) -> str | None:
     return out if out != "PT" else "PT0S"
 
 
-# Slot type -> (regex fragment, parser). Other AMAZON.* types capture free words, as spoken.
-BUILTIN_TYPES: dict[str, tuple[str, Callable[[str], str | None]]] = {
-    "AMAZON.NUMBER": (NUMBER_PATTERN, parse_number),
-    "AMAZON.FOUR_DIGIT_NUMBER": (NUMBER_PATTERN, parse_number),
-    "AMAZON.TIME": (TIME_PATTERN, parse_time),
-    "AMAZON.DURATION": (DURATION_PATTERN, parse_duration),
+# Slot type -> parser. Other AMAZON.* types are words as spoken, found by their place in a sample.
+BUILTIN_PARSERS: dict[str, Callable[[str], str | None]] = {
+    "AMAZON.NUMBER": parse_number,
+    "AMAZON.FOUR_DIGIT_NUMBER": parse_number,
+    "AMAZON.TIME": parse_time,
+    "AMAZON.DURATION": parse_duration,
 }
+# The longest value (in words) the parsers are asked about: "twenty five minutes to eleven pm".
+MAX_BUILTIN_WORDS = 8
+# Every number, time or duration ends with one of these words (or digits): a cheap test that
+# spares the parsers most runs of words.
+_VALUE_END_WORDS = frozenset([
+    *UNITS, *TEENS, *TENS, *SCALES, "half", "o'clock", "am", "pm", "morning", "afternoon", "evening", "night",
+    "tonight", "noon", "midday", "midnight", "second", "seconds", "minute", "minutes", "hour", "hours",
+])
+
+
+def may_end_a_value(word: str) -> bool:
+    """Whether a built-in value (number, time, duration) can end with ``word``."""
+    return word in _VALUE_END_WORDS or word[:1].isdigit()
