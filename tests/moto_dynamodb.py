@@ -1,19 +1,44 @@
 """A moto server on loopback standing in for DynamoDB, and fake AWS credentials; fixtures for any test module."""
 from __future__ import annotations
 
+import functools
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from skill.settings import Settings
 
+ATOMIC_OPERATIONS = ("get_item", "put_item", "update_item", "delete_item", "transact_write_items")
+
 
 @pytest.fixture(scope="module")
 def dynamodb_endpoint() -> Iterator[str]:
-    """A moto server on a free loopback port, standing in for DynamoDB."""
+    """A moto server on a free loopback port, standing in for DynamoDB.
+
+    DynamoDB checks a ConditionExpression and writes as one atomic step; moto's threaded server does
+    not (two conditional puts at the same instant can both pass). The backend's item operations are
+    serialised here so the stand-in keeps the guarantee the skill's versioned writes rely on.
+    """
     moto_server = pytest.importorskip("moto.server")
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    originals = {name: getattr(DynamoDBBackend, name) for name in ATOMIC_OPERATIONS}
+
+    def atomic(operation: Any) -> Any:
+        @functools.wraps(operation)
+        def one_at_a_time(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return operation(*args, **kwargs)
+
+        return one_at_a_time
+
+    for name, operation in originals.items():
+        setattr(DynamoDBBackend, name, atomic(operation))
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -21,6 +46,8 @@ def dynamodb_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+        for name, operation in originals.items():
+            setattr(DynamoDBBackend, name, operation)
 
 
 @pytest.fixture

@@ -97,6 +97,15 @@ OUT_OF_DOMAIN: tuple[str, ...] = (
     "how many ounces in a cup", "what's twelve times eight", "spell necessary", "translate hello into spanish",
     "what movies are playing", "buy a new phone", "book a flight to london", "what's on my calendar",
     "where is my package", "how old is the universe", "do you like pizza", "open netflix",
+    # Night-time requests for other skills and for Alexa itself: close to this skill's words, not its subject.
+    "set an alarm for seven", "wake me up at six thirty", "snooze", "what time is it", "how long until sunrise",
+    "play rain sounds", "play white noise", "play ocean waves", "read me an audiobook", "turn off the tv",
+    "dim the bedroom lights", "set a sleep timer for thirty minutes", "how far is the nearest star",
+    "how many hours did i sleep last night", "track my sleep", "what's my heart rate", "order sleeping pills",
+    "how do you make hot chocolate", "what's the recipe for chamomile tea", "tell me a bedtime story",
+    "how do i fix my pillow", "what's a good mattress", "is the baby monitor on", "call my sister",
+    "what day is it tomorrow", "remind me to buy milk", "cancel my alarm", "what's the temperature in here",
+    "how much does a gram of gold cost", "how many milligrams in a gram",
 )
 
 # Words a person puts before a skill's name to open it or to ask it something in one go.
