@@ -52,10 +52,16 @@ def create_app(
     if verifier is None and settings.verify_signature:
         from skill.web.verify import RequestVerifier
 
+        from skill.web.verify import fetcher_for
+
         verifier = RequestVerifier(
             skill_id=settings.skill_id,
             ca_bundle=settings.ca_bundle,
             tolerance_seconds=settings.timestamp_tolerance,
+            fetch=fetcher_for(settings),
+            fetch_timeout=settings.cert_fetch_timeout,
+            fetches_per_minute=settings.cert_fetches_per_minute,
+            failure_ttl=settings.cert_failure_ttl,
         )
 
     app = Flask(__name__)

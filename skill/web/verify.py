@@ -223,6 +223,16 @@ def normalize_cert_url(url: str) -> str:
     return urlunsplit(("https", ALEXA_CERT_HOST, quote(normalized), "", ""))
 
 
+def fetcher_for(settings: Any) -> CertFetcher:
+    """The fetcher the settings ask for: Alexa's host, or a loopback stand-in (BEDTIME_CERT_FETCH_BASE)."""
+    options = {"timeout": settings.cert_fetch_timeout, "max_bytes": settings.cert_max_bytes}
+    if settings.cert_fetch_base:
+        # The stand-in serves over https with the test CA, or plain http; trust what the CA bundle trusts.
+        context = ssl.create_default_context(cafile=str(settings.ca_bundle)) if settings.ca_bundle else None
+        return rebased_fetcher(settings.cert_fetch_base, context=context, **options)
+    return lambda url: fetch_cert_chain(url, **options)
+
+
 @dataclass(frozen=True)
 class _TrustedChain:
     """A chain that passed every certificate check, kept until its first certificate expires."""
