@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -22,14 +23,33 @@ from skill.web.server import Limits
 StartResponse = Callable[..., Any]
 
 
-def _answer(start_response: StartResponse, status: str, reason: str) -> Iterable[bytes]:
-    """A JSON error like the app's own, on a connection that closes: its request was not read whole."""
+class _Closing(list):  # type: ignore[type-arg]
+    """A one-chunk response body that hangs up once it has been sent.
+
+    The request it answers was not read whole, so the connection cannot carry another; gunicorn
+    ignores a "Connection: close" set by the app, but calls close() on the body after writing it.
+    """
+
+    def __init__(self, data: bytes, sock: socket.socket | None) -> None:
+        super().__init__([data])
+        self._sock = sock
+
+    def close(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already gone
+
+
+def _answer(environ: dict[str, Any], start_response: StartResponse, status: str, reason: str) -> Iterable[bytes]:
+    """A JSON error like the app's own, then the connection closes: its request was not read whole."""
     data = json.dumps({"error": reason}).encode()
     start_response(
         status,
         [("Content-Type", "application/json"), ("Content-Length", str(len(data))), ("Connection", "close")],
     )
-    return [data]
+    return _Closing(data, environ.get("gunicorn.socket"))
 
 
 class BufferedBody:
@@ -44,20 +64,20 @@ class BufferedBody:
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return _answer(start_response, "400 Bad Request", "bad request")
+            return _answer(environ, start_response, "400 Bad Request", "bad request")
         if not length and not chunked:
             return self.app(environ, start_response)
         cap = self.limits.max_body_bytes
         if length > cap:
-            return _answer(start_response, "413 Request Entity Too Large", "request entity too large")
+            return _answer(environ, start_response, "413 Request Entity Too Large", "request entity too large")
         body: bytes | None = None
         # gevent.Timeout is wall clock over every read: a client dripping a byte at a time is cut.
         with gevent.Timeout(self.limits.body_timeout, False):
             body = environ["wsgi.input"].read(length if length else cap + 1)
         if body is None:
-            return _answer(start_response, "408 Request Timeout", "request timeout")
+            return _answer(environ, start_response, "408 Request Timeout", "request timeout")
         if len(body) > cap:
-            return _answer(start_response, "413 Request Entity Too Large", "request entity too large")
+            return _answer(environ, start_response, "413 Request Entity Too Large", "request entity too large")
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
