@@ -122,3 +122,34 @@ def test_the_app_checks_the_store_the_skill_really_uses(tmp_path: Path) -> None:
                         alexa_api=False)
     app = create_app(settings, runner=SkillRunner(build_skill(settings, persistence=store)))
     assert probe(app)[0] == 200 and store.saves == 1
+
+
+def test_a_dynamodb_store_is_checked_by_a_write_and_a_dead_one_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    settings = Settings(_env_file=None, verify_signature=False, persistence="dynamodb", alexa_api=False,
+                        dynamodb_table=f"bedtime-{uuid.uuid4().hex[:12]}", dynamodb_endpoint=endpoint,
+                        aws_region="eu-west-1", healthz_cache_seconds=0)
+    try:
+        app = create_app(settings)
+        assert probe(app) == (200, {"status": "ok"})
+        table = boto3.resource("dynamodb", region_name="eu-west-1", endpoint_url=endpoint).Table(settings.dynamodb_table)
+        assert table.scan()["Items"] == []  # the sentinel was deleted again
+    finally:
+        server.stop()
+    # The endpoint is gone: every write fails, and the probe says so.
+    status, answer = probe(app)
+    assert status == 503 and answer["status"] == "unavailable"
