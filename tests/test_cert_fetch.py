@@ -111,14 +111,16 @@ def hostile(ca: TestPki) -> Iterator[Hostile]:
 @pytest.fixture
 def hostile_tls(ca: TestPki, tmp_path: Path) -> Iterator[tuple[Hostile, ssl.SSLContext]]:
     """The same server behind TLS with a certificate for localhost from the test CA; yields it and a client trust."""
-    # The TLS handshake is checked against the real clock, not the tests' fixed NOW.
+    # The TLS handshake is checked against the real clock, not the tests' fixed NOW: a CA of today's.
     today = datetime.now(timezone.utc)
+    tls_root = pki.make_root("TLS Test Root", key_name="tls-root", not_before=today - timedelta(days=2),
+                             not_after=today + timedelta(days=60))
     tls_leaf = pki.make_leaf(
-        ca.intermediate, dns_names=("localhost",), key_name="tls-server",
+        tls_root, dns_names=("localhost",), key_name="tls-server",
         not_before=today - timedelta(days=1), not_after=today + timedelta(days=30),
     )
     cert_file, key_file = tmp_path / "server.pem", tmp_path / "server.key"
-    cert_file.write_bytes(chain_pem(tls_leaf, ca.intermediate))
+    cert_file.write_bytes(chain_pem(tls_leaf))
     key_file.write_bytes(
         tls_leaf.key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -130,7 +132,7 @@ def hostile_tls(ca: TestPki, tmp_path: Path) -> Iterator[tuple[Hostile, ssl.SSLC
     server.socket = server_context.wrap_socket(server.socket, server_side=True)
     state = Hostile(base=f"https://localhost:{server.server_address[1]}", chain=chain_pem(ca.leaf, ca.intermediate))
     server.RequestHandlerClass = _handler(state)
-    client = ssl.create_default_context(cafile=str(ca.bundle))
+    client = ssl.create_default_context(cafile=str(pki.write_bundle(tmp_path / "tls-roots.pem", tls_root)))
     yield from ((s, client) for s in _serve(state, server))
 
 
