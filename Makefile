@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench loadtest lambda-zip lint model clean
+.PHONY: run test bench loadtest attack lambda-zip lint model clean
 
 # The venv is rebuilt only when the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -25,6 +25,10 @@ bench: $(STAMP)
 # A bounded load test: starts its own server on loopback, 3000 requests from 8 clients, then stops.
 loadtest: $(STAMP)
 	$(BIN)/python -m skill_tools.loadtest --serve
+
+# Attack drills on loopback (slow clients, certificate-fetch flood) with verification on; bounded, then stops.
+attack: $(STAMP)
+	$(BIN)/python -m skill_tools.attack
 
 lint: $(STAMP)
 	$(BIN)/bedtime-skill lint

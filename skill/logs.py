@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
+from typing import TextIO
 
 # Extra fields a log call may carry; anything else passed as `extra` is left out on purpose.
 FIELDS = ("alexa", "http")
@@ -37,13 +39,37 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             line["error"] = record.exc_info[0].__name__
             line["trace"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        # Scrubbed last, over the whole line: a library's message, an exception's text (a requests
+        # error names the URL, so the deviceId) and any extra field are all covered.
+        return scrub(json.dumps(line, default=str))
 
 
-def configure(level: str = "INFO") -> None:
-    """Send every log line to stderr as JSON; called once by each entry point."""
-    handler = logging.StreamHandler(sys.stderr)
+# What identifies a person or grants access, wherever a library puts it in a message: Alexa ids,
+# the device id in the settings API path (/v2/devices/<id>/settings/...), bearer tokens.
+_SECRETS = (
+    # (?!REDACTED): capture mode's stable pseudonyms (amzn1.ask.account.REDACTED<hash>) are kept.
+    (re.compile(r"amzn1\.(ask\.)?(account|device|person|user)\.(?!REDACTED)[A-Za-z0-9._\-]+"), r"amzn1.\1\2.REDACTED"),
+    (re.compile(r"(/devices/)(?!REDACTED)[^/\s\"'?\\]+"), r"\1REDACTED"),
+    (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=\-]+", re.IGNORECASE), r"\1REDACTED"),
+)
+# Libraries whose DEBUG lines carry URLs, headers or request bodies: they speak from WARNING up.
+QUIET_LIBRARIES = ("urllib3", "requests", "botocore", "boto3", "s3transfer")
+
+
+def scrub(text: str) -> str:
+    """The text with every user id, device id and token replaced by REDACTED."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Send every log line to stderr (or `stream`) as JSON, ids and tokens scrubbed; called once by each entry point."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in QUIET_LIBRARIES:
+        # Even at DEBUG: urllib3 logs each URL, and the settings API's URL holds the raw deviceId.
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

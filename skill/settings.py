@@ -75,6 +75,54 @@ class Settings(BaseSettings):
         default=False,
         description="Also accept a loopback apiEndpoint (tests and the local load test only; never in production).",
     )
+    # --- serving under attack (skill/web/server.py, skill/web/verify.py) ---
+    accept_any_skill: bool = Field(
+        default=False,
+        description="Serve Alexa-signed requests for any skill when BEDTIME_SKILL_ID is unset. Without it, "
+        "`serve` with verification on refuses to start until a skill id is set.",
+    )
+    worker_class: Literal["gevent", "gthread"] = Field(
+        default="gevent",
+        description="gunicorn worker: gevent reads each request with deadlines and lets slow clients hold only "
+        "a cheap greenlet; gthread has no read deadline (a slow client holds a thread) and is kept for comparison.",
+    )
+    header_timeout: float = Field(
+        default=5.0, gt=0, le=60,
+        description="Seconds a client has to send a request's line and headers (wall clock, counted from the "
+        "connection or the previous answer); then the connection is closed.",
+    )
+    body_timeout: float = Field(
+        default=5.0, gt=0, le=120,
+        description="Seconds a client has to send the whole request body once its headers are in; then 408.",
+    )
+    max_connections: int = Field(
+        default=1000, ge=10, le=100_000,
+        description="Open connections one worker process holds at once; more wait in the listen queue.",
+    )
+    cert_fetch_timeout: float = Field(
+        default=2.0, gt=0, le=10,
+        description="Wall-clock seconds for a whole certificate-chain fetch, however slowly the server drips.",
+    )
+    cert_max_bytes: int = Field(
+        default=64 * 1024, ge=4096, le=1024 * 1024, description="Largest certificate chain fetched."
+    )
+    cert_fetches_per_minute: int = Field(
+        default=10, ge=1, le=1000,
+        description="New certificate URLs fetched per minute per worker; requests beyond get 400 without a fetch.",
+    )
+    cert_failure_ttl: float = Field(
+        default=30.0, ge=0, le=3600,
+        description="Seconds a failed certificate URL is remembered and refused without fetching it again.",
+    )
+    cert_fetch_base: str | None = Field(
+        default=None,
+        description="Tests and attack drills only: fetch Alexa's certificate paths from this loopback http(s) "
+        "base instead of https://s3.amazonaws.com. Any non-loopback value is refused.",
+    )
+    healthz_cache_seconds: float = Field(
+        default=2.0, ge=0, le=60,
+        description="Seconds /healthz reuses its last store check, so probes stay cheap.",
+    )
 
     @field_validator("default_time_zone")
     @classmethod
@@ -91,3 +139,23 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("cert_fetch_base")
+    @classmethod
+    def _loopback_only(cls, value: str | None) -> str | None:
+        # A stand-in for Alexa's certificate host must never be a real host: that would let whoever
+        # runs it sign requests the skill trusts (with a matching BEDTIME_CA_BUNDLE).
+        if not value:
+            return None
+        import ipaddress
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if parts.scheme not in ("http", "https") or not loopback or parts.path not in ("", "/"):
+            raise ValueError("must be http(s)://127.0.0.1:PORT (loopback only, no path)")
+        return value

@@ -50,19 +50,36 @@ def _runner(settings: Any) -> Any:
     return SkillRunner(build_skill(settings, persistence=make_persistence_adapter(settings)))
 
 
+def _refuse(message: str) -> int:
+    """One clear line on stderr and exit code 2: the setup is unsafe, nothing was started."""
+    print(f"bedtime-skill: {message}", file=sys.stderr)
+    return 2
+
+
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     """Serve POST /alexa: gunicorn workers for real use, Flask's reloader with --dev."""
     settings = load_settings()
+    if args.dev and not is_loopback(args.host):
+        # Werkzeug's debugger runs code for whoever reaches it: never on an address others can reach.
+        return _refuse(f"refusing --dev on {args.host}: the development server is for 127.0.0.1 only")
     if not settings.verify_signature and not is_loopback(args.host):
-        print(
-            f"bedtime-skill: refusing to serve on {args.host} with request verification off; "
-            "use 127.0.0.1, or set BEDTIME_VERIFY_SIGNATURE=true",
-            file=sys.stderr,
+        return _refuse(
+            f"refusing to serve on {args.host} with request verification off; "
+            "use 127.0.0.1, or set BEDTIME_VERIFY_SIGNATURE=true"
         )
-        return 2
+    if settings.verify_signature and not settings.skill_id and not settings.accept_any_skill:
+        return _refuse(
+            "refusing to serve without BEDTIME_SKILL_ID: set it to your skill's id "
+            "(or BEDTIME_ACCEPT_ANY_SKILL=true to answer any skill, which is unsafe)"
+        )
     from skill.logs import configure
 
     configure(settings.log_level)
+    if settings.verify_signature and not settings.skill_id:
+        logging.getLogger("skill.serve").warning(
+            "BEDTIME_ACCEPT_ANY_SKILL is on and BEDTIME_SKILL_ID is unset: requests Alexa signed for ANY skill "
+            "will be answered and stored. Set BEDTIME_SKILL_ID for a real deployment."
+        )
     mode = "ON" if settings.verify_signature else "OFF (local use only)"
     print(f"bedtime-skill: serving http://{args.host}:{args.port}/alexa, request verification {mode}", file=out, flush=True)
     factory: Any = None

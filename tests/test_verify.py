@@ -133,6 +133,13 @@ BAD_URLS = [
     "https://s3.amazonaws.com:notaport/echo.api/echo-api-cert.pem",
     "ftp://s3.amazonaws.com/echo.api/echo-api-cert.pem",
     "s3.amazonaws.com/echo.api/echo-api-cert.pem",
+    # Alexa's URLs have no query, fragment or user info: each would only mint another URL to fetch.
+    "https://s3.amazonaws.com/echo.api/echo-api-cert.pem?v=1",
+    "https://s3.amazonaws.com/echo.api/echo-api-cert.pem?",
+    "https://s3.amazonaws.com/echo.api/echo-api-cert.pem#part",
+    "https://:@s3.amazonaws.com/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com/echo.api/echo%20api.pem",
+    "https://s3.amazonaws.com/echo.api/",
     "",
 ]
 
@@ -282,6 +289,23 @@ def test_a_chain_that_is_not_pem_is_refused(ca: TestPki, verifier: RequestVerifi
     fetcher.default = b"<html>Access Denied</html>"
     body = alexa_body()
     assert refused(verifier, sign_body(body, ca.leaf.key), body) == "invalid certificate chain"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (alexa_body(NOW - timedelta(minutes=10)), "stale timestamp"),
+        (alexa_body(application_id="amzn1.ask.skill.someone-elses-skill"), "wrong application id"),
+        (b"not json", "invalid JSON body"),
+    ],
+    ids=["stale", "foreign-skill", "not-json"],
+)
+def test_a_request_that_fails_without_a_certificate_costs_no_fetch(
+    ca: TestPki, verifier: RequestVerifier, fetcher: Fetcher, body: bytes, reason: str
+) -> None:
+    fresh_url = "https://s3.amazonaws.com/echo.api/never-fetched.pem"
+    assert refused(verifier, sign_body(body, ca.leaf.key, url=fresh_url), body) == reason
+    assert fetcher.calls == []
 
 
 def test_a_failed_fetch_is_refused_with_the_fetchers_reason(ca: TestPki, make_verifier: Callable[..., RequestVerifier]) -> None:
@@ -480,6 +504,125 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used_url(
     play(urls[0])
     play(urls[1])
     assert fetcher.calls == [urls[0], urls[1], urls[2], urls[3], urls[1]]
+
+
+@dataclass
+class Ticker:
+    """A monotonic clock the test moves by hand, for the failure cache and the fetch budget."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_failed_url_is_remembered_briefly_then_tried_again(
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher
+) -> None:
+    ticker = Ticker()
+    verifier = make_verifier(failure_ttl=30, ticker=ticker)
+    missing = "https://s3.amazonaws.com/echo.api/missing.pem"
+    fetcher.chains[missing] = b"<html>NoSuchKey</html>"
+    body = alexa_body()
+    headers = sign_body(body, ca.leaf.key, url=missing)
+    assert refused(verifier, headers, body) == "invalid certificate chain"
+    ticker.now += 29
+    assert refused(verifier, headers, body) == "invalid certificate chain"
+    assert fetcher.calls == [missing]  # the second refusal came from memory
+    ticker.now += 2
+    fetcher.chains[missing] = chain_pem(ca.leaf, ca.intermediate)  # published meanwhile
+    assert verifier.verify(headers, body)["version"] == "1.0"
+    assert fetcher.calls == [missing, missing]
+
+
+def test_new_urls_beyond_the_fetch_budget_are_refused_without_fetching(
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher
+) -> None:
+    ticker = Ticker()
+    verifier = make_verifier(fetches_per_minute=3, ticker=ticker)
+    urls = [f"https://s3.amazonaws.com/echo.api/flood-{n}.pem" for n in range(6)]
+    body = alexa_body()
+    for url in urls[:3]:
+        assert verifier.verify(sign_body(body, ca.leaf.key, url=url), body)["version"] == "1.0"
+    assert refused(verifier, sign_body(body, ca.leaf.key, url=urls[3]), body) == "too many certificate fetches"
+    # A URL already trusted is still served: the budget only limits fetches.
+    assert verifier.verify(sign_body(body, ca.leaf.key, url=urls[0]), body)["version"] == "1.0"
+    assert fetcher.calls == urls[:3]
+    ticker.now += 60
+    assert verifier.verify(sign_body(body, ca.leaf.key, url=urls[4]), body)["version"] == "1.0"
+    assert fetcher.calls == [*urls[:3], urls[4]]
+
+
+def test_two_new_urls_are_fetched_side_by_side_not_one_after_the_other(
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher
+) -> None:
+    slow_url = "https://s3.amazonaws.com/echo.api/slow.pem"
+    quick_url = "https://s3.amazonaws.com/echo.api/quick.pem"
+    slow_started, release = threading.Event(), threading.Event()
+
+    def fetch(url: str) -> bytes:
+        if url == slow_url:
+            slow_started.set()
+            release.wait(timeout=5)
+        return fetcher(url)
+
+    verifier = make_verifier(fetch=fetch, fetch_timeout=10)
+    body = alexa_body()
+    slow = threading.Thread(target=verifier.verify, args=(sign_body(body, ca.leaf.key, url=slow_url), body))
+    slow.start()
+    try:
+        assert slow_started.wait(timeout=5)
+        # The slow fetch is still in flight; a different new URL does not queue behind it.
+        assert verifier.verify(sign_body(body, ca.leaf.key, url=quick_url), body)["version"] == "1.0"
+        assert not release.is_set()
+    finally:
+        release.set()
+        slow.join(timeout=10)
+
+
+def test_a_fetch_that_never_returns_gives_every_waiter_a_timeout(
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier]
+) -> None:
+    release = threading.Event()
+    calls: list[str] = []
+
+    def hung(url: str) -> bytes:
+        calls.append(url)
+        release.wait(timeout=10)  # stuck where no socket deadline reaches, say a DNS lookup
+        raise VerificationError("certificate fetch failed")
+
+    verifier = make_verifier(fetch=hung, fetch_timeout=0.2)
+    body = alexa_body()
+    headers = sign_body(body, ca.leaf.key, url="https://s3.amazonaws.com/echo.api/hung.pem")
+    reasons: list[str] = []
+
+    def one_request() -> None:
+        with pytest.raises(VerificationError) as caught:
+            verifier.verify(headers, body)
+        reasons.append(caught.value.reason)
+
+    threads = [threading.Thread(target=one_request) for _ in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert reasons == ["certificate fetch timed out"] * 4
+        assert len(calls) == 1
+    finally:
+        release.set()
+
+
+def test_a_fetcher_that_crashes_is_a_refusal_not_a_hang(
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier], caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(url: str) -> bytes:
+        raise RuntimeError("a bug in the fetcher")
+
+    body = alexa_body()
+    with caplog.at_level(logging.ERROR, logger="skill.web.verify"):
+        assert refused(make_verifier(fetch=broken), sign_body(body, ca.leaf.key), body) == "certificate fetch failed"
+    assert "RuntimeError" in caplog.text
 
 
 # --- set-up errors ---------------------------------------------------------------------------------

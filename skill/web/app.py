@@ -52,10 +52,16 @@ def create_app(
     if verifier is None and settings.verify_signature:
         from skill.web.verify import RequestVerifier
 
+        from skill.web.verify import fetcher_for
+
         verifier = RequestVerifier(
             skill_id=settings.skill_id,
             ca_bundle=settings.ca_bundle,
             tolerance_seconds=settings.timestamp_tolerance,
+            fetch=fetcher_for(settings),
+            fetch_timeout=settings.cert_fetch_timeout,
+            fetches_per_minute=settings.cert_fetches_per_minute,
+            failure_ttl=settings.cert_failure_ttl,
         )
 
     app = Flask(__name__)
@@ -112,9 +118,19 @@ def create_app(
         g.log["outcome"] = "ended" if answer.get("response", {}).get("shouldEndSession") else "answered"
         return jsonify(answer)
 
+    from skill.web.health import StoreProbe
+
+    # The adapter the skill really uses, so the check writes where requests write.
+    store_probe = StoreProbe(
+        getattr(runner.skill, "persistence_adapter", None), cache_seconds=settings.healthz_cache_seconds
+    )
+
     @app.get("/healthz")
     def healthz() -> Any:
-        """Serve load balancers and the deploy check."""
+        """Serve load balancers and the deploy check: 200 only when the store can be written and read."""
+        health = store_probe.check()
+        if not health.ok:
+            return jsonify({"status": "unavailable", "error": health.reason}), 503
         return jsonify({"status": "ok"})
 
     @app.errorhandler(HTTPException)

@@ -1,27 +1,90 @@
-"""Production serving: a WSGI app under gunicorn, started from `bedtime-skill serve`."""
+"""Production serving: a WSGI app under gunicorn, started from `bedtime-skill serve`.
+
+gunicorn's gthread workers read a request with no deadline, so a handful of clients sending a
+byte at a time hold every thread. The default worker here (skill.web.worker.DeadlineWorker) is
+gevent-based: a slow client holds one greenlet, and its headers and body each get a wall-clock
+deadline. Limits come from settings (BEDTIME_HEADER_TIMEOUT, BEDTIME_BODY_TIMEOUT,
+BEDTIME_MAX_CONNECTIONS, BEDTIME_MAX_BODY_BYTES).
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from skill.settings import Settings
 
+DEADLINE_WORKER = "skill.web.worker.DeadlineWorker"
+# Options that are ours, not gunicorn's: the worker reads them from the application object.
+_LIMIT_KEYS = ("header_timeout", "body_timeout", "max_body_bytes")
 
-def gunicorn_options(host: str, port: int, workers: int = 2, threads: int = 4) -> dict[str, Any]:
-    """How the skill is served; the benchmarks serve their baselines with exactly these."""
+
+def _default(name: str) -> Any:
+    return Settings.model_fields[name].default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long and how much a client may take to send one request (see the BEDTIME_* settings)."""
+
+    header_timeout: float = _default("header_timeout")
+    body_timeout: float = _default("body_timeout")
+    max_body_bytes: int = _default("max_body_bytes")
+
+
+def gunicorn_options(
+    host: str,
+    port: int,
+    workers: int = 2,
+    threads: int = 4,
+    *,
+    worker_class: str = "gevent",
+    header_timeout: float | None = None,
+    body_timeout: float | None = None,
+    max_body_bytes: int | None = None,
+    max_connections: int | None = None,
+) -> dict[str, Any]:
+    """How the skill is served; the benchmarks serve their baselines with exactly these.
+
+    `threads` matters only to the gthread worker; the gevent worker runs a greenlet per connection.
+    """
+    header = header_timeout if header_timeout is not None else _default("header_timeout")
     return {
         "bind": f"{host}:{port}",
         "workers": max(1, workers),
         "threads": max(1, threads),
-        "worker_class": "gthread",
+        "worker_class": DEADLINE_WORKER if worker_class == "gevent" else "gthread",
+        "worker_connections": max_connections or _default("max_connections"),
+        # The gevent worker bounds headers with header_timeout itself; keepalive must only be non-zero.
+        "keepalive": max(1, int(header)),
         "timeout": 30,
         "graceful_timeout": 5,
         "accesslog": None,
         "loglevel": "warning",
         "limit_request_line": 4094,
+        "limit_request_fields": 50,
+        "limit_request_field_size": 8190,
+        "header_timeout": header,
+        "body_timeout": body_timeout if body_timeout is not None else _default("body_timeout"),
+        "max_body_bytes": max_body_bytes or _default("max_body_bytes"),
     }
+
+
+def options_from_settings(settings: Settings, host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """gunicorn_options with every limit taken from the settings."""
+    return gunicorn_options(
+        host,
+        port,
+        workers,
+        threads,
+        worker_class=settings.worker_class,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        max_body_bytes=settings.max_body_bytes,
+        max_connections=settings.max_connections,
+    )
 
 
 class Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -32,7 +95,8 @@ class Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
         self._factory = factory
-        self._options = options
+        self._options = {k: v for k, v in options.items() if k not in _LIMIT_KEYS}
+        self.limits = Limits(**{k: options[k] for k in _LIMIT_KEYS if k in options})
         super().__init__()
 
     def load_config(self) -> None:
@@ -52,10 +116,11 @@ def serve(
     threads: int = 4,
     factory: Callable[[], Any] | None = None,
 ) -> None:
-    """Run until stopped: `workers` processes with `threads` threads each.
+    """Run until stopped: `workers` processes, each reading requests with the settings' deadlines.
 
     `factory` builds the app in each worker; the developer tools pass one that adds the console.
     """
     from skill.web import create_app
 
-    Gunicorn(factory or (lambda: create_app(settings)), gunicorn_options(host, port, workers, threads)).run()
+    options = options_from_settings(settings, host, port, workers, threads)
+    Gunicorn(factory or (lambda: create_app(settings)), options).run()

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import logging
 import posixpath
+import socket
 import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 import warnings
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -43,6 +43,9 @@ ALEXA_SIGNING_NAME = "echo-api.amazon.com"
 CERT_URL_HEADER = "SignatureCertChainUrl"
 SIGNATURE_HEADER = "Signature-256"
 
+# Failed URLs remembered at once; older ones are forgotten first (a flood of new URLs is capped by the fetch budget).
+_FAILURE_CACHE_SIZE = 1024
+
 CertFetcher = Callable[[str], bytes]
 """Fetch a certificate chain: URL in, PEM bytes out; raise VerificationError on failure."""
 
@@ -57,56 +60,146 @@ class VerificationError(Exception):
         self.reason = reason
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects: the URL we checked is the only place a chain may come from."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def fetch_cert_chain(url: str, *, timeout: float = 2.0, max_bytes: int = 64 * 1024) -> bytes:
-    """Default fetcher: urllib GET with a short timeout and a size cap; raises VerificationError on any failure."""
-    context = ssl.create_default_context(cafile=certifi.where())
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPSHandler(context=context), _NoRedirects()
-    )
-    # The socket timeout bounds each read; the deadline bounds a server that drips bytes slowly.
-    deadline = time.monotonic() + timeout
+def _shutdown_fd(fd: int) -> None:
+    """Wake whatever is blocked reading `fd`: shutdown without closing, so the owner still closes it."""
     try:
-        with opener.open(url, timeout=timeout) as response:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.detach()  # the fd still belongs to the connection; detach so this object never closes it
+
+
+class _Watchdog:
+    """Cut a connection at a wall-clock deadline, whatever it is doing: DNS aside, connect, TLS, headers, body.
+
+    Per-read socket timeouts do not bound a server that drips one byte just inside each timeout;
+    this timer shuts the socket down when the whole fetch has run out of time. A lock keeps it from
+    touching a file descriptor that the fetch has already closed (and the OS may have reused).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._done = False
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+
+    def attach(self, sock: socket.socket) -> socket.socket:
+        """Watch this newly connected socket; cut it at once if time has already run out."""
+        with self._lock:
+            self._fd = sock.fileno()
+            if self.expired:
+                _shutdown_fd(self._fd)
+        return sock
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            if self._fd is not None:
+                _shutdown_fd(self._fd)
+
+
+def fetch_cert_chain(
+    url: str,
+    *,
+    timeout: float = 2.0,
+    max_bytes: int = 64 * 1024,
+    context: ssl.SSLContext | None = None,
+) -> bytes:
+    """Default fetcher: one GET, no redirects, at most `max_bytes`, all within `timeout` seconds of wall clock.
+
+    Raises VerificationError on any failure. `context` is the TLS trust for https (default: certifi).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise VerificationError("certificate fetch failed")
+    path = parts.path or "/"
+    watchdog = _Watchdog(timeout)
+    conn: http.client.HTTPConnection
+    try:
+        if parts.scheme == "https":
+            tls = context or ssl.create_default_context(cafile=certifi.where())
+            conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=tls)
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    except ValueError:
+        raise VerificationError("certificate fetch failed") from None
+    # The TCP socket is handed to the watchdog before TLS wraps it (same descriptor), so a
+    # handshake that drips is cut as surely as a body that drips.
+    connect = conn._create_connection  # type: ignore[attr-defined]
+    conn._create_connection = lambda *a, **k: watchdog.attach(connect(*a, **k))  # type: ignore[attr-defined]
+    response: http.client.HTTPResponse | None = None
+    try:
+        with watchdog:
+            conn.request("GET", path, headers={"Accept": "*/*", "Connection": "close"})
+            response = conn.getresponse()
             if response.status != 200:
                 raise VerificationError("certificate fetch failed")
+            declared = response.getheader("Content-Length")
+            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                raise VerificationError("certificate chain too large")
             chunks: list[bytes] = []
             size = 0
             while True:
-                chunk = response.read(min(8192, max_bytes + 1 - size))
+                chunk = response.read1(min(8192, max_bytes + 1 - size))
                 if not chunk:
                     break
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > max_bytes:
                     raise VerificationError("certificate chain too large")
-                if time.monotonic() > deadline:
-                    raise VerificationError("certificate fetch timed out")
+            if watchdog.expired:  # a cut socket reads as a clean end: do not trust a truncated chain
+                raise VerificationError("certificate fetch timed out")
     except VerificationError:
         raise
-    except urllib.error.HTTPError as exc:
-        exc.close()  # it holds the open response; close it rather than leave it to the GC
-        raise VerificationError("certificate fetch failed") from None
-    except (TimeoutError, ssl.SSLError, urllib.error.URLError, OSError, ValueError) as exc:
-        # URLError wraps socket timeouts too; look inside so the reason says what happened.
-        inner = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        if isinstance(inner, TimeoutError):
+    except (TimeoutError, OSError, ssl.SSLError, http.client.HTTPException, ValueError) as exc:
+        if watchdog.expired or isinstance(exc, TimeoutError):
             raise VerificationError("certificate fetch timed out") from None
         raise VerificationError("certificate fetch failed") from None
+    finally:
+        if response is not None:
+            response.close()  # with "Connection: close" the response, not the connection, owns the socket
+        conn.close()
     return b"".join(chunks)
+
+
+def rebased_fetcher(base_url: str, **options: Any) -> CertFetcher:
+    """A fetcher that asks `base_url` for Alexa's certificate paths: a loopback stand-in for tests and drills.
+
+    The request's URL is still checked against Alexa's exact shape first; only where the bytes
+    come from changes.
+    """
+    base = base_url.rstrip("/")
+
+    def fetch(url: str) -> bytes:
+        return fetch_cert_chain(base + urlsplit(url).path, **options)
+
+    return fetch
 
 
 def normalize_cert_url(url: str) -> str:
     """Return the canonical form of an Alexa certificate URL, or raise VerificationError if it is not one.
 
     Rules from Alexa's "verify the signature certificate URL": https, host s3.amazonaws.com,
-    port 443 if any, and a normalised path under /echo.api/ (case-sensitive).
+    port 443 if any, and a normalised path under /echo.api/ (case-sensitive). Alexa's URLs carry
+    no query, fragment or user info, so none is accepted: each would make a "new" URL to fetch.
     """
     refuse = VerificationError("invalid certificate URL")
     try:
@@ -116,18 +209,28 @@ def normalize_cert_url(url: str) -> str:
         raise refuse from None
     if parts.scheme.lower() != "https" or parts.hostname != ALEXA_CERT_HOST:
         raise refuse
-    if parts.username is not None or parts.password is not None:
+    if "@" in parts.netloc or parts.query or parts.fragment or "?" in url or "#" in url:
         raise refuse
     if port is not None and port != 443:
         raise refuse
     # Decode first so "%2e%2e" cannot smuggle a "..", and refuse backslashes some servers treat as "/".
     path = unquote(parts.path)
-    if "\\" in path:
+    if "\\" in path or any(ord(c) < 0x21 or c == "\x7f" for c in path):
         raise refuse
     normalized = posixpath.normpath(path)
     if not normalized.startswith(ALEXA_CERT_PATH_PREFIX) or normalized.startswith("//"):
         raise refuse
-    return urlunsplit(("https", ALEXA_CERT_HOST, quote(normalized), parts.query, ""))
+    return urlunsplit(("https", ALEXA_CERT_HOST, quote(normalized), "", ""))
+
+
+def fetcher_for(settings: Any) -> CertFetcher:
+    """The fetcher the settings ask for: Alexa's host, or a loopback stand-in (BEDTIME_CERT_FETCH_BASE)."""
+    options = {"timeout": settings.cert_fetch_timeout, "max_bytes": settings.cert_max_bytes}
+    if settings.cert_fetch_base:
+        # The stand-in serves over https with the test CA, or plain http; trust what the CA bundle trusts.
+        context = ssl.create_default_context(cafile=str(settings.ca_bundle)) if settings.ca_bundle else None
+        return rebased_fetcher(settings.cert_fetch_base, context=context, **options)
+    return lambda url: fetch_cert_chain(url, **options)
 
 
 @dataclass(frozen=True)
@@ -187,8 +290,24 @@ def _parse_timestamp(value: object) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+class _Pending:
+    """One certificate fetch in flight: everyone asking for its URL waits on this, not on a lock."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.chain: _TrustedChain | None = None
+        self.reason = "certificate fetch failed"
+
+
 class RequestVerifier:
-    """Check that a request body and its headers were signed by Alexa, for this skill, just now."""
+    """Check that a request body and its headers were signed by Alexa, for this skill, just now.
+
+    Certificate fetching is the one thing an unsigned request can make us do, so it is fenced:
+    only Alexa's exact URL shape, one fetch in flight per URL (others wait on its result),
+    failures remembered for `failure_ttl` seconds, at most `fetches_per_minute` new fetches, and
+    a wall-clock deadline and size cap on each fetch. The body's timestamp and skill id are
+    checked before any fetch, so a stale or foreign request never costs one.
+    """
 
     def __init__(
         self,
@@ -197,23 +316,41 @@ class RequestVerifier:
         ca_bundle: Path | None = None,
         tolerance_seconds: int = 150,
         clock: Callable[[], datetime] = _utc_now,
-        fetch: CertFetcher = fetch_cert_chain,
+        fetch: CertFetcher | None = None,
         cache_size: int = 16,
+        fetch_timeout: float = 2.0,
+        max_chain_bytes: int = 64 * 1024,
+        fetches_per_minute: int = 10,
+        failure_ttl: float = 30.0,
+        ticker: Callable[[], float] = time.monotonic,
     ) -> None:
         if tolerance_seconds < 0:
             raise ValueError("tolerance_seconds must not be negative")
         if cache_size < 1:
             raise ValueError("cache_size must be at least 1")
+        if fetches_per_minute < 1 or fetch_timeout <= 0 or failure_ttl < 0:
+            raise ValueError("fetches_per_minute and fetch_timeout must be positive, failure_ttl not negative")
         self._skill_id = skill_id
         self._store = Store(load_ca_bundle(ca_bundle or Path(certifi.where())))
         self._tolerance = timedelta(seconds=tolerance_seconds)
         self._clock = clock
-        self._fetch = fetch
+        self._fetch: CertFetcher = fetch or (
+            lambda url: fetch_cert_chain(url, timeout=fetch_timeout, max_bytes=max_chain_bytes)
+        )
+        # A waiter gives up a little after the fetch's own deadline, even if the fetch thread is stuck
+        # somewhere no deadline reaches (a DNS lookup), so no request waits longer than this.
+        self._wait_seconds = fetch_timeout + 0.5
+        self._per_minute = fetches_per_minute
+        self._failure_ttl = failure_ttl
+        self._ticker = ticker
         self._cache_size = cache_size
         self._cache: OrderedDict[str, _TrustedChain] = OrderedDict()
         self._cache_lock = threading.Lock()
-        # Misses take this lock so concurrent requests for one new URL fetch it once; hits never wait on it.
-        self._fetch_lock = threading.Lock()
+        # Guards the in-flight table, the failure cache and the fetch budget; held only briefly.
+        self._lock = threading.Lock()
+        self._pending: dict[str, _Pending] = {}
+        self._failures: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._fetch_starts: deque[float] = deque()
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         """Check everything; return the parsed JSON body on success, raise VerificationError otherwise."""
@@ -235,14 +372,11 @@ class RequestVerifier:
             signature = base64.b64decode(signature_b64.strip(), validate=True)
         except (binascii.Error, ValueError):
             raise VerificationError("invalid signature encoding") from None
+        canonical = normalize_cert_url(url)
 
+        # Everything that needs no certificate is checked before one is fetched: an unsigned flood
+        # must at least carry a fresh timestamp and our skill id to cost a fetch.
         now = self._now()
-        chain = self._trusted_chain(normalize_cert_url(url), now)
-        try:
-            chain.public_key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature:
-            raise VerificationError("signature mismatch") from None
-
         try:
             envelope = parse_json(body)
         except (UnicodeDecodeError, ValueError):
@@ -254,6 +388,12 @@ class RequestVerifier:
             raise VerificationError("stale timestamp")
         if self._skill_id is not None and application_id(envelope) != self._skill_id:
             raise VerificationError("wrong application id")
+
+        chain = self._trusted_chain(canonical, now)
+        try:
+            chain.public_key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            raise VerificationError("signature mismatch") from None
         return envelope
 
     def _now(self) -> datetime:
@@ -272,21 +412,61 @@ class RequestVerifier:
             return entry
 
     def _trusted_chain(self, url: str, now: datetime) -> _TrustedChain:
-        """Return the verified chain for `url`, from the cache or freshly fetched and checked."""
+        """Return the verified chain for `url`: from the cache, from a fetch in flight, or from a new fetch."""
         entry = self._cached(url, now)
         if entry is not None:
             return entry
-        with self._fetch_lock:
-            entry = self._cached(url, now)  # another thread may have fetched it while we waited
+        with self._lock:
+            entry = self._cached(url, now)  # a fetch may have finished since the first look
             if entry is not None:
                 return entry
-            entry = self._check_chain(self._fetch(url), now)
+            pending = self._pending.get(url)
+            if pending is None:
+                tick = self._ticker()
+                failure = self._failures.get(url)
+                if failure is not None and failure[0] > tick:
+                    raise VerificationError(failure[1])
+                while self._fetch_starts and self._fetch_starts[0] <= tick - 60.0:
+                    self._fetch_starts.popleft()
+                if len(self._fetch_starts) >= self._per_minute:
+                    # Refused without fetching: a flood of new URLs cannot turn into a flood of fetches.
+                    raise VerificationError("too many certificate fetches")
+                self._fetch_starts.append(tick)
+                pending = self._pending[url] = _Pending()
+                threading.Thread(
+                    target=self._fetch_and_check, args=(url, now, pending), name="cert-fetch", daemon=True
+                ).start()
+        if not pending.done.wait(self._wait_seconds):
+            raise VerificationError("certificate fetch timed out")
+        if pending.chain is None:
+            raise VerificationError(pending.reason)
+        return pending.chain
+
+    def _fetch_and_check(self, url: str, now: datetime, pending: _Pending) -> None:
+        """Fetch and check one chain, then hand the result to everyone waiting for it."""
+        try:
+            chain = self._check_chain(self._fetch(url), now)
+        except VerificationError as exc:
+            pending.reason = exc.reason
+        except Exception as exc:  # a fetcher's bug must not leave waiters hanging or kill the thread loudly
+            logger.error("certificate fetch failed unexpectedly: %s", type(exc).__name__)
+        else:
+            pending.chain = chain
             with self._cache_lock:
-                self._cache[url] = entry
+                self._cache[url] = chain
                 self._cache.move_to_end(url)
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
-            return entry
+        finally:
+            with self._lock:
+                if pending.chain is None:
+                    # Remembered briefly: asking again at once would fetch the same failure again.
+                    self._failures[url] = (self._ticker() + self._failure_ttl, pending.reason)
+                    self._failures.move_to_end(url)
+                    while len(self._failures) > _FAILURE_CACHE_SIZE:
+                        self._failures.popitem(last=False)
+                self._pending.pop(url, None)
+            pending.done.set()
 
     def _check_chain(self, pem: bytes, now: datetime) -> _TrustedChain:
         """Check a fetched chain: leaf dates, leaf name, and a path to a trusted root."""
