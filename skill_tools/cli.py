@@ -6,6 +6,7 @@ import ipaddress
 import json
 import logging
 import os
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -84,10 +85,15 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     print(f"bedtime-skill: serving http://{args.host}:{args.port}/alexa, request verification {mode}", file=out, flush=True)
     factory: Any = None
     if not settings.verify_signature:
-        from skill_tools.console import create_dev_app
+        from skill_tools.console import create_dev_app, load_resolver, model_file
 
         # The developer console is for local use only: never on an endpoint open to Alexa.
-        factory = lambda: create_dev_app(settings)  # noqa: E731
+        # One secret for every worker (made here, before they fork), so any of them can read a
+        # console tab's conversation token, whichever answered its last turn.
+        console_secret = secrets.token_bytes(32)
+        # Compiled once here too: the workers inherit it rather than each spending a second on it.
+        load_resolver(model_file(DEFAULT_MODEL))
+        factory = lambda: create_dev_app(settings, console_secret=console_secret)  # noqa: E731
     if args.dev:
         from skill.web import create_app
 

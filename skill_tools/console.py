@@ -4,26 +4,29 @@
 verification is off (local mode); the blueprint refuses to attach to an app whose settings verify signatures, so a misconfigured
 deployment fails at start-up rather than exposing an unauthenticated way into the skill.
 
-Each browser tab holds a console session id; the server keeps one ``Simulator`` per id (one
-simulated person on one speaker), at most ``max_sessions`` of them, least recently used
-dropped first.
+The server keeps no conversation in memory: `bedtime-skill serve` runs several worker processes
+and nothing sends a tab's next turn to the same one. As Alexa carries session attributes in each
+request, the console hands the page a signed token holding the whole conversation (the simulated
+person and speaker, the open skill session, the slot the skill asked for); the page sends it back
+with the next turn, and whichever worker answers rebuilds a ``Simulator`` from it. Every worker
+signs and checks with one secret, made once by the parent process.
 """
 from __future__ import annotations
 
 import logging
+import os
 import secrets
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from flask.blueprints import BlueprintSetupState
-
-from flask import Flask
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from skill.builder import build_skill
 from skill.profile.factory import make_persistence_adapter
@@ -32,13 +35,20 @@ from skill.settings import Settings
 from skill.web import create_app
 from skill_tools.paths import default_model_dir
 from skill_tools.simulator import RequestFactory, Resolver, Simulator, Turn
+from skill_tools.simulator.dialog import SlotSamples, load_slot_samples
+from skill_tools.simulator.envelopes import DEFAULT_SKILL_ID, SessionState
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 500
-MAX_SESSIONS = 100
+# A token carries the skill's session attributes; this skill's stay well under 1 KB, so a token
+# this long was not made here. It also bounds the work of checking one.
+MAX_TOKEN_CHARS = 16 * 1024
+# A tab left alone this long starts a new skill session (the same simulated person) on its next turn.
+TOKEN_MAX_AGE_SECONDS = 60 * 60
 MODEL_FILE = Path("interactionModels") / "custom" / "en-US.json"
 STATIC_URL = "/console/static"
+WORKER_HEADER = "X-Console-Worker"  # which process answered: makes the multi-worker behaviour visible
 
 # The page and its assets come from this package only; the policy makes the browser refuse
 # anything else (a CDN script, a web font), so "nothing fetched from outside" is enforced.
@@ -47,59 +57,106 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
+Clock = Callable[[], float]
+
 
 class ConsoleInputError(ValueError):
     """A console request the server cannot use; ``reason`` is safe to show."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, forget_session: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        # True when the page should drop the token it sent (it will never be accepted).
+        self.forget_session = forget_session
 
 
-@dataclass
-class _Entry:
-    """One console session: its simulator, and a lock so overlapping requests for it can't interleave turns."""
+@dataclass(frozen=True)
+class Conversation:
+    """What a console tab's conversation is between turns: one simulated person on one speaker,
+    their open skill session (None when closed) and the slot the skill last asked for."""
 
-    simulator: Simulator
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    user_id: str
+    device_id: str
+    session: SessionState | None
+    eliciting: tuple[str, str] | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The token's payload (version 1)."""
+        session = self.session
+        return {
+            "v": 1,
+            "user": self.user_id,
+            "device": self.device_id,
+            "session": None if session is None else {
+                "id": session.session_id, "new": session.new, "attributes": session.attributes,
+            },
+            "eliciting": list(self.eliciting) if self.eliciting else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Conversation | None:
+        """The conversation in a payload, or None when it is not one this version wrote."""
+        if not isinstance(data, dict) or data.get("v") != 1:
+            return None
+        user, device, session, eliciting = (data.get(k) for k in ("user", "device", "session", "eliciting"))
+        if not (isinstance(user, str) and user and isinstance(device, str) and device):
+            return None
+        state: SessionState | None = None
+        if session is not None:
+            if not (
+                isinstance(session, dict) and isinstance(session.get("id"), str)
+                and isinstance(session.get("new"), bool) and isinstance(session.get("attributes"), dict)
+            ):
+                return None
+            state = SessionState(session["id"], session["new"], dict(session["attributes"]))
+        asked: tuple[str, str] | None = None
+        if eliciting is not None:
+            if not (isinstance(eliciting, list) and len(eliciting) == 2 and all(isinstance(x, str) for x in eliciting)):
+                return None
+            asked = (eliciting[0], eliciting[1])
+        return cls(user, device, state, asked)
 
 
-class ConsoleSessions:
-    """Simulators by console session id: bounded, least recently used evicted, thread-safe."""
+class ConversationTokens:
+    """Sign a Conversation into an opaque token for the page, and read one back.
 
-    def __init__(self, runner: SkillRunner, resolver: Resolver, *, max_sessions: int = MAX_SESSIONS) -> None:
-        if max_sessions < 1:
-            raise ValueError("max_sessions must be at least 1")
-        self.runner = runner
-        self.resolver = resolver
-        self.max_sessions = max_sessions
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
+    Signed (HMAC, itsdangerous) rather than encrypted: the page may read what it carries (the
+    same JSON it shows), but only a holder of the secret can make one the server accepts.
+    """
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+    SALT = "bedtime-console-conversation"
 
-    def __contains__(self, session_id: object) -> bool:
-        with self._lock:
-            return session_id in self._entries
+    def __init__(self, secret: bytes, *, max_age: int = TOKEN_MAX_AGE_SECONDS, clock: Clock = time.time) -> None:
+        if len(secret) < 16:
+            raise ValueError("the console's signing secret must be at least 16 bytes")
+        self._serializer = URLSafeTimedSerializer(secret, salt=self.SALT)
+        self.max_age = max_age
+        self.clock = clock
 
-    def get(self, session_id: str | None) -> tuple[str, _Entry]:
-        """The entry for ``session_id``; an unknown or missing id gets a fresh entry under a new id.
+    def dump(self, conversation: Conversation) -> str:
+        """The token for ``conversation``."""
+        return self._serializer.dumps(conversation.to_json())
 
-        A new id rather than the client's own: ids are made here, so a client cannot pick or
-        guess its way into another tab's conversation.
+    def load(self, token: str) -> Conversation | None:
+        """The conversation in ``token``, with its skill session closed if the token is too old;
+        None when the token is genuine but not in a shape this version knows (start afresh).
+
+        Raises ConsoleInputError for a token this server's secret did not sign: altered, made up,
+        or signed by an earlier run of the server (each run has its own secret).
         """
-        with self._lock:
-            if session_id is not None and session_id in self._entries:
-                self._entries.move_to_end(session_id)
-                return session_id, self._entries[session_id]
-            new_id = secrets.token_urlsafe(16)
-            entry = _Entry(Simulator(self.runner.invoke, self.resolver, RequestFactory()))
-            self._entries[new_id] = entry
-            while len(self._entries) > self.max_sessions:
-                self._entries.popitem(last=False)
-            return new_id, entry
+        try:
+            data, signed_at = self._serializer.loads(token, return_timestamp=True)
+        except BadSignature:
+            raise ConsoleInputError(
+                "the session token is not valid here (altered, or from an earlier run of the server); "
+                "start a new session",
+                forget_session=True,
+            ) from None
+        conversation = Conversation.from_json(data)
+        if conversation is not None and self.clock() - signed_at.timestamp() > self.max_age:
+            # Genuine but old: the same person comes back to a speaker whose session timed out.
+            return Conversation(conversation.user_id, conversation.device_id, None, None)
+        return conversation
 
 
 def model_file(model_dir: Path) -> Path:
@@ -114,7 +171,8 @@ def _compiled(path: Path, mtime_ns: int, size: int) -> Resolver:
 
 
 def load_resolver(path: Path) -> Resolver:
-    """The compiled model, shared by every app built in this process until the file changes.
+    """The compiled model, shared by every app built in this process (and in the server workers
+    forked from it, which is why `bedtime-skill serve` calls this first) until the file changes.
 
     Compiling takes a noticeable fraction of a second and tests build many apps in local mode;
     a Resolver only reads its tables after construction, so sharing one is safe.
@@ -126,11 +184,11 @@ def load_resolver(path: Path) -> Resolver:
     return _compiled(path.resolve(), stat.st_mtime_ns, stat.st_size)
 
 
-def turn_json(session_id: str, turn: Turn | None) -> dict[str, Any]:
-    """What the page shows for one turn; ``turn`` is None when /end found no session open."""
+def turn_json(token: str, turn: Turn | None) -> dict[str, Any]:
+    """What the page shows for one turn, with the token for its next; ``turn`` is None when /end found no session open."""
     if turn is None:
         return {
-            "session": session_id, "requestType": None, "intent": None, "slots": {}, "confidence": None,
+            "session": token, "requestType": None, "intent": None, "slots": {}, "confidence": None,
             "speech": "", "ssml": None, "reprompt": None, "ended": True, "request": None, "response": None,
         }
     res = turn.resolution
@@ -138,7 +196,7 @@ def turn_json(session_id: str, turn: Turn | None) -> dict[str, Any]:
     output = body.get("outputSpeech") if isinstance(body, dict) else None
     ssml = output.get("ssml") if isinstance(output, dict) else None
     return {
-        "session": session_id,
+        "session": token,
         "requestType": turn.request_type,
         "intent": res.intent if res else None,
         "slots": {m.name: {"value": m.value, "id": m.resolved_id} for m in res.slots.values()} if res else {},
@@ -153,61 +211,110 @@ def turn_json(session_id: str, turn: Turn | None) -> dict[str, Any]:
 
 
 def _read_body(*, need_text: bool) -> tuple[str | None, str]:
-    """The console session id and (if needed) the text from a JSON body, checked."""
+    """The session token and (if needed) the text from a JSON body, checked."""
     # Only application/json is read: a cross-site page cannot send that without a CORS
     # preflight, which this server never grants, so another site can't drive the console.
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ConsoleInputError("body must be a JSON object sent as application/json")
-    session = data.get("session")
-    if session is not None and (not isinstance(session, str) or len(session) > 100):
-        raise ConsoleInputError("session must be a console session id or null")
+    token = data.get("session")
+    if token is not None and (not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS):
+        raise ConsoleInputError("session must be a console session token or null")
     if not need_text:
-        return session, ""
+        return token, ""
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ConsoleInputError("text is missing or empty")
     text = " ".join(text.split())
     if len(text) > MAX_TEXT_CHARS:
         raise ConsoleInputError(f"text is longer than {MAX_TEXT_CHARS} characters")
-    return session, text
+    return token, text
+
+
+class ConsoleSimulators:
+    """Rebuild a tab's Simulator from its conversation for one turn, and read the conversation back after."""
+
+    def __init__(
+        self, runner: SkillRunner, resolver: Resolver, slot_samples: SlotSamples, skill_id: str = DEFAULT_SKILL_ID
+    ) -> None:
+        self.runner = runner
+        self.resolver = resolver
+        self.slot_samples = slot_samples
+        self.skill_id = skill_id
+
+    def simulator(self, conversation: Conversation | None) -> Simulator:
+        """A Simulator where ``conversation`` left off; None: a new person on a new speaker."""
+        factory = RequestFactory(
+            skill_id=self.skill_id, user_id=conversation.user_id if conversation else None
+        )
+        sim = Simulator(self.runner.invoke, self.resolver, factory, self.slot_samples)
+        if conversation is not None:
+            factory.device_id = conversation.device_id
+            sim.session = conversation.session
+            sim.eliciting = conversation.eliciting
+        return sim
+
+    @staticmethod
+    def conversation(sim: Simulator) -> Conversation:
+        """Where ``sim`` stands now, to carry to the next turn."""
+        return Conversation(sim.factory.user_id, sim.factory.device_id, sim.session, sim.eliciting)
 
 
 def console_blueprint(
-    runner: SkillRunner, model_dir: Path, *, max_sessions: int = MAX_SESSIONS
+    runner: SkillRunner,
+    model_dir: Path,
+    *,
+    secret: bytes | None = None,
+    skill_id: str | None = None,
+    token_max_age: int = TOKEN_MAX_AGE_SECONDS,
+    clock: Clock = time.time,
 ) -> Blueprint:
-    """Serve the console page at / and its JSON API under /console (say, launch, end)."""
+    """Serve the console page at / and its JSON API under /console (say, launch, end).
+
+    ``secret`` signs the conversation tokens; every process serving the same console must get
+    the same one (None: a fresh one, for a single process). The simulated requests carry
+    ``skill_id``; None takes the skill id of the app the blueprint is registered on (the skill
+    refuses requests for any other), or the simulator's default.
+    """
     # Compile the model now, so a broken model fails at start-up, not on the first click.
-    resolver = load_resolver(model_file(model_dir))
-    sessions = ConsoleSessions(runner, resolver, max_sessions=max_sessions)
+    path = model_file(model_dir)
+    resolver = load_resolver(path)
+    simulators = ConsoleSimulators(runner, resolver, load_slot_samples(path), skill_id or DEFAULT_SKILL_ID)
+    tokens = ConversationTokens(secrets.token_bytes(32) if secret is None else secret, max_age=token_max_age, clock=clock)
     bp = Blueprint("console", __name__, static_folder="static", static_url_path=STATIC_URL)
-    bp.console_sessions = sessions  # type: ignore[attr-defined]  # tests and tools inspect it
 
     @bp.record_once
-    def _refuse_when_verifying(state: BlueprintSetupState) -> None:
+    def _attach(state: BlueprintSetupState) -> None:
         settings = state.app.extensions.get("bedtime", {}).get("settings")
         if settings is not None and getattr(settings, "verify_signature", False):
             raise RuntimeError("the developer console must never be served with request verification on")
+        if skill_id is None and getattr(settings, "skill_id", None):
+            simulators.skill_id = settings.skill_id
 
     def exchange(action: str) -> Any:
         try:
-            session_id, text = _read_body(need_text=action == "say")
+            token, text = _read_body(need_text=action == "say")
+            conversation = tokens.load(token) if token is not None else None
         except ConsoleInputError as exc:
-            return jsonify({"error": exc.reason}), 400
-        session_id, entry = sessions.get(session_id)
-        with entry.lock:
-            sim = entry.simulator
-            try:
-                if action == "say":
-                    turn: Turn | None = sim.say(text)
-                elif action == "launch":
-                    turn = sim.launch()
-                else:
-                    turn = sim.end()
-            except Exception as exc:  # a failing skill is reported to the page, never as a trace
-                log.error("console: the skill failed on %s: %s", action, type(exc).__name__, exc_info=exc)
-                return jsonify({"error": f"the skill failed ({type(exc).__name__})", "session": session_id}), 500
-        return jsonify(turn_json(session_id, turn))
+            body: dict[str, Any] = {"error": exc.reason}
+            if exc.forget_session:
+                body["session"] = None  # tells the page to drop the token it holds
+            return jsonify(body), 400
+        sim = simulators.simulator(conversation)
+        try:
+            if action == "say":
+                turn: Turn | None = sim.say(text)
+            elif action == "launch":
+                turn = sim.launch()
+            else:
+                turn = sim.end()
+        except Exception as exc:  # a failing skill is reported to the page, never as a trace
+            log.error("console: the skill failed on %s: %s", action, type(exc).__name__, exc_info=exc)
+            # The token of where the conversation stands (a failed exchange leaves it unchanged).
+            failed = {"error": f"the skill failed ({type(exc).__name__})",
+                      "session": tokens.dump(simulators.conversation(sim))}
+            return jsonify(failed), 500
+        return jsonify(turn_json(tokens.dump(simulators.conversation(sim)), turn))
 
     @bp.get("/")
     def page() -> Response:
@@ -237,14 +344,17 @@ def console_blueprint(
         response.headers["Referrer-Policy"] = "no-referrer"
         if request.path.startswith("/console/") and not request.path.startswith(STATIC_URL):
             response.headers["Cache-Control"] = "no-store"  # turns are live data, never cached
+            response.headers[WORKER_HEADER] = str(os.getpid())
         return response
 
     return bp
 
 
-
-def create_dev_app(settings: Settings) -> Flask:
+def create_dev_app(settings: Settings, *, console_secret: bytes | None = None) -> Flask:
     """The web app for local use: the skill at /alexa and the console at /, verification off.
+
+    ``console_secret`` signs the console's conversation tokens: `bedtime-skill serve` makes one
+    before starting its workers and gives each the same, so any worker can take any tab's next turn.
 
     The console's simulated requests name Amazon's apiEndpoint; offline, nothing should call it,
     so its conversations run through a second skill object with the Alexa APIs off, sharing the store.
@@ -255,5 +365,8 @@ def create_dev_app(settings: Settings) -> Flask:
     runner = SkillRunner(build_skill(settings, persistence=persistence))
     offline = SkillRunner(build_skill(settings.model_copy(update={"alexa_api": False}), persistence=persistence))
     app = create_app(settings, runner=runner)
-    app.register_blueprint(console_blueprint(offline, default_model_dir()))
+    # The simulated requests carry the configured skill id: the skill refuses any other.
+    app.register_blueprint(console_blueprint(
+        offline, default_model_dir(), secret=console_secret, skill_id=settings.skill_id or DEFAULT_SKILL_ID,
+    ))
     return app

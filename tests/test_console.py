@@ -1,29 +1,55 @@
 """The developer console: the page, and conversations through its JSON API with the real skill."""
 from __future__ import annotations
 
+import itertools
+import json
+import os
 import re
 import threading
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 
-from skill_tools.cli import DEFAULT_MODEL
 from skill.runtime import SkillRunner
 from skill.settings import Settings
-from skill_tools.simulator import ModelError
 from skill.web import create_app
-from skill_tools.console import MAX_TEXT_CHARS, ConsoleSessions, console_blueprint
+from skill_tools import loadtest
+from skill_tools.cli import DEFAULT_MODEL
+from skill_tools.console import (
+    MAX_TEXT_CHARS,
+    MAX_TOKEN_CHARS,
+    TOKEN_MAX_AGE_SECONDS,
+    WORKER_HEADER,
+    ConversationTokens,
+    console_blueprint,
+    create_dev_app,
+)
+from skill_tools.simulator import ModelError
+from skill_tools.simulator.envelopes import DEFAULT_SKILL_ID
+
+# What `bedtime-skill serve` makes once and hands to every worker; here, two apps share it.
+SECRET = b"the secret every worker of one server shares"
+OWN_SKILL_ID = "amzn1.ask.skill.11111111-2222-4333-8444-555555555555"
+TOKEN_REFUSED = (
+    "the session token is not valid here (altered, or from an earlier run of the server); start a new session"
+)
 
 
-def console_app(tmp_path: Path) -> Flask:
-    """The app in local mode, with the console attached unless create_app already did it."""
-    app = create_app(Settings(_env_file=None, verify_signature=False, persistence="none", data_dir=tmp_path, alexa_api=False, seed=7))
-    if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
-        app.register_blueprint(console_blueprint(app.extensions["bedtime"]["runner"], DEFAULT_MODEL))
-    return app
+def local_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Local mode as `make run` has it: verification off, SQLite under ``tmp_path``, the Alexa APIs off."""
+    return Settings(**{"_env_file": None, "verify_signature": False, "persistence": "sqlite", "data_dir": tmp_path,
+                       "alexa_api": False, "seed": 7, **overrides})
+
+
+def console_app(tmp_path: Path, **overrides: Any) -> Flask:
+    """What one worker of `bedtime-skill serve` runs in local mode: the skill and the console."""
+    return create_dev_app(local_settings(tmp_path, **overrides), console_secret=SECRET)
 
 
 @pytest.fixture
@@ -42,14 +68,21 @@ def post(client: FlaskClient, path: str, body: Any) -> tuple[int, dict[str, Any]
 
 
 class Console:
-    """A console tab: says things, keeps the session id the server hands back."""
+    """A console tab: says things, keeps the session token the server hands back.
 
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
+    Given several clients (one per worker), it sends each turn to the next in turn, as nothing
+    keeps a tab on one worker process.
+    """
+
+    def __init__(self, *clients: FlaskClient) -> None:
+        self.clients = clients
+        self.sent = 0
         self.session: str | None = None
 
     def _send(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        status, turn = post(self.client, path, {"session": self.session, **body})
+        client = self.clients[self.sent % len(self.clients)]
+        self.sent += 1
+        status, turn = post(client, path, {"session": self.session, **body})
         assert status == 200, turn
         self.session = turn["session"]
         return turn
@@ -62,6 +95,16 @@ class Console:
 
     def end(self) -> dict[str, Any]:
         return self._send("/console/end", {})
+
+
+def skill_session(turn: dict[str, Any]) -> str:
+    """The skill session id the turn's request carried."""
+    return str(turn["request"]["session"]["sessionId"])
+
+
+def user_of(turn: dict[str, Any]) -> str:
+    """The simulated person the turn's request came from."""
+    return str(turn["request"]["session"]["user"]["userId"])
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -113,7 +156,6 @@ def test_dose_question_then_yes_gives_the_details(client: FlaskClient) -> None:
 
     # U: yes  -> the details of the same answer, in the same skill session
     second = tab.say("yes")
-    assert second["session"] == first["session"]
     assert second["intent"] == "AMAZON.YesIntent"
     assert "600 to 800" in second["speech"] and "800" in second["speech"]
     assert second["request"]["session"]["new"] is False
@@ -134,7 +176,7 @@ def test_launch_then_end_closes_the_skill_session(client: FlaskClient) -> None:
     assert opened["request"]["session"]["new"] is True
 
     closed = tab.end()
-    assert closed["session"] == opened["session"]
+    assert skill_session(closed) == skill_session(opened) and user_of(closed) == user_of(opened)
     assert closed["requestType"] == "SessionEndedRequest" and closed["ended"] is True
     assert closed["request"]["request"]["reason"] == "USER_INITIATED"
 
@@ -143,7 +185,8 @@ def test_launch_then_end_closes_the_skill_session(client: FlaskClient) -> None:
     assert again["ended"] is True and again["request"] is None and again["speech"] == ""
     fresh = tab.say("how much magnesium should i take")
     assert fresh["request"]["session"]["new"] is True
-    assert fresh["request"]["session"]["sessionId"] != opened["request"]["session"]["sessionId"]
+    assert skill_session(fresh) != skill_session(opened)
+    assert user_of(fresh) == user_of(opened)  # the same person, back at the same speaker
 
 
 def test_stop_ends_the_session(client: FlaskClient) -> None:
@@ -156,13 +199,8 @@ def test_two_tabs_do_not_share_a_conversation(client: FlaskClient) -> None:
     one, two = Console(client), Console(client)
     one.say("how much magnesium should i take")
     answer = two.say("yes")  # tab two was never offered the details
-    assert two.session != one.session
+    assert user_of(answer) != user_of(one.say("yes"))
     assert "600 to 800" not in answer["speech"]
-
-
-def test_an_unknown_session_id_gets_a_new_one_from_the_server(client: FlaskClient) -> None:
-    status, turn = post(client, "/console/say", {"session": "made-up", "text": "how much magnesium should i take"})
-    assert status == 200 and turn["session"] != "made-up" and len(turn["session"]) >= 16
 
 
 # --- bad input --------------------------------------------------------------------------------
@@ -175,7 +213,9 @@ def test_an_unknown_session_id_gets_a_new_one_from_the_server(client: FlaskClien
         ({"session": None, "text": "   "}, "text is missing or empty"),
         ({"session": None, "text": 42}, "text is missing or empty"),
         ({"session": None, "text": "x" * (MAX_TEXT_CHARS + 1)}, f"text is longer than {MAX_TEXT_CHARS} characters"),
-        ({"session": 7, "text": "hi"}, "session must be a console session id or null"),
+        ({"session": 7, "text": "hi"}, "session must be a console session token or null"),
+        ({"session": "", "text": "hi"}, "session must be a console session token or null"),
+        ({"session": "x" * (MAX_TOKEN_CHARS + 1), "text": "hi"}, "session must be a console session token or null"),
         (["how much"], "body must be a JSON object sent as application/json"),
     ],
 )
@@ -213,6 +253,7 @@ def test_a_failing_skill_is_a_json_error_not_a_trace() -> None:
     status, body = post(app.test_client(), "/console/say", {"session": None, "text": "hello"})
     assert status == 500 and body["error"] == "the skill failed (KeyError)"
     assert "secret" not in str(body)
+    assert isinstance(body["session"], str)  # the tab keeps its simulated person for the next try
 
 
 def test_a_missing_model_fails_at_start_up(tmp_path: Path) -> None:
@@ -220,21 +261,152 @@ def test_a_missing_model_fails_at_start_up(tmp_path: Path) -> None:
         console_blueprint(BrokenRunner(), tmp_path)
 
 
-# --- sessions are bounded -----------------------------------------------------------------------
+# --- the conversation travels with the request ------------------------------------------------
 
 
-def test_sessions_are_bounded_least_recently_used_first(app: Flask) -> None:
-    from skill_tools.simulator import Resolver
+def test_a_bedtime_conversation_survives_alternating_between_two_workers(tmp_path: Path) -> None:
+    # Two apps with the same secret and store stand in for two gunicorn workers; each turn goes
+    # to the other one, and neither ever saw the turn before.
+    one, two = console_app(tmp_path), console_app(tmp_path)
+    tab = Console(one.test_client(), two.test_client())
 
-    runner = app.extensions["bedtime"]["runner"]
-    sessions = ConsoleSessions(runner, Resolver.from_model(DEFAULT_MODEL / "interactionModels/custom/en-US.json"),
-                               max_sessions=3)
-    a, _ = sessions.get(None)
-    b, _ = sessions.get(None)
-    c, _ = sessions.get(None)
-    sessions.get(a)  # a was used again, so b is now the oldest
-    d, _ = sessions.get(None)
-    assert len(sessions) == 3 and a in sessions and c in sessions and d in sessions and b not in sessions
+    # U: start my wind down  (worker one)
+    asked = tab.say("start my wind down")
+    assert asked["intent"] == "WindDownIntent" and "what time do you usually go to bed" in asked["speech"]
+    assert asked["response"]["response"]["directives"][0]["type"] == "Dialog.ElicitSlot"
+
+    # U: ten thirty  (worker two) -> heard as the bedtime the skill asked for, not a fallback
+    answered = tab.say("ten thirty")
+    assert answered["intent"] == "SetBedtimeIntent" and answered["slots"]["time"]["value"] == "10:30"
+    assert "10:30 PM" in answered["speech"] and answered["speech"].endswith("magnesium?")
+    assert answered["request"]["session"]["new"] is False
+    assert skill_session(answered) == skill_session(asked) and user_of(answered) == user_of(asked)
+
+    # U: next  (worker one again) -> the routine's next step, from the attributes the token carried
+    step = tab.say("next")
+    assert step["intent"] == "AMAZON.NextIntent" and "9:45 PM" in step["speech"]
+    assert step["request"]["session"]["attributes"] == answered["response"]["sessionAttributes"]
+    assert skill_session(step) == skill_session(asked) and step["ended"] is False
+
+
+def http_turn(base: str, path: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """One console turn over a new HTTP connection: which worker answered, and the turn."""
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "Connection": "close"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers[WORKER_HEADER], json.loads(response.read())
+
+
+def test_conversations_hop_between_the_workers_of_a_real_server() -> None:
+    # `bedtime-skill serve` with two gunicorn workers on loopback (verification off, SQLite in a
+    # temp dir). Each turn is a new connection, so the kernel hands it to either worker; wind-down
+    # conversations run until one has been carried on by a worker other than the one before.
+    with loadtest.served(time.monotonic() + 60, workers=2) as target:
+        base = f"http://{target.host}:{target.port}"
+        workers: set[str] = set()
+        hops = 0
+        for _ in range(20):  # bounded: with two workers, a hop comes within a few conversations
+            token = None
+            answered_by = []
+            for said, heard in (("start my wind down", "bed"), ("ten thirty", "10:30 PM"), ("next", "9:45 PM")):
+                pid, turn = http_turn(base, "/console/say", {"session": token, "text": said})
+                assert heard in turn["speech"], (said, turn["speech"])
+                token = turn["session"]
+                answered_by.append(pid)
+            workers.update(answered_by)
+            hops += sum(a != b for a, b in itertools.pairwise(answered_by))
+            if hops and len(workers) == 2:
+                break
+    assert len(workers) == 2 and hops >= 1, (workers, hops)
+
+
+def test_a_worker_with_another_secret_refuses_the_token_and_the_page_is_told_to_drop_it(tmp_path: Path) -> None:
+    tab = Console(console_app(tmp_path).test_client())
+    tab.say("how much magnesium should i take")
+    # The server was restarted: a new secret, so the token is from an earlier run.
+    restarted = create_dev_app(local_settings(tmp_path), console_secret=b"another run, another secret")
+    status, body = post(restarted.test_client(), "/console/say", {"session": tab.session, "text": "yes"})
+    assert (status, body) == (400, {"error": TOKEN_REFUSED, "session": None})
+
+
+def test_an_altered_or_made_up_token_is_refused(client: FlaskClient) -> None:
+    tab = Console(client)
+    tab.say("how much magnesium should i take")
+    assert tab.session is not None
+    # Editing what the token carries (another person's id, say) breaks its signature.
+    # (payload.timestamp.signature; the payload is readable, as a cookie's would be.)
+    unchecked = URLSafeTimedSerializer(b"anyone can read it", salt=ConversationTokens.SALT)
+    _, data = unchecked.loads_unsafe(tab.session)
+    assert data["user"].startswith("amzn1.ask.account.SIM")
+    data["user"] = "amzn1.ask.account.SOMEONE-ELSE"
+    timestamp, signature = tab.session.rsplit(".", 2)[1:]
+    forged = ".".join([unchecked.dumps(data).rsplit(".", 2)[0], timestamp, signature])
+    for token in (forged, "made-up", tab.session[:-2] + ("AA" if not tab.session.endswith("AA") else "BB")):
+        status, body = post(client, "/console/say", {"session": token, "text": "yes"})
+        assert (status, body) == (400, {"error": TOKEN_REFUSED, "session": None}), token
+
+
+def test_an_expired_token_starts_a_new_skill_session_for_the_same_person(tmp_path: Path) -> None:
+    later = [time.time()]
+    app = create_app(local_settings(tmp_path))
+    app.register_blueprint(console_blueprint(app.extensions["bedtime"]["runner"], DEFAULT_MODEL, secret=SECRET,
+                                             clock=lambda: later[0]))
+    tab = Console(app.test_client())
+    first = tab.say("how much magnesium should i take")
+    assert first["ended"] is False
+
+    later[0] += TOKEN_MAX_AGE_SECONDS + 60  # the tab was left alone past the token's life
+    again = tab.say("yes")
+    assert again["request"]["session"]["new"] is True and skill_session(again) != skill_session(first)
+    assert user_of(again) == user_of(first)
+    assert "600 to 800" not in again["speech"]  # the offer of details went with the old session
+
+
+def test_a_genuine_token_in_a_shape_this_version_does_not_know_starts_afresh(client: FlaskClient) -> None:
+    old = URLSafeTimedSerializer(SECRET, salt=ConversationTokens.SALT).dumps({"v": 0, "session": "abc"})
+    status, turn = post(client, "/console/say", {"session": old, "text": "how much magnesium should i take"})
+    assert status == 200 and turn["request"]["session"]["new"] is True and "200 to 400" in turn["speech"]
+    assert isinstance(turn["session"], str) and turn["session"] != old
+
+
+def test_a_short_secret_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        ConversationTokens(b"short")
+
+
+def test_console_answers_name_the_worker_process(client: FlaskClient) -> None:
+    response = client.post("/console/say", json={"session": None, "text": "how much magnesium should i take"})
+    assert response.headers[WORKER_HEADER] == str(os.getpid())
+    assert WORKER_HEADER not in client.get("/").headers and WORKER_HEADER not in client.get("/healthz").headers
+
+
+# --- a developer's own skill id -------------------------------------------------------------------
+
+
+def test_the_console_works_with_a_skill_id_configured(tmp_path: Path) -> None:
+    tab = Console(console_app(tmp_path, skill_id=OWN_SKILL_ID).test_client())
+    opened = tab.launch()
+    assert opened["requestType"] == "LaunchRequest" and opened["speech"] and opened["ended"] is False
+    assert opened["request"]["session"]["application"]["applicationId"] == OWN_SKILL_ID
+    assert opened["request"]["context"]["System"]["application"]["applicationId"] == OWN_SKILL_ID
+    assert "200 to 400" in tab.say("how much magnesium should i take")["speech"]
+
+
+def test_the_blueprint_takes_the_skill_id_of_the_app_it_joins(tmp_path: Path) -> None:
+    app = create_app(local_settings(tmp_path, skill_id=OWN_SKILL_ID))
+    app.register_blueprint(console_blueprint(app.extensions["bedtime"]["runner"], DEFAULT_MODEL))
+    opened = Console(app.test_client()).launch()
+    assert opened["request"]["session"]["application"]["applicationId"] == OWN_SKILL_ID
+
+
+def test_a_request_for_another_skill_is_still_refused_beside_the_console(tmp_path: Path) -> None:
+    # The console sends the configured id; the skill still refuses the default one at /alexa.
+    app = console_app(tmp_path, skill_id=OWN_SKILL_ID)
+    launch = Console(app.test_client()).launch()["request"]
+    launch["session"]["application"]["applicationId"] = DEFAULT_SKILL_ID
+    launch["context"]["System"]["application"]["applicationId"] = DEFAULT_SKILL_ID
+    response = app.test_client().post("/alexa", json=launch)
+    assert (response.status_code, response.get_json()) == (400, {"error": "wrong application id"})
 
 
 def test_concurrent_tabs_are_safe(tmp_path: Path) -> None:

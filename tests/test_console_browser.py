@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from skill_tools.cli import DEFAULT_MODEL
 from skill.settings import Settings
-from skill.web import create_app
-from skill_tools.console import console_blueprint
+from skill_tools.console import create_dev_app
 
 pytestmark = pytest.mark.browser
 
@@ -29,9 +27,9 @@ SCREENSHOT = Path(os.environ.get("BEDTIME_CONSOLE_SCREENSHOT", "/tmp/console.png
 @pytest.fixture
 def console_url(tmp_path: Path) -> Iterator[str]:
     """The app in local mode, served by a real werkzeug server on a free loopback port."""
-    app = create_app(Settings(_env_file=None, verify_signature=False, persistence="none", data_dir=tmp_path, alexa_api=False, seed=7))
-    if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
-        app.register_blueprint(console_blueprint(app.extensions["bedtime"]["runner"], DEFAULT_MODEL))
+    settings = Settings(_env_file=None, verify_signature=False, persistence="sqlite", data_dir=tmp_path,
+                        alexa_api=False, seed=7)
+    app = create_dev_app(settings, console_secret=b"one secret for this test server")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="console-server", daemon=True)
     thread.start()
@@ -62,8 +60,11 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
             # Anything the page asks of another host (a CDN, a font) is a failure.
             page.on("request", lambda req: None if req.url.startswith((console_url, "data:"))
                     else failures.append(f"outside request: {req.url}"))
-            page.on("console", lambda msg: failures.append(f"console {msg.type}: {msg.text}")
-                    if msg.type == "error" else None)
+            # Chromium logs every 4xx answer; the one refusal below is expected, anything else is not.
+            refusals: list[str] = []
+            page.on("console", lambda msg: None if msg.type != "error"
+                    else refusals.append(msg.text) if "status of 400" in msg.text
+                    else failures.append(f"console {msg.type}: {msg.text}"))
 
             page.goto(console_url)
             expect(page).to_have_title("Bedtime Magnesium · developer console")
@@ -87,6 +88,25 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
             expect(details.locator("pre.response")).to_be_visible()
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            # U: yes  -> the details, in the same skill session: the page sent back its token.
+            box.fill("yes")
+            box.press("Enter")
+            expect(page.locator(".turn .answer").last).to_contain_text("600 to 800")
+            expect(page.locator(".turn .intent").last).to_have_text("AMAZON.YesIntent")
+
+            # The server restarted (a new secret): the tab's kept token is refused once, dropped,
+            # and the turn is sent again as the start of a new conversation.
+            page.evaluate("sessionStorage.setItem('bedtime-console-session', 'from.an-earlier.run')")
+            page.reload()
+            with page.expect_response(lambda r: r.url.endswith("/console/say") and r.status == 400) as refused:
+                box.fill("how much magnesium should i take")
+                box.press("Enter")
+            assert refused.value.json()["session"] is None
+            expect(page.locator(".turn .answer").last).to_contain_text("200 to 400")
+            expect(page.locator("#status")).to_contain_text("a new one began")
+            assert page.evaluate("sessionStorage.getItem('bedtime-console-session')") not in (None, "from.an-earlier.run")
+            assert len(refusals) == 1, refusals
 
             # New session: the transcript empties and the skill session is closed.
             with page.expect_response(lambda r: r.url.endswith("/console/end")) as ended:

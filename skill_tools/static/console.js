@@ -13,7 +13,9 @@
   const micButton = $("mic");
   const template = $("turn-template");
 
-  // The console session id lives per tab, so a reload keeps the conversation's server side.
+  // The server keeps no conversation: it hands back a signed token holding this tab's one (the
+  // simulated person, the open skill session), and the next turn sends it back, whichever server
+  // process answers. Kept per tab, so a reload carries on the same conversation.
   const SESSION_KEY = "bedtime-console-session";
   const MUTE_KEY = "bedtime-console-muted";
   let session = sessionStorage.getItem(SESSION_KEY);
@@ -40,11 +42,29 @@
     if (data && typeof data.session === "string") {
       session = data.session;
       sessionStorage.setItem(SESSION_KEY, session);
+    } else if (data && data.session === null) {
+      session = null; // the server will never accept the token we sent
+      sessionStorage.removeItem(SESSION_KEY);
     }
     if (!response.ok) {
-      throw new Error((data && data.error) || `the server answered ${response.status}`);
+      const error = new Error((data && data.error) || `the server answered ${response.status}`);
+      error.tokenRefused = response.status === 400 && data !== null && data.session === null;
+      throw error;
     }
     return data;
+  }
+
+  // A restarted server signs with a new secret and refuses the token this tab kept; the refused
+  // turn did nothing, so it is sent once more as the start of a new conversation.
+  async function send(path, body) {
+    try {
+      return await post(path, body);
+    } catch (error) {
+      if (!error.tokenRefused || body.session === null) throw error;
+      const data = await post(path, { ...body, session: null });
+      data.restarted = true;
+      return data;
+    }
   }
 
   // --- reading answers aloud ---------------------------------------------------------------
@@ -122,9 +142,10 @@
     setBusy(true);
     setStatus("Waiting for the skill…");
     try {
-      const data = await post(path, body);
+      const data = await send(path, body);
       addTurn(said, data, options);
-      setStatus(data.ended ? "The session is closed; say something to start a new one." : "The skill is listening.");
+      const restarted = data.restarted ? "The server did not know this tab's session, so a new one began. " : "";
+      setStatus(restarted + (data.ended ? "The session is closed; say something to start a new one." : "The skill is listening."));
       speak(data.speech);
     } catch (error) {
       addError(said, error.message);
@@ -156,7 +177,7 @@
     setBusy(true);
     if (canSpeak) window.speechSynthesis.cancel();
     try {
-      await post("/console/end", { session });
+      await send("/console/end", { session });
       transcript.replaceChildren();
       $("empty").hidden = false;
       setStatus("New session: the next thing you say starts fresh.");
