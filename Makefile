@@ -29,7 +29,8 @@ loadtest: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/bedtime-skill lint
 
-# A deployable Lambda zip in dist/: the handler, the skill package and its dependencies.
+# A deployable Lambda zip in dist/: the handler, the skill package (no web stack) and its dependencies
+# as Lambda wheels (lambda/requirements.txt). `ask deploy` builds the same zip through hooks/build.sh.
 lambda-zip: $(STAMP)
 	$(BIN)/python scripts/build_lambda_zip.py dist/lambda.zip
 

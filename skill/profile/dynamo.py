@@ -62,7 +62,9 @@ def make_dynamodb_adapter(settings: Settings) -> AbstractPersistenceAdapter:
         table_name=settings.dynamodb_table,
         partition_key_name="id",
         attribute_name="attributes",
-        create_table=True,
+        # On AWS the table is infrastructure (infrastructure/cfn-deployer/skill-stack.yaml) and the
+        # role may not create tables; only a local stand-in (an endpoint override) gets one made here.
+        create_table=settings.dynamodb_endpoint is not None,
         partition_keygen=hashed_user_id,
         dynamodb_resource=resource,
     )
