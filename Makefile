@@ -36,3 +36,13 @@ lambda-zip: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+
+# The store icons (interaction_model/assets/images), drawn by scripts/draw_icons.py; commit what it writes.
+icons: $(STAMP)
+	$(BIN)/python scripts/draw_icons.py
+
+# Point skill.json at the published privacy policy before `ask deploy`: make privacy-url URL=https://...
+privacy-url: $(STAMP)
+	$(BIN)/python scripts/set_privacy_url.py "$(URL)"
+
+.PHONY: icons privacy-url

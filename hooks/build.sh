@@ -18,5 +18,9 @@ if [[ -z $PYTHON ]]; then
 fi
 readonly PYTHON
 
-[[ $DO_DEBUG == true ]] && echo "[Debug] building $OUT_FILE with $PYTHON from $ROOT" >&2
+# Certification needs a real privacy policy; the manifest ships with a placeholder until it is set.
+if grep -q '"privacyPolicyUrl": "https://example.com/' "$ROOT/interaction_model/skill.json"; then
+  echo "[Warn] skill.json still has the placeholder privacy policy URL: make privacy-url URL=https://..." >&2
+fi
+if [[ $DO_DEBUG == true ]]; then echo "[Debug] building $OUT_FILE with $PYTHON from $ROOT" >&2; fi
 exec "$PYTHON" "$ROOT/scripts/build_lambda_zip.py" "$OUT_FILE"
