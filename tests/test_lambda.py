@@ -306,3 +306,25 @@ def test_boto3_left_in_the_artifact_would_shadow_the_runtimes_and_stops_the_buil
     (stage / "botocore" / "__init__.py").write_text("")
     with pytest.raises(BuildError, match="botocore would shadow the Lambda runtime"):
         build_lambda_zip.check_contents(stage)
+
+
+def test_the_lambda_pins_sit_inside_the_projects_own_ranges() -> None:
+    """lambda/requirements.txt is the one list for the artifact; it must not drift from pyproject.toml."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ranges = {Requirement(r).name.lower(): Requirement(r).specifier
+              for r in [*project["dependencies"], *project["optional-dependencies"]["dynamodb"]]}
+    pins = [Requirement(line) for line in (ROOT / "lambda" / "requirements.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert pins and all(str(p.specifier).startswith("==") for p in pins), "pinned, so every build is the same"
+    checked = 0
+    for pin in pins:
+        if pin.name.lower() in ranges:
+            version = str(pin.specifier).removeprefix("==")
+            assert ranges[pin.name.lower()].contains(version), (pin, ranges[pin.name.lower()])
+            checked += 1
+    assert checked >= 2  # ask-sdk-core and the DynamoDB adapter at least
+    assert not {p.name.lower() for p in pins} & {"boto3", "botocore", "flask", "gunicorn", "werkzeug"}
