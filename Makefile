@@ -39,9 +39,20 @@ model: $(STAMP)
 	$(BIN)/python -m skill_tools.model
 	$(BIN)/python -m skill_tools.fixtures
 
-# A deployable Lambda zip in dist/: the handler, the skill package and its dependencies.
+# A deployable Lambda zip in dist/: the handler, the skill package (no web stack) and its dependencies
+# as Lambda wheels (lambda/requirements.txt). `ask deploy` builds the same zip through hooks/build.sh.
 lambda-zip: $(STAMP)
 	$(BIN)/python scripts/build_lambda_zip.py dist/lambda.zip
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+
+# The store icons (interaction_model/assets/images), drawn by scripts/draw_icons.py; commit what it writes.
+icons: $(STAMP)
+	$(BIN)/python scripts/draw_icons.py
+
+# Point skill.json at the published privacy policy before `ask deploy`: make privacy-url URL=https://...
+privacy-url: $(STAMP)
+	$(BIN)/python scripts/set_privacy_url.py "$(URL)"
+
+.PHONY: icons privacy-url

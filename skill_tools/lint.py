@@ -3,16 +3,20 @@
 ``lint(model_dir)`` reads ``skill.json`` and ``interactionModels/custom/en-US.json`` under
 ``model_dir`` and returns one line per problem, ``"<file>: <where>: <what>"``; an empty list means
 the package is fit to deploy. Given the intents the code handles, it also checks that the model
-and the handlers agree.
+and the handlers agree. The manifest is held to what certification asks of a skill that keeps
+anything about a person: usesPersonalInfo, a privacy policy at an https URL, the SKILL_DISABLED
+event (so disabling can delete what was kept), and store icons of the right size.
 """
 from __future__ import annotations
 
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping
+import struct
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from skill_tools.simulator.nlu import normalise
 
@@ -43,13 +47,18 @@ _SLOT_REF = re.compile(r"\{([^{}]*)\}")
 _SAMPLE_TEXT = re.compile(r"[^\W\d_]|[ '.\-]")
 
 
-def lint(model_dir: Path, handled_intents: set[str] | None = None) -> list[str]:
-    """Return every problem found in the skill package at ``model_dir`` (empty when it is clean)."""
+def lint(model_dir: Path, handled_intents: set[str] | None = None,
+         stored_fields: Collection[str] | None = None) -> list[str]:
+    """Return every problem found in the skill package at ``model_dir`` (empty when it is clean).
+
+    ``stored_fields`` names what the skill keeps about a person between sessions; by default, the
+    fields of the skill's own profile model.
+    """
     model_dir = Path(model_dir)
     problems: list[str] = []
     if not model_dir.is_dir():
         return [f"{model_dir}: -: not a directory (expected a skill package with {SKILL_JSON})"]
-    _check_manifest(model_dir, problems)
+    _check_manifest(model_dir, problems, stored_profile_fields() if stored_fields is None else stored_fields)
     model = _load(model_dir / MODEL_JSON, MODEL_JSON, problems)
     if model is None:
         return problems
@@ -79,7 +88,7 @@ def _load(path: Path, label: str, problems: list[str]) -> dict[str, Any] | None:
     return data
 
 
-def _check_manifest(model_dir: Path, problems: list[str]) -> None:
+def _check_manifest(model_dir: Path, problems: list[str], stored_fields: Collection[str]) -> None:
     skill = _load(model_dir / SKILL_JSON, SKILL_JSON, problems)
     if skill is None:
         return
@@ -96,6 +105,118 @@ def _check_manifest(model_dir: Path, problems: list[str]) -> None:
     apis = manifest.get("apis")
     if not isinstance(apis, dict) or not isinstance(apis.get("custom"), dict):
         problems.append(f"{SKILL_JSON}: manifest.apis.custom: missing (this is a custom skill)")
+    locale = locales.get(LOCALE) if isinstance(locales, dict) else None
+    if isinstance(locale, dict):
+        _check_icons(model_dir, locale, problems)
+    _check_privacy(manifest, problems, stored_fields)
+    _check_events(manifest, problems, stored_fields)
+
+
+def stored_profile_fields() -> list[str]:
+    """What the skill's profile keeps about a person (its fields, less the schema version)."""
+    from skill.profile import models
+
+    profile = models.UserProfile
+    fields = getattr(profile, "model_fields", None) or getattr(profile, "__dataclass_fields__", {})
+    return sorted(name for name in fields if name != "schema_version")
+
+
+# Store icons: Alexa's sizes, as PNG.
+ICON_SIZES = {"smallIconUri": 108, "largeIconUri": 512}
+PRIVACY_FLAGS = ("usesPersonalInfo", "isChildDirected", "containsAds", "allowsPurchases", "isExportCompliant",
+                 "usesHealthInfo")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def https_problem(value: Any) -> str | None:
+    """Why ``value`` is not a well-formed https URL, or None when it is one."""
+    if not isinstance(value, str) or not value.strip():
+        return "missing or empty"
+    parts = urlsplit(value)
+    if parts.scheme != "https":
+        return f"'{value}' is not an https URL"
+    if not parts.hostname or "." not in parts.hostname or any(ch.isspace() for ch in value):
+        return f"'{value}' is not a well-formed URL"
+    return None
+
+
+def _png_size(path: Path) -> tuple[int, int] | None:
+    """Width and height from a PNG's header, or None when the file is not a PNG."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
+def _check_icons(model_dir: Path, locale: dict[str, Any], problems: list[str]) -> None:
+    for key, size in ICON_SIZES.items():
+        where = f"{SKILL_JSON}: manifest.publishingInformation.locales.{LOCALE}.{key}"
+        uri = locale.get(key)
+        if not isinstance(uri, str) or not uri.strip():
+            problems.append(f"{where}: missing (a {size} x {size} PNG is required to publish)")
+            continue
+        if not uri.startswith("file://"):
+            reason = https_problem(uri)
+            if reason:
+                problems.append(f"{where}: {reason}; use https or a file:// path in the skill package")
+            continue
+        relative = uri.removeprefix("file://")
+        path = (model_dir / relative).resolve()
+        if model_dir.resolve() not in path.parents:
+            problems.append(f"{where}: '{uri}' points outside the skill package")
+            continue
+        if not path.is_file():
+            problems.append(f"{where}: '{uri}' names a file the package does not have")
+            continue
+        found = _png_size(path)
+        if found is None:
+            problems.append(f"{where}: '{uri}' is not a PNG")
+        elif found != (size, size):
+            problems.append(f"{where}: '{uri}' is {found[0]} x {found[1]}; it must be {size} x {size}")
+
+
+def _check_privacy(manifest: dict[str, Any], problems: list[str], stored_fields: Collection[str]) -> None:
+    where = f"{SKILL_JSON}: manifest.privacyAndCompliance"
+    privacy = manifest.get("privacyAndCompliance")
+    if not isinstance(privacy, dict):
+        problems.append(f"{where}: missing (certification needs every privacy question answered)")
+        return
+    for flag in PRIVACY_FLAGS:
+        if not isinstance(privacy.get(flag), bool):
+            problems.append(f"{where}.{flag}: must be true or false")
+    if stored_fields and privacy.get("usesPersonalInfo") is False:
+        problems.append(f"{where}.usesPersonalInfo: false, but the skill keeps {', '.join(sorted(stored_fields))}")
+    locales = privacy.get("locales")
+    locale = locales.get(LOCALE) if isinstance(locales, dict) else None
+    urls = locale if isinstance(locale, dict) else {}
+    reason = https_problem(urls.get("privacyPolicyUrl"))
+    if reason:
+        problems.append(f"{where}.locales.{LOCALE}.privacyPolicyUrl: {reason} (a privacy policy is required)")
+    if "termsOfUseUrl" in urls and (reason := https_problem(urls["termsOfUseUrl"])):
+        problems.append(f"{where}.locales.{LOCALE}.termsOfUseUrl: {reason}")
+
+
+def _check_events(manifest: dict[str, Any], problems: list[str], stored_fields: Collection[str]) -> None:
+    """A skill that keeps anything subscribes to SKILL_DISABLED, on the same endpoint as its requests."""
+    events = manifest.get("events")
+    subscriptions = events.get("subscriptions") if isinstance(events, dict) else None
+    names = {s.get("eventName") for s in subscriptions if isinstance(s, dict)} if isinstance(subscriptions, list) else set()
+    if stored_fields and "SKILL_DISABLED" not in names:
+        problems.append(f"{SKILL_JSON}: manifest.events.subscriptions: no SKILL_DISABLED, so disabling the skill "
+                        f"cannot delete what it keeps")
+    apis = manifest.get("apis")
+    custom = apis.get("custom") if isinstance(apis, dict) else None
+    requests_at = custom.get("endpoint") if isinstance(custom, dict) else None
+    events_at = events.get("endpoint") if isinstance(events, dict) else None
+    # The ASK CLI fills both from the stack's output; until the first deploy neither is there.
+    if names and requests_at is not None and events_at != requests_at:
+        problems.append(f"{SKILL_JSON}: manifest.events.endpoint: {events_at!r} differs from apis.custom.endpoint "
+                        f"{requests_at!r}; events would not reach the skill")
 
 
 class _ModelLinter:

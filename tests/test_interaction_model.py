@@ -275,14 +275,16 @@ def test_example_phrases_are_things_the_model_understands() -> None:
 def test_manifest_asks_for_reminders_and_declares_privacy() -> None:
     assert manifest()["manifestVersion"] == "1.0"
     assert {"name": "alexa::alerts:reminders:skill:readwrite"} in manifest()["permissions"]
-    assert manifest()["apis"]["custom"]["interfaces"] == []
-    assert manifest()["privacyAndCompliance"] == {
-        "usesPersonalInfo": False,
+    assert manifest()["apis"]["custom"]["interfaces"] == [{"type": "CAN_FULFILL_INTENT_REQUEST"}]
+    privacy = dict(manifest()["privacyAndCompliance"])
+    assert privacy.pop("locales")["en-US"]["privacyPolicyUrl"].startswith("https://")
+    assert privacy == {
+        "usesPersonalInfo": True,  # bedtime, form and amount are personal (PRIVACY.md)
         "isChildDirected": False,
         "containsAds": False,
         "allowsPurchases": False,
         "isExportCompliant": True,
-        "usesHealthInfo": False,
+        "usesHealthInfo": False,  # health is heard within a session only, never stored
     }
 
 
@@ -293,8 +295,9 @@ def test_ask_resources_deploys_the_package_and_the_lambda() -> None:
     assert profile["skillMetadata"]["src"] == "./interaction_model"
     assert profile["code"]["default"]["src"] == "./lambda"
     infrastructure = profile["skillInfrastructure"]
-    assert infrastructure["type"] == "@ask-cli/lambda-deployer"
-    assert infrastructure["userConfig"] == {"runtime": "python3.11", "handler": "lambda_function.lambda_handler"}
+    assert infrastructure["type"] == "@ask-cli/cfn-deployer"  # tests/test_deploy_stack.py checks the stack
+    assert {k: infrastructure["userConfig"][k] for k in ("runtime", "handler")} == {
+        "runtime": "python3.11", "handler": "lambda_function.lambda_handler"}
     assert (ROOT / profile["skillMetadata"]["src"] / "skill.json").is_file()
 
 

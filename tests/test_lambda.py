@@ -1,42 +1,330 @@
-"""The Lambda entry: built into a zip by the documented command, imported and invoked from the zip alone."""
+"""The Lambda artifact: built as `make lambda-zip` and the ASK CLI's hook build it, run from its own contents.
+
+The artifact is built once for the module (wheels are cached in .venv/lambda-wheels, so only the
+first run on a machine downloads them) and then unzipped and run by a bare interpreter (-I -S: no
+site-packages, no user site, no PYTHON* variables) with nothing on its path but the artifact, and,
+for DynamoDB, what the Lambda runtime itself provides (boto3 and botocore).
+"""
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.conversation import SKILL_ID, envelope, intent_request
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "requests"
+TEMPLATE = ROOT / "infrastructure" / "cfn-deployer" / "skill-stack.yaml"
 
-# Runs inside a bare interpreter (-I -S: no site-packages, no user site), so only the zip's contents exist.
+
+def _load_build() -> ModuleType:
+    # By path: `scripts` is not a package, and another distribution could own that import name.
+    spec = importlib.util.spec_from_file_location("build_lambda_zip", ROOT / "scripts" / "build_lambda_zip.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("build_lambda_zip", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+build_lambda_zip = _load_build()
+BuildError = build_lambda_zip.BuildError
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The zip `make lambda-zip` writes (same script, same arguments)."""
+    out = tmp_path_factory.mktemp("make") / "lambda.zip"
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_lambda_zip.py"), str(out)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stdout
+    return out
+
+
+@pytest.fixture(scope="module")
+def unpacked(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("task")  # as Lambda unpacks it into /var/task
+    with zipfile.ZipFile(artifact) as zf:
+        zf.extractall(target)
+    return target
+
+
+# Run inside the bare interpreter. Time zones come only from the artifact (tzdata), as on a runtime
+# image without /usr/share/zoneinfo.
 PROBE = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
+import json, sys, zoneinfo
+zoneinfo.reset_tzpath(to=[])
+sys.path[:0] = [p for p in sys.argv[1].split("|") if p]
 import lambda_function
 for path in sys.argv[2:]:
-    out = lambda_function.lambda_handler(json.load(open(path)), None)
-    print(json.dumps(out["response"].get("outputSpeech", {}).get("ssml", "")))
-print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & {"boto3", "botocore", "flask", "gunicorn"})))
+    print(json.dumps(lambda_function.lambda_handler(json.load(open(path)), None)))
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
 """
 
 
-def test_the_lambda_zip_runs_on_its_own(tmp_path: Path) -> None:
-    zip_path = tmp_path / "lambda.zip"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_lambda_zip.py"), str(zip_path)], check=True,
-                   capture_output=True)
-    with zipfile.ZipFile(zip_path) as zf:
-        names = zf.namelist()
-        assert "lambda_function.py" in names and "skill/content/en-US/dose.toml" in names
-        zf.extractall(tmp_path / "pkg")
-
-    env = {"PATH": os.environ.get("PATH", ""), "BEDTIME_PERSISTENCE": "none", "BEDTIME_ALEXA_API": "false"}
-    fixtures = [str(FIXTURES / "launch.json"), str(FIXTURES / "dose_intent_kidney.json")]
-    out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, str(tmp_path / "pkg"), *fixtures],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+def run_bare(paths: list[Path], requests: list[dict[str, Any]], env: dict[str, str],
+             tmp_path: Path) -> tuple[list[dict[str, Any]], set[str]]:
+    """Invoke lambda_handler on each request in a bare interpreter; return the answers and the modules loaded."""
+    files = []
+    for index, request in enumerate(requests):
+        path = tmp_path / f"request-{index}.json"
+        path.write_text(json.dumps(request))
+        files.append(str(path))
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, "|".join(map(str, paths)), *files],
+                         capture_output=True, text=True, env={"PATH": os.environ.get("PATH", ""), **env},
+                         cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr
-    launch, kidney, heavy = (json.loads(line) for line in out.stdout.splitlines())
-    assert launch.startswith("<speak>") and "kidney" in kidney.lower() and "doctor" in kidney
-    assert heavy == []  # the Lambda path loads neither boto3 nor the web stack
+    *answers, modules = (json.loads(line) for line in out.stdout.splitlines())
+    return answers, set(modules)
+
+
+def speech(answer: dict[str, Any]) -> str:
+    return answer["response"].get("outputSpeech", {}).get("ssml", "")
+
+
+# --- it runs from its own contents -----------------------------------------------------------
+
+
+def test_the_artifact_answers_a_launch_request_from_a_bare_interpreter(unpacked: Path, tmp_path: Path) -> None:
+    requests = [json.loads((FIXTURES / name).read_text()) for name in ("launch.json", "dose_intent_kidney.json")]
+    env = {"BEDTIME_PERSISTENCE": "none", "BEDTIME_ALEXA_API": "false"}
+    (launch, kidney), modules = run_bare([unpacked], requests, env, tmp_path)
+
+    assert speech(launch).startswith("<speak>") and launch["response"].get("reprompt")
+    assert "kidney" in speech(kidney).lower() and "doctor" in speech(kidney)
+    # The Lambda path loads neither boto3 (no DynamoDB chosen) nor the web stack nor tooling.
+    assert modules.isdisjoint({"boto3", "botocore", "flask", "werkzeug", "gunicorn", "skill_tools", "pytest"})
+    assert "tzdata" in modules  # time zones came from the artifact itself
+
+
+@pytest.fixture(scope="module")
+def dynamodb_endpoint() -> Iterator[str]:
+    """moto's server on a free loopback port, standing in for DynamoDB."""
+    moto_server = pytest.importorskip("moto.server")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def runtime_provided(tmp_path: Path) -> Path:
+    """What the Lambda Python runtime puts on the path after /var/task: boto3 and botocore."""
+    import boto3
+    import botocore
+    import jmespath
+    import s3transfer
+
+    folder = tmp_path / "var-runtime"
+    folder.mkdir()
+    for module in (boto3, botocore, jmespath, s3transfer):
+        source = Path(module.__file__).parent  # type: ignore[arg-type]
+        (folder / source.name).symlink_to(source, target_is_directory=True)
+    return folder
+
+
+def test_the_artifact_keeps_a_dose_night_in_dynamodb_with_the_stacks_environment(
+    unpacked: Path, dynamodb_endpoint: str, tmp_path: Path
+) -> None:
+    """The environment the template gives the function, the table as the template makes it."""
+    import boto3
+    from cfnlint.decode import decode_str
+
+    template, errors = decode_str(TEMPLATE.read_text())
+    assert not errors
+    table_name, region = f"stack-profiles-{uuid.uuid4().hex[:8]}", "eu-west-1"
+    table = template["Resources"]["ProfileTable"]["Properties"]
+    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    client = boto3.client("dynamodb", region_name=region, endpoint_url=dynamodb_endpoint,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client.create_table(TableName=table_name, BillingMode=table["BillingMode"],
+                        AttributeDefinitions=table["AttributeDefinitions"], KeySchema=table["KeySchema"])
+
+    refs = {"SkillId": SKILL_ID, "ProfileTable": table_name, "AWS::Region": region, "LogLevel": "INFO"}
+    variables = template["Resources"]["SkillFunction"]["Properties"]["Environment"]["Variables"]
+    env = {name: refs[value["Ref"]] if isinstance(value, dict) else str(value) for name, value in variables.items()}
+    # Only the endpoint differs from AWS: moto on loopback.
+    env |= aws | {"BEDTIME_DYNAMODB_ENDPOINT": dynamodb_endpoint, "BEDTIME_ALEXA_API": "false"}
+
+    user = "amzn1.ask.account.ARTIFACT"
+    requests = [envelope({"type": "LaunchRequest"}, user_id=user),
+                envelope(intent_request("DoseTakenIntent"), user_id=user)]
+    (launch, taken), modules = run_bare([unpacked, runtime_provided(tmp_path)], requests, env, tmp_path)
+
+    assert speech(launch).startswith("<speak>") and speech(taken).startswith("<speak>")
+    assert {"boto3", "ask_sdk_dynamodb"} <= modules
+    items = client.scan(TableName=table_name)["Items"]
+    assert [item["id"]["S"] for item in items] == [hashlib.sha256(user.encode()).hexdigest()]
+    assert items[0]["attributes"]["M"]["dose_nights"]["L"], "the night was kept"
+
+
+# --- what is in it, and what is not -----------------------------------------------------------
+
+
+def test_the_artifact_holds_the_handler_the_skill_and_lambda_wheels_only(artifact: Path, unpacked: Path) -> None:
+    with zipfile.ZipFile(artifact) as zf:
+        names = zf.namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert "lambda_function.py" in tops and "skill/content/en-US/dose.toml" in names
+    assert not any(name.startswith("skill/web/") for name in names), "the web stack is not on the Lambda path"
+    forbidden = {"flask", "werkzeug", "gunicorn", "pytest", "_pytest", "skill_tools", "boto3", "botocore", "bin"}
+    assert not {t.split("-")[0].lower() for t in tops} & forbidden
+
+    # Every distribution is a wheel for Lambda: pure Python, or CPython 3.11 on manylinux x86_64.
+    fits = re.compile(r"^(py3|py2\.py3|cp311)-(none|cp311|abi3)-(any|manylinux(1|2010|2014|_2_\d+)_x86_64)$")
+    for wheel in unpacked.glob("*.dist-info/WHEEL"):
+        tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
+        assert any(fits.match(tag) for tag in tags), (wheel.parent.name, tags)
+    for extension in unpacked.rglob("*.so"):
+        assert extension.name.endswith((".cpython-311-x86_64-linux-gnu.so", ".abi3.so")), extension
+
+    # Bytecode for the target exactly when this interpreter is the target's version.
+    same = sys.version_info[:2] == (3, 11)
+    assert ("skill/__pycache__/builder.cpython-311.pyc" in names) is same
+    assert all(".cpython-311.pyc" in n for n in names if n.endswith(".pyc"))
+
+
+def test_the_ask_cli_hook_builds_the_same_artifact_byte_for_byte(artifact: Path, tmp_path: Path) -> None:
+    """`ask deploy` runs hooks/build.sh <out> <debug> from its copy of lambda/ (.ask/lambda)."""
+    ask_copy = tmp_path / ".ask" / "lambda"
+    shutil.copytree(ROOT / "lambda", ask_copy)
+    out = ask_copy / "build.zip"
+    result = subprocess.run(["bash", str(ROOT / "hooks" / "build.sh"), str(out), "false"], cwd=ask_copy,
+                            capture_output=True, text=True, timeout=900,
+                            env={**os.environ, "BEDTIME_BUILD_PYTHON": sys.executable})
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes() == artifact.read_bytes()  # the same inputs, the same zip: the CLI's hash is stable
+
+
+# --- the build fails loudly on a mismatch ----------------------------------------------------
+
+
+def make_wheel(folder: Path, name: str, tag: str) -> Path:
+    """A minimal, valid wheel of one empty module, for one platform tag only."""
+    dist = f"{name}-1.0"
+    path = folder / f"{dist}-{tag}.whl"
+    files = {f"{name}/__init__.py": b"",
+             f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode(),
+             f"{dist}.dist-info/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: {tag}\n".encode()}
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        for arcname, data in files.items():
+            zf.writestr(arcname, data)
+        zf.writestr(f"{dist}.dist-info/RECORD", "".join(f"{n},,\n" for n in [*files, f"{dist}.dist-info/RECORD"]))
+    return path
+
+
+def test_a_requirement_without_a_wheel_for_lambda_stops_the_build_with_one_line(tmp_path: Path) -> None:
+    wheelhouse = tmp_path / "wheels"
+    make_wheel(wheelhouse, "nightlight", "cp311-cp311-win_amd64")  # built for Windows only
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("nightlight==1.0\n")
+    out = tmp_path / "lambda.zip"
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_lambda_zip.py"), str(out), "--offline",
+                             "--wheelhouse", str(wheelhouse), "--requirements", str(requirements)],
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.returncode != 0 and not out.exists()
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("build_lambda_zip: error: no wheel for manylinux2014_x86_64 / CPython 3.11 of nightlight")
+
+
+def test_the_same_wheel_built_for_lambda_installs(tmp_path: Path) -> None:
+    """The check above refuses the platform, not the package: a manylinux x86_64 build of it passes."""
+    wheelhouse = tmp_path / "wheels"
+    make_wheel(wheelhouse, "nightlight", "cp311-cp311-manylinux2014_x86_64")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("nightlight==1.0\n")
+    build_lambda_zip.install_requirements(requirements, tmp_path / "stage", wheelhouse, allow_index=False)
+    assert (tmp_path / "stage" / "nightlight" / "__init__.py").exists()
+
+
+def test_a_runtime_other_than_the_builds_target_is_a_python_version_mismatch(tmp_path: Path) -> None:
+    resources = json.loads((ROOT / "ask-resources.json").read_text())
+    resources["profiles"]["default"]["skillInfrastructure"]["userConfig"]["runtime"] = "python3.12"
+    path = tmp_path / "ask-resources.json"
+    path.write_text(json.dumps(resources))
+    with pytest.raises(BuildError, match=r"Python version mismatch: .*'python3\.12'.*'python3\.11'"):
+        build_lambda_zip.target_runtime_from(path)
+    assert build_lambda_zip.target_runtime_from() == "python3.11"  # the project's own file agrees
+
+
+def staged(tmp_path: Path) -> Path:
+    """A clean stage: the handler and the skill package as the build copies them."""
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    build_lambda_zip.copy_runtime_package(stage)
+    build_lambda_zip.check_contents(stage)  # clean before anything is planted
+    return stage
+
+
+@pytest.mark.parametrize("planted", ["flask/__init__.py", "werkzeug/__init__.py", "gunicorn/__init__.py",
+                                     "pytest/__init__.py", "_pytest/__init__.py", "skill_tools/__init__.py",
+                                     "skill/web/app.py", "Flask-3.1.0.dist-info/METADATA"])
+def test_a_forbidden_package_in_the_artifact_stops_the_build(tmp_path: Path, planted: str) -> None:
+    stage = staged(tmp_path)
+    path = stage / planted
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("Name: Flask\n" if planted.endswith("METADATA") else "")
+    with pytest.raises(BuildError, match="forbidden package in the Lambda artifact"):
+        build_lambda_zip.check_contents(stage)
+
+
+@pytest.mark.parametrize("extension", ["_core.cpython-311-aarch64-linux-gnu.so", "_core.cpython-312-x86_64-linux-gnu.so",
+                                       "_core.cpython-311-darwin.so"])
+def test_an_extension_module_for_another_platform_or_python_stops_the_build(tmp_path: Path, extension: str) -> None:
+    stage = staged(tmp_path)
+    (stage / "nightlight").mkdir()
+    (stage / "nightlight" / extension).write_bytes(b"\x7fELF")
+    with pytest.raises(BuildError, match="extension module built for another platform or Python"):
+        build_lambda_zip.check_contents(stage)
+
+
+def test_boto3_left_in_the_artifact_would_shadow_the_runtimes_and_stops_the_build(tmp_path: Path) -> None:
+    stage = staged(tmp_path)
+    (stage / "botocore").mkdir()
+    (stage / "botocore" / "__init__.py").write_text("")
+    with pytest.raises(BuildError, match="botocore would shadow the Lambda runtime"):
+        build_lambda_zip.check_contents(stage)
+
+
+def test_the_lambda_pins_sit_inside_the_projects_own_ranges() -> None:
+    """lambda/requirements.txt is the one list for the artifact; it must not drift from pyproject.toml."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ranges = {Requirement(r).name.lower(): Requirement(r).specifier
+              for r in [*project["dependencies"], *project["optional-dependencies"]["dynamodb"]]}
+    pins = [Requirement(line) for line in (ROOT / "lambda" / "requirements.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert pins and all(str(p.specifier).startswith("==") for p in pins), "pinned, so every build is the same"
+    checked = 0
+    for pin in pins:
+        if pin.name.lower() in ranges:
+            version = str(pin.specifier).removeprefix("==")
+            assert ranges[pin.name.lower()].contains(version), (pin, ranges[pin.name.lower()])
+            checked += 1
+    assert checked >= 2  # ask-sdk-core and the DynamoDB adapter at least
+    assert not {p.name.lower() for p in pins} & {"boto3", "botocore", "flask", "gunicorn", "werkzeug"}

@@ -21,9 +21,10 @@ Model = dict[str, Any]
 
 @pytest.fixture
 def package(tmp_path: Path) -> Path:
-    """A fresh copy of the small valid skill package, ready for one fault."""
+    """A fresh copy of the small valid skill package, ready for one fault (the icons are the project's)."""
     target = tmp_path / "package"
     shutil.copytree(FIXTURE, target)
+    shutil.copytree(REAL_PACKAGE / "assets", target / "assets")
     return target
 
 
@@ -96,6 +97,121 @@ def test_a_skill_without_a_name_for_en_us_is_reported(package: Path) -> None:
 def test_a_skill_without_the_en_us_locale_is_reported(package: Path) -> None:
     edit_manifest(package, lambda m: m["publishingInformation"]["locales"].pop("en-US"))
     assert "no en-US locale" in only_problem(package)
+
+
+# --- skill.json: what certification asks of a skill that keeps things -----------------------
+
+
+def privacy(manifest: Model) -> Model:
+    return manifest["privacyAndCompliance"]  # type: ignore[no-any-return]
+
+
+def en_us(manifest: Model) -> Model:
+    return manifest["publishingInformation"]["locales"]["en-US"]  # type: ignore[no-any-return]
+
+
+def test_a_skill_without_a_privacy_policy_url_is_reported(package: Path) -> None:
+    edit_manifest(package, lambda m: privacy(m).pop("locales"))
+    assert only_problem(package) == ("skill.json: manifest.privacyAndCompliance.locales.en-US.privacyPolicyUrl: "
+                                     "missing or empty (a privacy policy is required)")
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("http://example.org/privacy", "is not an https URL"),
+    ("example.org/privacy", "is not an https URL"),
+    ("https://", "is not a well-formed URL"),
+    ("https://localhost/privacy", "is not a well-formed URL"),
+    ("https://example.org/my privacy", "is not a well-formed URL"),
+])
+def test_a_privacy_policy_url_that_is_not_well_formed_https_is_reported(package: Path, url: str, reason: str) -> None:
+    edit_manifest(package, lambda m: privacy(m)["locales"]["en-US"].update(privacyPolicyUrl=url))
+    problem = only_problem(package)
+    assert problem.startswith("skill.json: manifest.privacyAndCompliance.locales.en-US.privacyPolicyUrl: ")
+    assert reason in problem
+
+
+def test_terms_of_use_are_optional_but_if_given_must_be_https(package: Path) -> None:
+    edit_manifest(package, lambda m: privacy(m)["locales"]["en-US"].update(termsOfUseUrl="https://example.org/terms"))
+    assert lint(package) == []
+    edit_manifest(package, lambda m: privacy(m)["locales"]["en-US"].update(termsOfUseUrl="ftp://example.org/terms"))
+    assert "termsOfUseUrl: 'ftp://example.org/terms' is not an https URL" in only_problem(package)
+
+
+def test_keeping_a_profile_without_declaring_personal_info_is_reported(package: Path) -> None:
+    edit_manifest(package, lambda m: privacy(m).update(usesPersonalInfo=False))
+    problem = only_problem(package)
+    assert problem.startswith("skill.json: manifest.privacyAndCompliance.usesPersonalInfo: false, but the skill keeps ")
+    assert "bedtime" in problem and "preferred_form" in problem  # named from the skill's own profile model
+
+
+def test_a_skill_that_keeps_nothing_may_say_it_uses_no_personal_info(package: Path) -> None:
+    edit_manifest(package, lambda m: privacy(m).update(usesPersonalInfo=False))
+    edit_manifest(package, lambda m: m.pop("events"))
+    assert lint(package, stored_fields=()) == []
+
+
+@pytest.mark.parametrize("flag", ["usesPersonalInfo", "isChildDirected", "usesHealthInfo", "isExportCompliant"])
+def test_every_privacy_question_must_be_answered_true_or_false(package: Path, flag: str) -> None:
+    edit_manifest(package, lambda m: privacy(m).update({flag: "no"}))
+    assert only_problem(package) == f"skill.json: manifest.privacyAndCompliance.{flag}: must be true or false"
+
+
+def test_a_skill_that_keeps_things_must_hear_when_it_is_disabled(package: Path) -> None:
+    edit_manifest(package, lambda m: m["events"].update(subscriptions=[{"eventName": "SKILL_ENABLED"}]))
+    assert "no SKILL_DISABLED, so disabling the skill cannot delete what it keeps" in only_problem(package)
+
+
+def test_events_must_go_where_requests_go(package: Path) -> None:
+    here = {"uri": "arn:aws:lambda:us-east-1:123456789012:function:bedtime"}
+    edit_manifest(package, lambda m: m["apis"]["custom"].update(endpoint=here))
+    edit_manifest(package, lambda m: m["events"].update(endpoint={"uri": here["uri"] + "-old"}))
+    assert "manifest.events.endpoint:" in only_problem(package)
+    edit_manifest(package, lambda m: m["events"].update(endpoint=here))
+    assert lint(package) == []
+
+
+@pytest.mark.parametrize("key", ["smallIconUri", "largeIconUri"])
+def test_a_missing_icon_is_reported(package: Path, key: str) -> None:
+    edit_manifest(package, lambda m: en_us(m).pop(key))
+    assert only_problem(package).startswith(f"skill.json: manifest.publishingInformation.locales.en-US.{key}: missing")
+
+
+def test_an_icon_file_the_package_lacks_is_reported(package: Path) -> None:
+    (package / "assets" / "images" / "en-US_largeIcon.png").unlink()
+    assert "largeIconUri: 'file://assets/images/en-US_largeIcon.png' names a file the package does not have" in (
+        only_problem(package))
+
+
+def test_icons_of_the_wrong_size_are_reported(package: Path) -> None:
+    images = package / "assets" / "images"
+    small, large = images / "en-US_smallIcon.png", images / "en-US_largeIcon.png"
+    small_bytes = small.read_bytes()
+    small.write_bytes(large.read_bytes())
+    large.write_bytes(small_bytes)
+    problems = lint(package)
+    assert problems == [
+        "skill.json: manifest.publishingInformation.locales.en-US.smallIconUri: "
+        "'file://assets/images/en-US_smallIcon.png' is 512 x 512; it must be 108 x 108",
+        "skill.json: manifest.publishingInformation.locales.en-US.largeIconUri: "
+        "'file://assets/images/en-US_largeIcon.png' is 108 x 108; it must be 512 x 512",
+    ]
+
+
+def test_an_icon_that_is_not_a_png_is_reported(package: Path) -> None:
+    (package / "assets" / "images" / "en-US_smallIcon.png").write_bytes(b"GIF89a not a png at all, really")
+    assert "is not a PNG" in only_problem(package)
+
+
+def test_an_icon_outside_the_package_is_reported(package: Path) -> None:
+    edit_manifest(package, lambda m: en_us(m).update(smallIconUri="file://../../etc/icon.png"))
+    assert "points outside the skill package" in only_problem(package)
+
+
+def test_an_icon_at_an_https_url_is_accepted_and_an_http_one_is_not(package: Path) -> None:
+    edit_manifest(package, lambda m: en_us(m).update(largeIconUri="https://example.org/icons/large.png"))
+    assert lint(package) == []
+    edit_manifest(package, lambda m: en_us(m).update(largeIconUri="http://example.org/icons/large.png"))
+    assert "largeIconUri: 'http://example.org/icons/large.png' is not an https URL" in only_problem(package)
 
 
 # --- en-US.json structure --------------------------------------------------------------------

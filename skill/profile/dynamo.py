@@ -73,7 +73,10 @@ def make_dynamodb_adapter(settings: Settings) -> VersionedDynamoDbAdapter:
             retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         ),
     )
-    _create_table_if_missing(resource, settings.dynamodb_table)
+    if settings.dynamodb_endpoint is not None:
+        # On AWS the table is infrastructure (infrastructure/cfn-deployer/skill-stack.yaml) and the role
+        # may not create tables; only a local stand-in (an endpoint override) gets one made here.
+        _create_table_if_missing(resource, settings.dynamodb_table)
     return VersionedDynamoDbAdapter(
         DynamoDbAdapter(
             table_name=settings.dynamodb_table,
