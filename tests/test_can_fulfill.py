@@ -146,7 +146,7 @@ def test_an_amount_alexa_could_not_make_out_is_a_maybe(skill: SkillRunner) -> No
     assert verdict["canFulfill"] == "MAYBE" and slot(verdict, "amount") == ("NO", "NO")
 
 
-@pytest.mark.parametrize("heard", ["lupus", "gout", "?", "x" * 500])
+@pytest.mark.parametrize("heard", ["psoriasis", "shingles", "?", "x" * 500])
 def test_a_health_condition_is_never_a_no(skill: SkillRunner, heard: str) -> None:
     for intent in ("DoseIntent", "SafetyIntent"):
         verdict = ask(skill, intent, condition=heard)

@@ -1,6 +1,8 @@
 """Dose questions and their follow-ups. Every one goes through `assess_dose`, whose safety gate runs first."""
 from __future__ import annotations
 
+import math
+
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
@@ -10,6 +12,10 @@ from skill.speech import Line, Reply, fmt_mg, state_of
 from skill.state import DoseAsked, Topic, Waiting
 
 LINE = Slot("line", "LabelType")
+# Below this, a number said without a unit is not taken as milligrams (no supplement dose is that small).
+SMALLEST_BARE_AMOUNT = 20
+# More capsules than this at once is a mishearing (an age, an amount), not a count.
+MOST_CAPSULES = 10
 
 
 def dose_reply(advice: DoseAdvice, *, lead: list[Line] | None = None, asked: DoseAsked | None = None) -> Reply:
@@ -61,7 +67,7 @@ def _count(raw: str | None) -> int | None:
         count = int(float(raw or ""))
     except ValueError:
         return None
-    return count if 0 < count <= 20 else None
+    return count if 0 < count <= MOST_CAPSULES else None
 
 
 def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], bool]:
@@ -74,6 +80,10 @@ def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], b
     amount = parse_amount(amount_heard, unit_id or unit_heard)
     if amount is None and (unit_id == "g" or (unit_heard or "").strip().lower() in ("gram", "a gram")):
         amount = 1000.0  # "a gram of magnesium": a unit said alone is one of it
+    if amount is not None and amount < SMALLEST_BARE_AMOUNT and not (unit_id or unit_heard):
+        # "I'm 16, can I take...": a small bare number is an age or a count far more often than a dose;
+        # answering it as milligrams would call it too little. Ask for the amount instead.
+        amount = math.nan
     asked = DoseAsked(amount_mg=amount, form=parse_form(form_id) or parse_form(form_heard), count=_count(count_heard))
     said = any(v is not None for v in (amount_heard, form_heard, count_heard))
     return asked, health(handler_input), said

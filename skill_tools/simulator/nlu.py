@@ -632,6 +632,10 @@ class Resolver:
         if not declared:
             return {}
         entities = _claim(found, set(declared.values()))
+        # A number said right before a unit is the amount ("i'm 16, can i take 400 mg"): it is placed
+        # first, so it takes the number slot the sample puts before {unit}.
+        unit_starts = {e.start for e in entities if any(r.slot_type == "UnitType" for r in e.readings)}
+        entities = sorted(entities, key=lambda e: e.end not in unit_starts)
         # Slot names per type, the nearest sample's first: "compare {a} and {b}" fills a then b.
         order = [p[0] for p in sample.parts if not isinstance(p, str)] + list(declared)
         slots: dict[str, SlotMatch] = {}
