@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import socketserver
 import threading
 import time
 from collections.abc import Iterator

@@ -7,7 +7,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
 from skill.handlers.base import AMOUNT, ANY, CONDITION, COUNT, FORM, UNIT, Handler, Intent, Slot, health, slot
-from skill.knowledge import Condition, DoseAdvice, Form, Gate, Label, Tier, assess_dose, parse_amount, parse_form
+from skill.knowledge import Condition, DoseAdvice, Gate, Label, Tier, assess_dose, parse_amount, parse_form
 from skill.speech import Line, Reply, fmt_mg, state_of
 from skill.state import DoseAsked, Topic, Waiting
 
