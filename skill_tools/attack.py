@@ -32,7 +32,6 @@ import json
 import os
 import random
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,13 +46,10 @@ from pathlib import Path
 from typing import Any
 
 from skill_tools.loadtest import (
+    serving_process,
     DEFAULT_FIXTURES,
     ROOT,
-    SERVER_START_TIMEOUT,
     UsageError,
-    _healthy,
-    _stop,
-    _tail,
     alexa_api,
     free_port,
     fresh_body,
@@ -155,21 +151,8 @@ def served(env_extra: dict[str, str], deadline: float, workers: int, log_dir: Pa
     log_path = log_dir / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BEDTIME_")}
     env |= {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))} | env_extra
-    command = [sys.executable, "-m", "skill_tools.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers)]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        ready_by = min(deadline, time.monotonic() + SERVER_START_TIMEOUT)
-        while not _healthy(port):
-            if process.poll() is not None:
-                raise UsageError(f"the server exited with code {process.returncode}:\n{_tail(log_path)}")
-            if time.monotonic() > ready_by:
-                raise UsageError(f"the server did not answer /healthz in time:\n{_tail(log_path)}")
-            time.sleep(0.1)
+    with serving_process(env, port, workers, deadline, log_path):
         yield port
-    finally:
-        _stop(process)
 
 
 # --- genuine traffic ----------------------------------------------------------------------

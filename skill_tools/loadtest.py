@@ -376,20 +376,28 @@ def served(deadline: float, workers: int = 2) -> Iterator[Target]:
             "BEDTIME_SKILL_ID": "",  # the fixtures carry a test skill id; an operator's real one would refuse them
             "BEDTIME_ALEXA_API_ALLOW_LOOPBACK": "true",  # the Alexa API stand-in below listens on loopback
         }
-        command = [sys.executable, "-m", "skill_tools.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        try:
-            ready_by = min(deadline, time.monotonic() + SERVER_START_TIMEOUT)
-            while not _healthy(port):
-                if process.poll() is not None:
-                    raise UsageError(f"the server exited with code {process.returncode}:\n{_tail(log_path)}")
-                if time.monotonic() > ready_by:
-                    raise UsageError(f"the server did not answer /healthz in time:\n{_tail(log_path)}")
-                time.sleep(0.1)
+        with serving_process(env, port, workers, deadline, log_path):
             yield Target("127.0.0.1", port, "/alexa")
-        finally:
-            _stop(process)
+
+
+@contextmanager
+def serving_process(env: dict[str, str], port: int, workers: int, deadline: float, log_path: Path) -> Iterator[None]:
+    """`bedtime-skill serve` on loopback with `env`, until /healthz answers; stopped when the block ends."""
+    command = [sys.executable, "-m", "skill_tools.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(workers)]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        ready_by = min(deadline, time.monotonic() + SERVER_START_TIMEOUT)
+        while not _healthy(port):
+            if process.poll() is not None:
+                raise UsageError(f"the server exited with code {process.returncode}:\n{_tail(log_path)}")
+            if time.monotonic() > ready_by:
+                raise UsageError(f"the server did not answer /healthz in time:\n{_tail(log_path)}")
+            time.sleep(0.1)
+        yield
+    finally:
+        _stop(process)
 
 
 # --- command line --------------------------------------------------------------------------

@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ask_sdk_model import RequestEnvelope
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skill.builder import build_skill, handled_intents
 from skill.handlers.can_fulfill import NAME_FREE_INTENTS, UNDERSTANDS
-from skill.profile.sqlite_store import SqlitePersistenceAdapter
 from skill.runtime import SkillRunner
 from skill.settings import Settings
 from skill.web import create_app
+from tests.recording_store import RecordingStore
 from tests.conversation import SKILL_ID, envelope
 from tests.test_events import lambda_entry
 
@@ -53,24 +52,6 @@ def can_fulfill(intent: str, **slots: str | None) -> dict[str, Any]:
     return envelope({"type": "CanFulfillIntentRequest", "intent": {"name": intent, "slots": filled}})
 
 
-class RecordingStore(SqlitePersistenceAdapter):
-    """The real SQLite adapter, noting every read, write and delete."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.calls: list[str] = []
-
-    def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, Any]:
-        self.calls.append("get")
-        return super().get_attributes(request_envelope)
-
-    def save_attributes(self, request_envelope: RequestEnvelope, attributes: dict[str, Any]) -> None:
-        self.calls.append("save")
-        super().save_attributes(request_envelope, attributes)
-
-    def delete_attributes(self, request_envelope: RequestEnvelope) -> None:
-        self.calls.append("delete")
-        super().delete_attributes(request_envelope)
 
 
 @pytest.fixture

@@ -20,17 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ask_sdk_model import RequestEnvelope
 from flask.testing import FlaskClient
 
 from skill.builder import build_skill
 from skill.profile.factory import SQLITE_FILE_NAME
-from skill.profile.sqlite_store import SqlitePersistenceAdapter
 from skill.runtime import SkillRunner
 from skill.settings import Settings
 from skill.web import create_app
 from skill.web.verify import RequestVerifier
 from tests import pki
+from tests.recording_store import RecordingStore
 from tests.conversation import check_response, envelope, intent_request
 from tests.pki import CERT_URL, NOW, SKILL_ID, TestPki, chain_pem, sign_body, sign_body_sha1
 
@@ -45,24 +44,6 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     return pki.make_pki(tmp_path_factory.mktemp("ca"))
 
 
-class RecordingStore(SqlitePersistenceAdapter):
-    """The real SQLite adapter, noting each read and write so a test can say none happened."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.calls: list[str] = []
-
-    def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, Any]:
-        self.calls.append("get")
-        return super().get_attributes(request_envelope)
-
-    def save_attributes(self, request_envelope: RequestEnvelope, attributes: dict[str, Any]) -> None:
-        self.calls.append("save")
-        super().save_attributes(request_envelope, attributes)
-
-    def delete_attributes(self, request_envelope: RequestEnvelope) -> None:
-        self.calls.append("delete")
-        super().delete_attributes(request_envelope)
 
 
 @dataclass
