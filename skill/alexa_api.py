@@ -219,10 +219,12 @@ class NightlyReminders:
         now_local = self._clock().astimezone(ZoneInfo(time_zone))
         scheduled = now_local.replace(hour=hour, minute=minute, second=0, microsecond=0, tzinfo=None)
         reminder = ReminderRequest(
-            request_time=now_local.replace(tzinfo=None).strftime(_LOCAL_TIME_FORMAT),
+            # Strings, not datetimes: the SDK would serialise a datetime with its offset, and the API reads
+            # scheduledTime as local wall-clock time in timeZoneId (see _LOCAL_TIME_FORMAT).
+            request_time=now_local.replace(tzinfo=None).strftime(_LOCAL_TIME_FORMAT),  # type: ignore[arg-type]
             trigger=Trigger(
                 object_type=TriggerType.SCHEDULED_ABSOLUTE,
-                scheduled_time=scheduled.strftime(_LOCAL_TIME_FORMAT),
+                scheduled_time=scheduled.strftime(_LOCAL_TIME_FORMAT),  # type: ignore[arg-type]
                 time_zone_id=time_zone,
                 recurrence=Recurrence(
                     recurrence_rules=[f"FREQ=DAILY;BYHOUR={hour};BYMINUTE={minute};BYSECOND=0;INTERVAL=1;"]

@@ -33,8 +33,9 @@ def build_skill(
     catalogs = {locale: load_catalog(locale) for locale in available_locales()}
     voice = Voice(catalogs, rng or random.Random(settings.seed), on_say)
 
-    builder = CustomSkillBuilder(persistence_adapter=persistence, api_client=api_client)
-    builder.skill_id = settings.skill_id
+    # ask-sdk types these as required, but None is how it is told "no store" and "no API client".
+    builder = CustomSkillBuilder(persistence_adapter=persistence, api_client=api_client)  # type: ignore[arg-type]
+    builder.skill_id = settings.skill_id  # type: ignore[assignment]
     services = services or Services.from_settings(settings, api_client=api_client)
     handlers = make_handlers(voice, services)
     for catalog in catalogs.values():  # every key a handler declares exists in every locale, or no start

@@ -289,7 +289,7 @@ def guarded_call(
     try:
         result = send(request, min(per_call, budget.remaining()))
         status = getattr(result, "status_code", None) or getattr(result, "status", 0)
-        ok = int(status) < 500
+        ok = int(status or 0) < 500
         return result
     finally:
         breaker.release(ok)

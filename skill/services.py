@@ -24,7 +24,7 @@ from ask_sdk_model.services import ApiClient
 from skill.outbound import Breakers, Budget
 from skill.profile.models import UserProfile
 from skill.profile.versions import UNVERSIONED, Snapshot, VersionConflict, VersionedStore, apply, changes
-from skill.speech import set_state, state_of
+from skill.speech import set_state, state_of, system_of
 
 if TYPE_CHECKING:
     from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
@@ -232,10 +232,10 @@ class Services:
 
         if not self.alexa_api:
             raise ReminderError("unavailable", "the Alexa APIs are off in offline mode")
-        system = handler_input.request_envelope.context.system
+        system = system_of(handler_input)
         return NightlyReminders(
-            system.api_endpoint,
-            system.api_access_token,
+            system.api_endpoint or "",
+            system.api_access_token or "",
             self.api_client,
             clock=self.clock,
             budget=self.budget(handler_input),
@@ -250,8 +250,8 @@ class Services:
             return profile.time_zone
         if not self.alexa_api:
             return self.default_time_zone
-        system = handler_input.request_envelope.context.system
-        device_id = system.device.device_id if system.device else ""
+        system = system_of(handler_input)
+        device_id = (system.device.device_id if system.device else None) or ""
         zone = self.reminders(handler_input).time_zone(device_id, fallback="")
         if not zone:
             return self.default_time_zone  # a guess for tonight, never remembered

@@ -13,6 +13,7 @@ from typing import Any
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
+from ask_sdk_model.interfaces.system import SystemState
 from ask_sdk_model.ui import SimpleCard
 
 from skill.content import Catalog
@@ -44,7 +45,8 @@ def session_of(handler_input: HandlerInput) -> dict[str, Any]:
     """Session attributes, or a throwaway dict for requests Alexa sends outside a session."""
     if handler_input.request_envelope.session is None:
         return {}
-    return handler_input.attributes_manager.session_attributes  # type: ignore[no-any-return]
+    attributes: dict[str, Any] | None = handler_input.attributes_manager.session_attributes
+    return attributes if attributes is not None else {}
 
 
 def state_of(handler_input: HandlerInput) -> State:
@@ -60,6 +62,12 @@ def state_of(handler_input: HandlerInput) -> State:
 def set_state(handler_input: HandlerInput, state: State) -> None:
     """Change the state for the rest of this request; `Voice.respond` writes it into the session."""
     handler_input.attributes_manager.request_attributes[_STATE] = state
+
+
+def system_of(handler_input: HandlerInput) -> SystemState:
+    """context.System of this request; the runner fills it in for envelopes that lack it."""
+    context = handler_input.request_envelope.context
+    return context.system if context is not None and context.system is not None else SystemState()
 
 
 def request_locale(handler_input: HandlerInput) -> str:
@@ -263,7 +271,7 @@ class Voice:
             builder.set_card(SimpleCard(title=spoken.card_title, content=spoken.card_text))
         state = state_of(handler_input)
         ends = reply.end or spoken.reprompt_ssml is None
-        if ends:
+        if ends or spoken.reprompt_ssml is None:
             builder.set_should_end_session(True)
             state = replace(state, waiting=Waiting.NOTHING, then=None, topic=None, dose=None)
         else:

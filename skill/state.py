@@ -74,7 +74,7 @@ class DoseAsked:
         ok_amount = isinstance(amount, int | float) and not isinstance(amount, bool) and 0 < amount <= 1_000_000
         ok_count = isinstance(count, int) and not isinstance(count, bool) and 0 < count <= 100
         return cls(
-            amount_mg=float(amount) if ok_amount else None,
+            amount_mg=float(amount) if ok_amount and isinstance(amount, int | float) else None,
             form=Form(form) if isinstance(form, str) and form in Form.__members__.values() else None,
             count=count if ok_count else None,
         )
@@ -110,9 +110,9 @@ class State:
         last_said = session.get(LAST_SAID)
         profile = session.get(PROFILE)
         return cls(
-            waiting=Waiting(waiting) if waiting in Waiting.__members__.values() else Waiting.NOTHING,
+            waiting=Waiting(waiting) if isinstance(waiting, str) and waiting in Waiting.__members__.values() else Waiting.NOTHING,
             then=then if isinstance(then, str) and len(then) <= 100 else None,
-            topic=Topic(topic) if topic in Topic.__members__.values() else None,
+            topic=Topic(topic) if isinstance(topic, str) and topic in Topic.__members__.values() else None,
             dose=DoseAsked.from_json(session.get(DOSE)),
             conditions=frozenset(conditions),
             last_said=last_said if isinstance(last_said, dict) else None,

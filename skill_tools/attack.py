@@ -210,7 +210,8 @@ def genuine_client(port: int, make_body: Callable[[], tuple[bytes, dict[str, str
                     conn = None
             except (OSError, http.client.HTTPException) as exc:
                 outcome = f"error:{type(exc).__name__}"
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 conn = None
             tally.record(outcome, (time.monotonic() - started) * 1000)
             time.sleep(max(0.0, pace - (time.monotonic() - started)))

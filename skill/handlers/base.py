@@ -82,8 +82,8 @@ def request_key(handler_input: HandlerInput) -> str:
     """What a request asks for: its intent name, or its request type when it is not an intent."""
     request = handler_input.request_envelope.request
     if isinstance(request, IntentRequest):
-        return request.intent.name if request.intent is not None else ""
-    return str(request.object_type or "")
+        return str(request.intent.name or "") if request.intent is not None else ""
+    return str(getattr(request, "object_type", None) or "")
 
 
 def slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None]:
@@ -111,7 +111,8 @@ def hear_condition(handler_input: HandlerInput) -> Condition | None:
     kept as Condition.OTHER, unless it is plainly about something else ("with food").
     """
     resolved, heard = slot(handler_input, "condition")
-    condition = (Condition(resolved) if resolved in Condition.__members__.values() else None) or health_mention(heard)
+    known = Condition(resolved) if resolved is not None and resolved in Condition.__members__.values() else None
+    condition = known or health_mention(heard)
     if condition is not None:
         set_state(handler_input, state_of(handler_input).with_condition(condition))
     return condition

@@ -118,7 +118,7 @@ def judge(request: CanFulfillIntentRequest) -> CanFulfillIntent:
     """The whole answer for one CanFulfillIntentRequest; pure, so it cannot change anything."""
     intent = request.intent
     name = intent.name if intent is not None else None
-    if name not in NAME_FREE_INTENTS:
+    if intent is None or name not in NAME_FREE_INTENTS:
         return CanFulfillIntent(can_fulfill=CanFulfillIntentValues.NO)
     slots = {
         slot_name: judge_slot(slot_name, slot)
@@ -138,8 +138,9 @@ class CanFulfillHandler(EventHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request
+        assert isinstance(request, CanFulfillIntentRequest)  # can_handle said so
         answer = judge(request)
-        log.info("can fulfill %s: %s", _intent_name(request), answer.can_fulfill.value)
+        log.info("can fulfill %s: %s", _intent_name(request), getattr(answer.can_fulfill, "value", None))
         return handler_input.response_builder.set_can_fulfill_intent(answer).response
 
 

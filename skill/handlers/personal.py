@@ -19,7 +19,7 @@ from skill.handlers.base import TIME, Handler, Intent
 from skill.knowledge.nights import Tonight, spoken_time, tonight
 from skill.profile.models import UserProfile
 from skill.services import Services
-from skill.speech import Line, Reply, Voice, request_locale
+from skill.speech import Line, Reply, Voice, request_locale, system_of
 from skill.state import Waiting
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class PersonalHandler(Handler):
 
 def has_consent(handler_input: HandlerInput) -> bool:
     """True when the person has granted the reminders permission (the request carries its token)."""
-    user = handler_input.request_envelope.context.system.user
+    user = system_of(handler_input).user
     return bool(user and user.permissions and user.permissions.consent_token)
 
 

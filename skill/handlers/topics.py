@@ -158,7 +158,7 @@ class SideEffectsHandler(Handler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         resolved, heard = slot(handler_input, "symptom")
-        symptom = Symptom(resolved) if resolved in Symptom.__members__.values() else None
+        symptom = Symptom(resolved) if resolved is not None and resolved in Symptom.__members__.values() else None
         if symptom is None and not heard:
             return self.voice.respond(handler_input, self.answer("side_effects.general"))
         if is_warning_sign(symptom):
@@ -195,7 +195,7 @@ class SourcesHandler(Handler):
         facts: list[str] = []
         for item in said:
             key = item[0] if isinstance(item, list) and item and isinstance(item[0], str) else None
-            if key in self.voice.catalog:
+            if key is not None and key in self.voice.catalog:
                 facts += self.voice.catalog[key].facts
         sources = list(dict.fromkeys(_SOURCE_OF.get(f.split(".")[0], _SOURCE_OF.get(f[0], "")) for f in facts))
         lines = [Line(key) for key in sources if key]

@@ -86,13 +86,16 @@ class StoreProbe:
         if self._envelope is None or self._pid != os.getpid():  # a forked worker gets its own sentinel
             self._pid, self._envelope = os.getpid(), _sentinel_envelope()
         envelope, token = self._envelope, f"{time.time_ns()}"
+        adapter = self._adapter
+        if adapter is None:
+            return Health(True, None)
         try:
-            self._adapter.get_attributes(envelope)  # as a request would: read, then write what it read
-            self._adapter.save_attributes(envelope, {SENTINEL_FIELD: token})
-            if self._adapter.get_attributes(envelope).get(SENTINEL_FIELD) != token:
+            adapter.get_attributes(envelope)  # as a request would: read, then write what it read
+            adapter.save_attributes(envelope, {SENTINEL_FIELD: token})
+            if adapter.get_attributes(envelope).get(SENTINEL_FIELD) != token:
                 log.warning("store check: the sentinel read back is not the one written")
                 return Health(False, "store does not read back what it wrote")
-            self._adapter.delete_attributes(envelope)
+            adapter.delete_attributes(envelope)
         except Exception as exc:  # any failure of the store is the answer, never a 500
             log.warning("store check failed: %s: %s", type(exc).__name__, exc)
             return Health(False, "store cannot be written")

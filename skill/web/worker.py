@@ -96,4 +96,4 @@ class DeadlineWorker(GeventWorker):
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        self.wsgi = BufferedBody(self.wsgi, self._limits())
+        self.wsgi: Any = BufferedBody(self.wsgi, self._limits())

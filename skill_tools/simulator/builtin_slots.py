@@ -58,8 +58,8 @@ def parse_number(text: str) -> str | None:
     if text in ("half", "a half"):
         return "0.5"  # "half a gram"
     if text.endswith(" and a half"):  # "one and a half", "2 and a half"
-        whole = parse_number(text[: -len(" and a half")])
-        return None if whole is None or "." in whole else _format(Decimal(whole) + Decimal("0.5"))
+        whole_text = parse_number(text[: -len(" and a half")])
+        return None if whole_text is None or "." in whole_text else _format(Decimal(whole_text) + Decimal("0.5"))
     words = text.split()
     fraction = ""
     if "point" in words:
