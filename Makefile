@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench loadtest attack lambda-zip lint model clean
+.PHONY: run test check bench loadtest attack lambda-zip lint model clean
 
 # The venv is rebuilt only when the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -18,6 +18,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Static checks: ruff (pyflakes and pycodestyle rules) and mypy over the runtime and the tools.
+check: $(STAMP)
+	$(BIN)/ruff check skill skill_tools tests bench lambda scripts
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
