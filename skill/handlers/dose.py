@@ -4,7 +4,10 @@ from __future__ import annotations
 import math
 
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_model import Response
+from ask_sdk_model import Intent as AskIntent
+from ask_sdk_model import IntentRequest, Response
+from ask_sdk_model import Slot as AskSlot
+from ask_sdk_model.dialog import ElicitSlotDirective
 
 from skill.handlers.base import AMOUNT, ANY, CONDITION, COUNT, FORM, UNIT, Handler, Intent, Slot, health, slot
 from skill.knowledge import Condition, DoseAdvice, Gate, Label, Tier, assess_dose, parse_amount, parse_form
@@ -12,6 +15,8 @@ from skill.speech import Line, Reply, fmt_mg, state_of
 from skill.state import DoseAsked, Topic, Waiting
 
 LINE = Slot("line", "LabelType")
+# DoseIntent's amount is asked for with Dialog.ElicitSlot after "should I take two?" (how much does each hold?).
+DOSE_AMOUNT = Slot("amount", "AMAZON.NUMBER", elicit=True)
 # Below this, a number said without a unit is not taken as milligrams (no supplement dose is that small).
 SMALLEST_BARE_AMOUNT = 20
 # More capsules than this at once is a mishearing (an age, an amount), not a count.
@@ -96,7 +101,12 @@ def answer_dose(handler: Handler, handler_input: HandlerInput, asked: DoseAsked,
         if conditions:
             return handler.voice.respond(handler_input, dose_reply(assess_dose(None, asked.form, conditions),
                                                                    asked=asked))
-        # "Should I take two?": two of what? Ask rather than guess what a capsule holds.
+        # "Should I take two?": two of what? Ask rather than guess what a capsule holds, with
+        # Dialog.ElicitSlot on DoseIntent's amount so "two hundred each" is heard as the answer.
+        if isinstance(handler_input.request_envelope.request, IntentRequest):
+            wanted = AskIntent(name="DoseIntent", slots={DOSE_AMOUNT.name: AskSlot(name=DOSE_AMOUNT.name)})
+            handler_input.response_builder.add_directive(ElicitSlotDirective(updated_intent=wanted,
+                                                                             slot_to_elicit=DOSE_AMOUNT.name))
         ask = Line("dose.per_capsule", {"count": asked.count})
         return handler.voice.respond(handler_input, Reply([], ask=ask, waiting=Waiting.PER_CAPSULE,
                                                           topic=Topic.DOSE, dose=asked))
@@ -127,7 +137,7 @@ def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: b
 class DoseHandler(Handler):
     """Serve "how much magnesium should I take", "is 500 milligrams too much", "should I take two"."""
 
-    intent = Intent("DoseIntent", (AMOUNT, UNIT, FORM, CONDITION, COUNT))
+    intent = Intent("DoseIntent", (DOSE_AMOUNT, UNIT, FORM, CONDITION, COUNT))
     keys = ("dose.general", "dose.general.more", "dose.low", "dose.everyday", "dose.between", "dose.deficient",
             "dose.upper_limit", "dose.converted", "dose.invalid", "dose.caveat", "dose.per_capsule",
             "gate.kidney", "gate.pregnancy", "gate.child", "gate.medicines", "gate.other", "gate.over_800",
