@@ -28,7 +28,7 @@ def build_skill(
     services: Services | None = None,
 ) -> CustomSkill:
     """Build the skill: content validated once, handlers registered specific first, catch-alls last."""
-    settings = settings or Settings()
+    settings = settings or Settings.from_env()
     catalog = load_catalog(settings.locale)  # raises ContentError before any request is served
     voice = Voice(catalog, rng or random.Random(settings.seed), on_say)
 

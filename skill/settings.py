@@ -1,73 +1,113 @@
-"""Settings for every entry point, read from the environment with the prefix BEDTIME_."""
-from __future__ import annotations
+"""Settings for every entry point, read from the environment with the prefix BEDTIME_.
 
+One definition, the dataclass below, and two readers of it:
+
+- `Settings.from_env()` reads BEDTIME_* with the plain typed reader of skill.fields. The Lambda
+  entry uses it, so a cold start loads neither pydantic nor pydantic-settings.
+- `Settings.from_env_pydantic()` has pydantic-settings read the same fields with the same rules;
+  the web server and the CLI use it (its errors name every bad variable at once).
+
+A property test (tests/test_settings_readers.py) holds both to the same answers on any environment.
+A new setting is one line at the end of the class: `name: type = spec(default, description=...)`.
+"""
+import dataclasses
+import os
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from skill.fields import Record, pydantic_type, read_env, record, slots, spec
+
+ENV_PREFIX = "BEDTIME_"
 
 
-class Settings(BaseSettings):
-    """What an operator can configure; each field is one BEDTIME_* variable."""
+def _known_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    model_config = SettingsConfigDict(env_prefix="BEDTIME_", extra="ignore")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
 
-    skill_id: str | None = Field(
-        default=None,
-        description="The skill's application id; requests for any other skill get HTTP 400.",
-    )
-    verify_signature: bool = Field(
-        default=True,
-        description="Check Alexa's request signature and timestamp. Off only for tests and local use.",
-    )
-    locale: str = Field(default="en-US", description="The content locale the skill speaks.")
-    data_dir: Path = Field(default=Path("var"), description="Where the SQLite store lives.")
-    persistence: Literal["sqlite", "dynamodb", "none"] = Field(
-        default="sqlite", description="Where the skill keeps what a person chose (never health data)."
-    )
-    dynamodb_table: str = Field(default="bedtime-skill", description="DynamoDB table name.")
-    dynamodb_endpoint: str | None = Field(
-        default=None, description="Override the DynamoDB endpoint (a local server in tests)."
-    )
-    aws_region: str = Field(default="us-east-1", description="AWS region for DynamoDB.")
-    ca_bundle: Path | None = Field(
-        default=None,
-        description="A PEM file of trusted roots for Alexa's certificate chain (default: certifi).",
-    )
-    timestamp_tolerance: int = Field(
-        default=150, ge=1, le=3600, description="Seconds a request's timestamp may differ from now."
-    )
-    max_body_bytes: int = Field(
-        default=64 * 1024, ge=1024, le=1024 * 1024, description="Largest request body accepted."
-    )
-    default_time_zone: str = Field(
-        default="America/New_York", description="Time zone used when the device's cannot be read."
-    )
-    alexa_api: bool = Field(
-        default=True, description="Call the Alexa settings and reminders APIs (off in the offline simulator)."
-    )
-    capture_requests: bool = Field(
-        default=False,
-        description="Log each request envelope (ids and tokens removed) so it can be replayed. Debugging only.",
-    )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    seed: int | None = Field(
-        default=None, description="Seed for choosing spoken variants; set it to make answers repeatable."
-    )
 
-    @field_validator("default_time_zone")
+def _blank_is_none(value: str | None) -> str | None:
+    return value or None
+
+
+@record
+class Settings(Record):
+    """What an operator can configure; each field is one BEDTIME_* variable. Immutable.
+
+    `Settings(...)` checks the values it is given (RecordError or FieldError, both ValueErrors).
+    """
+
+    skill_id: str | None = spec(
+        None, description="The skill's application id; requests for any other skill get HTTP 400.", check=_blank_is_none
+    )
+    verify_signature: bool = spec(
+        True, description="Check Alexa's request signature and timestamp. Off only for tests and local use."
+    )
+    locale: str = spec("en-US", description="The content locale the skill speaks.")
+    data_dir: Path = spec(Path("var"), description="Where the SQLite store lives.")
+    persistence: Literal["sqlite", "dynamodb", "none"] = spec(
+        "sqlite", description="Where the skill keeps what a person chose (never health data)."
+    )
+    dynamodb_table: str = spec("bedtime-skill", description="DynamoDB table name.")
+    dynamodb_endpoint: str | None = spec(None, description="Override the DynamoDB endpoint (a local server in tests).")
+    aws_region: str = spec("us-east-1", description="AWS region for DynamoDB.")
+    ca_bundle: Path | None = spec(
+        None, description="A PEM file of trusted roots for Alexa's certificate chain (default: certifi)."
+    )
+    timestamp_tolerance: int = spec(150, ge=1, le=3600, description="Seconds a request's timestamp may differ from now.")
+    max_body_bytes: int = spec(64 * 1024, ge=1024, le=1024 * 1024, description="Largest request body accepted.")
+    default_time_zone: str = spec(
+        "America/New_York", description="Time zone used when the device's cannot be read.", check=_known_zone
+    )
+    alexa_api: bool = spec(True, description="Call the Alexa settings and reminders APIs (off in the offline simulator).")
+    capture_requests: bool = spec(
+        False, description="Log each request envelope (ids and tokens removed) so it can be replayed. Debugging only."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = spec("INFO", description="Log level.")
+    seed: int | None = spec(None, description="Seed for choosing spoken variants; set it to make answers repeatable.")
+
+    def __init__(self, _env_file: Any = None, **values: Any) -> None:
+        # `_env_file` is accepted so that call sites written for pydantic-settings
+        # (`Settings(_env_file=None, ...)`) keep working; there is no env file.
+        super().__init__(**values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"settings are read once; use replace() to change {name!r}")
+
     @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: Any) -> "Settings":
+        """Read BEDTIME_* without pydantic (the Lambda path); keyword overrides win over the environment.
 
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        Raises RecordError naming every bad variable.
+        """
+        values = read_env(cls, os.environ if environ is None else environ, ENV_PREFIX)
+        return cls(**(values | overrides))
 
-    @field_validator("skill_id")
     @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
-        return value or None
+    def from_env_pydantic(cls, **overrides: Any) -> "Settings":
+        """Read BEDTIME_* with pydantic-settings (web server, CLI); raises pydantic's ValidationError."""
+        values = pydantic_settings_model()(**overrides).model_dump()
+        return cls(**values)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> "Settings":
+        """`replace`, under the name call sites written for the pydantic model use."""
+        return self.replace(**dict(update or {}))
+
+
+@cache
+def pydantic_settings_model() -> Any:
+    """A pydantic-settings model built from the Settings dataclass (fields, defaults, rules)."""
+    from pydantic import create_model
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class _Base(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    fields = {name: (pydantic_type(slot), slot.field.default) for name, slot in slots(Settings).items()}
+    return create_model("Settings", __base__=_Base, **fields)

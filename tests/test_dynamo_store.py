@@ -166,8 +166,13 @@ def test_none_remembers_nothing() -> None:
 
 
 def test_an_unknown_store_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="persistence: must be one of sqlite, dynamodb, none"):
+        Settings(persistence="redis")
+    # The factory's own guard, for a value that got past the settings somehow.
+    unchecked = Settings()
+    object.__setattr__(unchecked, "persistence", "redis")
     with pytest.raises(ValueError, match="unknown persistence 'redis'"):
-        make_persistence_adapter(Settings.model_construct(persistence="redis"))
+        make_persistence_adapter(unchecked)
 
 
 def _run_python(

@@ -1,14 +1,13 @@
 """What the skill remembers about a person, and how it reads back whatever shape was stored."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from pydantic import ValidationError
-
 from skill.profile.models import FORMS, MAX_DOSE_NIGHTS, SCHEMA_VERSION, UserProfile
 
 NOV_1 = date(2026, 11, 1)
@@ -82,14 +81,14 @@ def test_a_bedtime_is_kept_as_24_hour_hh_mm(spoken: str, stored: str) -> None:
 
 @pytest.mark.parametrize("bad", ["24:00", "22:60", "10pm", "2230", ""])
 def test_a_bedtime_that_is_not_a_time_is_refused(bad: str) -> None:
-    with pytest.raises(ValidationError, match="bedtime"):
+    with pytest.raises(ValueError, match="bedtime"):
         UserProfile(bedtime=bad)
 
 
 def test_a_time_zone_must_be_an_iana_name() -> None:
     assert UserProfile(time_zone="Europe/London").time_zone == "Europe/London"
     for bad in ("Mars/Olympus_Mons", "../../etc/passwd", "GMT+25", ""):
-        with pytest.raises(ValidationError, match="time_zone"):
+        with pytest.raises(ValueError, match="time_zone"):
             UserProfile(time_zone=bad)
 
 
@@ -101,20 +100,20 @@ def test_a_form_is_kept_under_its_plain_name(said: str, form: str) -> None:
 
 def test_only_the_seven_forms_are_accepted() -> None:
     assert FORMS == ("glycinate", "threonate", "taurate", "citrate", "gluconate", "orotate", "oxide")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValueError):
         UserProfile(preferred_form="unicorn")
 
 
 @pytest.mark.parametrize("bad", [0, 2001, -5, True, 300.5])
 def test_an_amount_must_be_whole_milligrams_between_1_and_2000(bad: object) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValueError):
         UserProfile(preferred_amount_mg=bad)
 
 
 def test_changes_are_checked_too() -> None:
     profile = UserProfile()
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValueError):
         profile.bedtime = "25:00"
     assert profile.bedtime is None
 
@@ -138,7 +137,7 @@ def test_nothing_about_health_is_ever_kept() -> None:
 
     attributes = UserProfile.from_attributes(stored).to_attributes()
 
-    assert set(attributes) == set(UserProfile.model_fields)
+    assert set(attributes) == {field.name for field in dataclasses.fields(UserProfile)}
     assert not {"conditions", "medicines", "pregnant", "symptoms"} & set(attributes)
 
 
