@@ -35,3 +35,8 @@ lambda-zip: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+
+# Validate the content TOML and rewrite skill/content/compiled/ (what the runtime loads); run after editing content.
+.PHONY: content
+content: $(STAMP)
+	$(BIN)/python -m skill.content

@@ -11,7 +11,8 @@ ValueError). From that one definition come two readers:
   strict JSON mode does;
 - `pydantic_type`, which hands the same rules to pydantic for the web server, the CLI and tests.
 
-tests/test_fields.py runs hypothesis over both and holds them to the same answers. Adding a field
+tests/test_settings_readers.py and tests/test_profile_models.py run hypothesis over both readers
+and hold them to the same answers. Adding a field
 to a record is one line; a type the readers do not know fails at import, not on a request.
 """
 from __future__ import annotations
@@ -463,6 +464,18 @@ def pydantic_type(slot: Slot) -> Any:
     if rule.check is not None:
         extras.append(AfterValidator(rule.check))
     return typing.Annotated[(slot.type, *extras)]  # type: ignore[misc]
+
+
+def pydantic_settings_model(cls: type, prefix: str) -> Any:
+    """A pydantic-settings model of a record: the same fields, defaults and rules, read from PREFIX_*."""
+    from pydantic import create_model
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    class Base(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix=prefix, extra="ignore")
+
+    fields = {name: (pydantic_type(slot), slot.field.default) for name, slot in slots(cls).items()}
+    return create_model(cls.__name__, __base__=Base, **fields)
 
 
 def pydantic_reader() -> Callable[[Slot, Any], Any]:

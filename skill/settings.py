@@ -17,7 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from skill.fields import Record, pydantic_type, read_env, record, slots, spec
+from skill import fields
+from skill.fields import Record, read_env, record, spec
 
 ENV_PREFIX = "BEDTIME_"
 
@@ -102,12 +103,5 @@ class Settings(Record):
 
 @cache
 def pydantic_settings_model() -> Any:
-    """A pydantic-settings model built from the Settings dataclass (fields, defaults, rules)."""
-    from pydantic import create_model
-    from pydantic_settings import BaseSettings, SettingsConfigDict
-
-    class _Base(BaseSettings):
-        model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
-
-    fields = {name: (pydantic_type(slot), slot.field.default) for name, slot in slots(Settings).items()}
-    return create_model("Settings", __base__=_Base, **fields)
+    """The pydantic-settings model of Settings (fields, defaults and rules taken from the dataclass)."""
+    return fields.pydantic_settings_model(Settings, ENV_PREFIX)

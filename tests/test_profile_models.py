@@ -8,7 +8,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from skill.profile.models import FORMS, MAX_DOSE_NIGHTS, SCHEMA_VERSION, UserProfile
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from skill.fields import FieldError, pydantic_reader, read_value, slots
+from skill.profile.models import FORMS, MAX_DOSE_NIGHTS, SCHEMA_VERSION, UserProfile, read_stored
 
 NOV_1 = date(2026, 11, 1)
 
@@ -216,3 +220,76 @@ def test_a_profile_from_a_newer_release_keeps_what_it_understands(caplog: pytest
     assert profile.bedtime == "23:00"
     assert profile.schema_version == SCHEMA_VERSION
     assert "newer" in caplog.text
+
+
+# -- one definition, two readers: the plain one (every request) and pydantic's agree -----------------
+
+
+PYDANTIC = pydantic_reader()
+SLOTS = slots(UserProfile)
+
+# Stored rows are JSON (SQLite) or JSON-like (DynamoDB's Decimals, made plain before reading), so
+# values are JSON values; half of them are aimed at the field's own kind, near the edges of what it takes.
+JSON_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=False), st.text(max_size=12),
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+NEAR_DATES = st.one_of(
+    st.dates().map(date.isoformat),
+    st.sampled_from(["2024-02-29", "2026-02-30", "20261101", "2026-W44-1", "2026-11-01T00:00:00", "0000-01-01",
+                     "2026-1-01", " 2026-11-01", "２０２６-11-01"]),
+)
+AIMED = {
+    "date": NEAR_DATES,
+    "int": st.one_of(st.integers(-3, 2100), st.sampled_from([300.0, 2000.5, True, "300", 10**30])),
+    "str": st.one_of(st.sampled_from(["22:30", "7:05", " 23:59 ", "24:00", "22:60", "10pm", "２２:30", "Europe/London",
+                                      " UTC ", "Mars/Base", "../etc", "", " ", "tok-1"]), st.text(max_size=6)),
+    "literal": st.one_of(st.sampled_from([*FORMS, "checkin", "dose", "breathe", "Dose", "Magnesium Glycinate",
+                                          "L-Threonate", "bisglycinate", "unicorn", " oxide "]), st.text(max_size=6)),
+}
+
+
+def values_for(name: str) -> st.SearchStrategy[object]:
+    kind = SLOTS[name].kind
+    aimed = AIMED.get(kind.item.name if kind.name == "list" and kind.item else kind.name, JSON_VALUES)
+    if kind.name == "list":
+        aimed = st.lists(st.one_of(aimed, JSON_SCALARS), max_size=5)
+    return st.one_of(aimed, aimed, JSON_VALUES)
+
+
+def outcome(read, slot, value):  # type: ignore[no-untyped-def]
+    try:
+        return "kept", read(slot, value)
+    except FieldError:
+        return "dropped", None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(SLOTS)).flatmap(lambda name: st.tuples(st.just(name), values_for(name))))
+@example(("preferred_amount_mg", 300.0))
+@example(("preferred_amount_mg", True))
+@example(("started_on", "2026-11-01T00:00:00"))
+@example(("dose_nights", ["2026-11-02", "2026-11-01", "2026-11-02"]))
+@example(("reminder_ids", ["a", " ", "a", "b"]))
+def test_each_stored_value_is_read_the_same_by_both_readers(case: tuple[str, object]) -> None:
+    name, value = case
+    slot = SLOTS[name]
+    assert outcome(read_value, slot, value) == outcome(PYDANTIC, slot, value)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.fixed_dictionaries({}, optional={name: values_for(name) for name in SLOTS})
+       | st.dictionaries(st.sampled_from([*SLOTS, "form", "amount", "first_night", "sleep_score"]), JSON_VALUES, max_size=8))
+def test_a_whole_stored_row_reads_the_same_with_either_reader(row: dict[str, object]) -> None:
+    assert read_stored(row, read_value) == read_stored(row, PYDANTIC)
+
+
+def test_the_profile_is_one_definition_that_pydantic_reads_too() -> None:
+    # Every field has a description and a type pydantic understands; nothing is listed twice.
+    assert [f.name for f in dataclasses.fields(UserProfile)] == list(SLOTS)
+    assert all(slot.rule.description for slot in SLOTS.values())
+    profile = read_stored({"bedtime": "7:05", "dose_nights": ["2026-11-01"]}, PYDANTIC)
+    assert (profile.bedtime, profile.dose_nights) == ("07:05", [NOV_1])
