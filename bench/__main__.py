@@ -53,8 +53,8 @@ def runners(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:
         "inproc": lambda: inproc.run(inproc.Options(n=300, repeats=7)),
         # Short rounds, many of them: the servers take turns often, so load from anything else
         # on the machine falls evenly on all three.
-        "http": lambda: http.run(http.Options(requests=800, rounds=6)),
-        "cold": lambda: coldstart.run(coldstart.Options(runs=7, source_runs=3)),
+        "http": lambda: http.run(http.Options(requests=800, rounds=7)),
+        "cold": lambda: coldstart.run(coldstart.Options(runs=11, source_runs=3)),
         "sim": lambda: simulator.run(simulator.Options()),
     }
 

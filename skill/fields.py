@@ -23,6 +23,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -135,6 +136,21 @@ class Slot:
         return f"Slot({self.name!r})"
 
 
+def fresh_state(cls: type) -> dict[str, Any]:
+    """Every field of a record at its default, default factories called afresh."""
+    cached = cls.__dict__.get("__defaults_of_fields__")
+    if cached is None:
+        static = {name: s.field.default for name, s in slots(cls).items() if s.field.default_factory is dataclasses.MISSING}
+        factories = [(name, s.field.default_factory) for name, s in slots(cls).items() if name not in static]
+        cached = (static, factories)
+        type.__setattr__(cls, "__defaults_of_fields__", cached)
+    static, factories = cached
+    state = dict(static)
+    for name, factory in factories:
+        state[name] = factory()
+    return state
+
+
 def slots(cls: type) -> dict[str, Slot]:
     """The fields of a record dataclass in order, worked out once per class."""
     cached = cls.__dict__.get("__slots_of_fields__")
@@ -182,24 +198,24 @@ class Record:
 
     def __init__(self, **values: Any) -> None:
         fields = slots(type(self))
-        unknown = values.keys() - fields.keys()
-        if unknown:
-            raise TypeError(f"{type(self).__name__} has no field(s) {', '.join(sorted(unknown))}")
-        errors: list[FieldError] = []
-        for name, slot in fields.items():
-            if name not in values:
-                value = slot.default()
-            else:
-                value = values[name]
+        state = fresh_state(type(self))
+        if values:
+            unknown = values.keys() - fields.keys()
+            if unknown:
+                raise TypeError(f"{type(self).__name__} has no field(s) {', '.join(sorted(unknown))}")
+            errors: list[FieldError] = []
+            for name, value in values.items():
+                slot = fields[name]
                 if value is not slot.field.default:
                     try:
                         value = read_value(slot, value)
                     except FieldError as exc:
                         errors.append(exc)
                         continue
-            object.__setattr__(self, name, value)
-        if errors:
-            raise errors[0] if len(errors) == 1 else RecordError(errors)
+                state[name] = value
+            if errors:
+                raise errors[0] if len(errors) == 1 else RecordError(errors)
+        self.__dict__.update(state)  # not setattr: a frozen record refuses it, and the values are read
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in slots(type(self)))
@@ -333,56 +349,85 @@ def _from_text(kind: Kind, text: str) -> Any:
 
 # -- the plain reader of values (pydantic's strict JSON mode, plus the Python objects code passes) --
 
-_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"
+def _str(kind: Kind, value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    raise ValueError("must be text")
 
 
-def _from_value(kind: Kind, value: Any) -> Any:
-    name = kind.name
-    if name == "str":
-        if isinstance(value, str):
-            return value
-        raise ValueError("must be text")
-    if name == "bool":
-        if isinstance(value, bool):
-            return value
-        raise ValueError("must be true or false")
-    if name == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ValueError("must be a whole number")
-    if name == "float":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise ValueError("must be a number")
-    if name == "path":
-        if isinstance(value, Path):
-            return value
-        if isinstance(value, str):
-            return Path(value)
-        raise ValueError("must be a path")
-    if name == "date":
-        if type(value) is date:
-            return value
-        if isinstance(value, str) and re.match(_ISO_DATE, value):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
+def _bool(kind: Kind, value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    raise ValueError("must be true or false")
+
+
+def _int(kind: Kind, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError("must be a whole number")
+
+
+def _float(kind: Kind, value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError("must be a number")
+
+
+def _path(kind: Kind, value: Any) -> Any:
+    if isinstance(value, Path):
+        return value
+    if isinstance(value, str):
+        return Path(value)
+    raise ValueError("must be a path")
+
+
+@lru_cache(maxsize=4096)  # a person's dose nights come back on every request: parse each once
+def _iso_date(text: str) -> date | None:
+    if not re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", text):
+        return None  # date.fromisoformat alone would also take 20261101 and 2026-W44-1
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _date(kind: Kind, value: Any) -> Any:
+    if type(value) is date:  # not a datetime, which is a date too
+        return value
+    parsed = _iso_date(value) if isinstance(value, str) else None
+    if parsed is None:
         raise ValueError("must be a date written YYYY-MM-DD")
-    if name == "literal":
-        if isinstance(value, str) and value in kind.choices:
-            return value
-        raise ValueError(f"must be one of {', '.join(kind.choices)}")
-    if name == "list":
-        if not isinstance(value, list):
-            raise ValueError("must be a list")
-        assert kind.item is not None
-        return [_from_value(kind.item, item) for item in value]
-    if name == "dict":
-        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-            return dict(value)
-        raise ValueError("must be an object with text keys")
-    return value  # Any
+    return parsed
+
+
+def _literal(kind: Kind, value: Any) -> Any:
+    if isinstance(value, str) and value in kind.choices:
+        return value
+    raise ValueError(f"must be one of {', '.join(kind.choices)}")
+
+
+def _list(kind: Kind, value: Any) -> Any:
+    if not isinstance(value, list):
+        raise ValueError("must be a list")
+    assert kind.item is not None
+    item_kind, read_item = kind.item, _VALUE_READERS[kind.item.name]
+    return [read_item(item_kind, item) for item in value]
+
+
+def _dict(kind: Kind, value: Any) -> Any:
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return dict(value)
+    raise ValueError("must be an object with text keys")
+
+
+def _any(kind: Kind, value: Any) -> Any:
+    return value
+
+
+_VALUE_READERS: dict[str, Callable[[Kind, Any], Any]] = {
+    "str": _str, "bool": _bool, "int": _int, "float": _float, "path": _path, "date": _date,
+    "literal": _literal, "list": _list, "dict": _dict, "any": _any,
+}
 
 
 def _finish(slot: Slot, value: Any) -> Any:
@@ -417,7 +462,7 @@ def read_value(slot: Slot, value: Any) -> Any:
             if not slot.kind.optional:
                 raise ValueError("must not be empty")
             return _finish(slot, None)
-        return _finish(slot, _from_value(slot.kind, value))
+        return _finish(slot, _VALUE_READERS[slot.kind.name](slot.kind, value))
     except ValueError as exc:
         raise FieldError(slot.name, str(exc)) from None
 

@@ -1,7 +1,6 @@
 """Request and response logging that never writes a user id, or what a person said, in clear."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 
@@ -9,6 +8,8 @@ from ask_sdk_core.dispatch_components import AbstractRequestInterceptor, Abstrac
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_request_type
 from ask_sdk_model import IntentRequest, Response
+
+from skill.digest import sha256_hex
 
 log = logging.getLogger("skill.requests")
 _STARTED = "_started"
@@ -18,7 +19,7 @@ def pseudonym(user_id: str | None) -> str:
     """A short, stable stand-in for a user id, so logs can follow a session without naming anyone."""
     if not user_id:
         return "-"
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:12]
+    return sha256_hex(user_id.encode("utf-8"))[:12]
 
 
 def describe(handler_input: HandlerInput) -> dict[str, str | None]:

@@ -103,7 +103,7 @@ def to_text(ssml: str) -> str:
     """Strip SSML to what a card or a log may show."""
     text = _TAGS.sub(" ", ssml)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
-    return re.sub(r"\s+", " ", text.replace("&amp;", "&")).strip()
+    return " ".join(text.replace("&amp;", "&").split())  # runs of whitespace to one space, as re's \s+ would
 
 
 class Voice:
@@ -127,7 +127,7 @@ class Voice:
         def _break(match: re.Match[str]) -> str:
             return f'<break time="{match.group(1) or "0.8"}s"/>'
 
-        return _PAUSE.sub(_break, text)
+        return _PAUSE.sub(_break, text) if "[pause" in text else text  # most sentences have no pause
 
     def _pick(self, line: Line, reprompt: bool = False) -> tuple[str, int]:
         """One wording of a line, filled in, and which wording it was."""

@@ -47,7 +47,7 @@ def number_text(draw: st.DrawFn) -> str:
 
 
 NOISE = st.text(alphabet="0123456789+-._eEinfatrusyoINF \t\nAZaz/", max_size=12)
-ANY_TEXT = st.text(st.characters(blacklist_characters="\x00"), max_size=8)  # an environment cannot hold NUL
+ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=8)  # an environment holds neither NUL nor lone surrogates
 
 
 def text_for(kind: Kind) -> st.SearchStrategy[str]:

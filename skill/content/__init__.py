@@ -12,7 +12,6 @@ TOML changed after it was compiled (a writer editing content), it validates the 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -22,6 +21,8 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from skill.digest import sha256
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +77,24 @@ class Entry:
 
 
 class Catalog:
-    """The validated content of one locale, looked up by key."""
+    """The validated content of one locale, looked up by key.
 
-    def __init__(self, entries: Mapping[str, Entry], locale: str) -> None:
+    Entries may arrive as the compiled JSON's plain dicts; each becomes an Entry the first time it
+    is looked up, so a cold start builds only the few a request speaks.
+    """
+
+    def __init__(self, entries: Mapping[str, Entry | Mapping[str, Any]], locale: str) -> None:
         self.locale = locale
-        self._entries = dict(entries)
+        self._entries: dict[str, Entry | Mapping[str, Any]] = dict(entries)
 
     def __getitem__(self, key: str) -> Entry:
         try:
-            return self._entries[key]
+            entry = self._entries[key]
         except KeyError:
             raise KeyError(f"no content entry {key!r} in {self.locale}") from None
+        if type(entry) is not Entry:
+            entry = self._entries[key] = _entry(entry)  # type: ignore[arg-type]
+        return entry  # type: ignore[return-value]
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries
@@ -97,12 +105,12 @@ class Catalog:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Catalog):
             return NotImplemented
-        return self.locale == other.locale and list(self._entries.items()) == list(other._entries.items())
+        return self.locale == other.locale and list(self.items()) == list(other.items())
 
     __hash__ = None  # type: ignore[assignment]
 
     def items(self) -> Iterator[tuple[str, Entry]]:
-        return iter(self._entries.items())
+        return ((key, self[key]) for key in list(self._entries))
 
     def require(self, keys: Mapping[str, frozenset[str]] | list[str]) -> None:
         """Fail at start-up when code needs a key (with these fields) the files do not have."""
@@ -111,8 +119,8 @@ class Catalog:
         for key, fields in wanted.items():
             if key not in self._entries:
                 problems.append(f"missing entry {key!r}")
-            elif fields and self._entries[key].fields - fields:
-                missing = sorted(self._entries[key].fields - fields)
+            elif fields and self[key].fields - fields:
+                missing = sorted(self[key].fields - fields)
                 problems.append(f"entry {key!r} needs fields the code does not give: {missing}")
         if problems:
             raise ContentError(f"content for {self.locale}: " + "; ".join(problems))
@@ -125,20 +133,17 @@ def parse_catalog(files: Mapping[str, str], locale: str) -> Catalog:
     return parse(files, locale)
 
 
-def _from_compiled(document: Mapping[str, Any], locale: str) -> Catalog:
-    entries = {
-        key: Entry(
-            say=tuple(raw["say"]),
-            facts=tuple(raw.get("facts", ())),
-            ask=raw.get("ask", False),
-            reprompt=tuple(raw.get("reprompt", ())),
-            title=raw.get("title"),
-            card=raw.get("card"),
-            fields=frozenset(raw.get("fields", ())),
-        )
-        for key, raw in document["entries"].items()
-    }
-    return Catalog(entries, locale)
+def _entry(raw: Mapping[str, Any]) -> Entry:
+    """An Entry from its compiled JSON form (keys left out hold their defaults)."""
+    return Entry(
+        say=tuple(raw["say"]),
+        facts=tuple(raw.get("facts", ())),
+        ask=raw.get("ask", False),
+        reprompt=tuple(raw.get("reprompt", ())),
+        title=raw.get("title"),
+        card=raw.get("card"),
+        fields=frozenset(raw.get("fields", ())),
+    )
 
 
 def source_files(folder: Path) -> dict[str, bytes]:
@@ -149,7 +154,7 @@ def source_files(folder: Path) -> dict[str, bytes]:
 
 def fingerprint(files: Mapping[str, bytes]) -> str:
     """SHA-256 over the sources' names and bytes: the compiled form records it, the loader compares."""
-    digest = hashlib.sha256()
+    digest = sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name] + b"\0")
     return digest.hexdigest()
@@ -162,9 +167,13 @@ def _compiled_is_current(document: Mapping[str, Any], folder: Path) -> bool:
     return bool(document.get("sources") == fingerprint(source_files(folder)))
 
 
-@cache
 def load_catalog(locale: str = "en-US") -> Catalog:
     """The catalog of a locale, once per process: the compiled JSON if current, else the validated TOML."""
+    return _load_catalog(locale)  # one cache entry per locale, however the caller spells the call
+
+
+@cache
+def _load_catalog(locale: str) -> Catalog:
     if not _LOCALE.match(locale):
         raise ContentError(f"no content for locale {locale!r}")
     folder = CONTENT_DIR / locale
@@ -173,7 +182,7 @@ def load_catalog(locale: str = "en-US") -> Catalog:
     except FileNotFoundError:
         document = None
     if document is not None and document.get("format") == COMPILED_FORMAT and _compiled_is_current(document, folder):
-        return _from_compiled(document, locale)
+        return Catalog(document["entries"], locale)
     if not folder.is_dir():
         raise ContentError(f"no content for locale {locale!r}")
     if document is not None:

@@ -9,9 +9,10 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal, get_args
 
-from skill.fields import FieldError, Record, read_value, record, slots, spec, to_json
+from skill.fields import FieldError, Record, fresh_state, read_value, record, slots, spec, to_json
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ MAX_REMINDER_IDS = 10
 FormName = Literal["glycinate", "threonate", "taurate", "citrate", "gluconate", "orotate", "oxide"]
 FORMS: tuple[str, ...] = get_args(FormName)
 
-_BEDTIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+_BEDTIME = r"(\d{1,2}):(\d{2})\Z"  # compiled on first use (by re's cache): most cold starts read no bedtime
 
 # Schema v1 (the first release) stored four flat keys under other names.
 _V1_RENAMES = {
@@ -36,10 +37,11 @@ _V1_RENAMES = {
 }
 
 
+@lru_cache(maxsize=1024)  # a person's bedtime is read on most requests: check each spelling once
 def _bedtime_is_24h(value: str | None) -> str | None:
     if value is None:
         return None
-    match = _BEDTIME.match(value.strip())
+    match = re.match(_BEDTIME, value.strip())
     if match is None:
         raise ValueError("bedtime must look like HH:MM (24-hour)")
     hour, minute = int(match.group(1)), int(match.group(2))
@@ -135,7 +137,7 @@ class UserProfile(Record):
     def _trusted(cls, values: dict[str, Any]) -> "UserProfile":
         """Build from values already read field by field, without reading them again."""
         profile = cls.__new__(cls)
-        state = {name: slot.default() for name, slot in _SLOTS.items()}
+        state = fresh_state(cls)
         state.update(values)
         profile.__dict__.update(state)
         return profile
@@ -148,28 +150,29 @@ FieldReader = Callable[[Any, Any], Any]  # (slot, value) -> the value kept, or F
 def read_stored(raw: Mapping[str, Any] | None, read: FieldReader) -> UserProfile:
     """Read a stored row field by field with `read`, so one bad value costs only that value.
 
-    The row is normalised first (DynamoDB's Decimals, the v1 names); then each known field is
-    read on its own and each item of a list on its own. Unknown keys are left behind.
+    DynamoDB's Decimals are made plain and v1 names renamed first; then each known field is read
+    on its own, and a list that fails is read again item by item. Unknown keys are left behind.
+    This runs on every request that needs the profile, so the usual row (SQLite's JSON, mostly
+    defaults) takes the short way through.
     """
     if raw is None:
         return UserProfile()
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         log.warning("profile attributes were a %s, not a mapping; starting afresh", type(raw).__name__)
         return UserProfile()
-    data = {str(key): value if value is None or type(value) in _PLAIN_TYPES else _plain(value) for key, value in raw.items()}
-    version = data.get("schema_version")
-    if version is None and any(key in data for key in ("form", "amount", "first_night")):
-        data = _migrate_v1(data)
+    version = _plain(raw.get("schema_version"))
+    if version is None and any(key in raw for key in ("form", "amount", "first_night")):
+        raw = _migrate_v1({str(key): value for key, value in raw.items()})
     elif isinstance(version, int) and version > SCHEMA_VERSION:
         # A newer release wrote this (a rolling deploy); read what we understand.
         log.warning("profile schema v%s is newer than v%s; reading known fields", version, SCHEMA_VERSION)
     kept: dict[str, Any] = {}
-    for name, slot in _SLOTS.items():
-        value = data.get(name)
+    for name, slot in _STORED_SLOTS:
+        value = raw.get(name)
         if value is None or value == []:
             continue  # absent or the default (every default reads as itself): most fields of most rows
-        if name == "schema_version":
-            continue  # always read as the current version
+        if type(value) not in _PLAIN_TYPES:
+            value = _plain(value)
         try:
             kept[name] = read(slot, value)
         except FieldError as exc:
@@ -181,6 +184,10 @@ def read_stored(raw: Mapping[str, Any] | None, read: FieldReader) -> UserProfile
                     exc = again
             log.warning("dropped stored profile field %s (%s): %s", name, type(value).__name__, exc.reason)
     return UserProfile._trusted(kept)
+
+
+# Every field but the version, which is always read as the current one.
+_STORED_SLOTS = [(name, slot) for name, slot in _SLOTS.items() if name != "schema_version"]
 
 
 def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +223,8 @@ def _plain(value: Any) -> Any:
         return float(value)
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
+    if type(value) is list and all(v is None or type(v) in _PLAIN_TYPES for v in value):
+        return value  # a list of dates or ids as SQLite's JSON gives it back: nothing to do
     if isinstance(value, list | tuple | set | frozenset):
         items = [_plain(v) for v in value]
         return sorted(items, key=str) if isinstance(value, set | frozenset) else items

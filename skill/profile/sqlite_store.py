@@ -6,7 +6,6 @@ worker never reuses its parent's connection).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
+
+from skill.digest import sha256_hex
 
 if TYPE_CHECKING:
     from ask_sdk_model import RequestEnvelope
@@ -50,7 +51,7 @@ def hashed_user_id(request_envelope: RequestEnvelope) -> str:
         raise PersistenceException("the request has no context.System.user.userId to store under") from exc
     if not isinstance(user_id, str) or not user_id:
         raise PersistenceException("the request has an empty userId; nothing can be stored for it")
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
+    return sha256_hex(user_id.encode("utf-8"))
 
 
 def _json_default(value: Any) -> Any:
