@@ -1,9 +1,10 @@
 """The HTTP load client, run in a process of its own: `python -m bench.loadclient < plan.json`.
 
 It imports nothing but the standard library, uses a fixed small number of threads (each on one
-keep-alive connection), and sends the servers their rounds in turn: round 1 to every server, then
-round 2, and so on, so a busy moment on the machine falls on all of them. It prints one JSON
-object: for each server, a summary of each round (rps, p50, p99, errors, statuses).
+keep-alive connection), and sends the servers short rounds in turn: round 1 to every server, then
+round 2 (starting with the next server), and so on, so a busy moment on the shared machine falls
+on all of them. It prints one JSON object: for each server, a summary of each round (rps, p50,
+p99, errors, statuses).
 
 The plan (JSON on stdin): {"servers": {name: port}, "bodies": [text, ...], "requests": n,
 "clients": c, "rounds": r, "warmup": w, "max_seconds": s}.
@@ -103,9 +104,12 @@ def run(plan: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     for port in servers.values():
         one_round(port, bodies, int(plan["warmup"]), clients, seconds)
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
-    for _ in range(int(plan["rounds"])):
-        for name, port in servers.items():
-            rounds[name].append(one_round(port, bodies, int(plan["requests"]), clients, seconds))
+    order = list(servers)
+    for number in range(int(plan["rounds"])):
+        # The servers take turns, starting with a different one each round, so none is always first.
+        shift = number % len(order)
+        for name in order[shift:] + order[:shift]:
+            rounds[name].append(one_round(servers[name], bodies, int(plan["requests"]), clients, seconds))
     return rounds
 
 

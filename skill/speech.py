@@ -101,9 +101,11 @@ def fmt_mg(value: float) -> str:
 
 def to_text(ssml: str) -> str:
     """Strip SSML to what a card or a log may show."""
-    text = _TAGS.sub(" ", ssml)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
-    return " ".join(text.replace("&amp;", "&").split())  # runs of whitespace to one space, as re's \s+ would
+    text = _TAGS.sub(" ", ssml) if "<" in ssml else ssml
+    if "&" in text:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+        text = text.replace("&amp;", "&")
+    return " ".join(text.split())  # runs of whitespace to one space, as re's \s+ would
 
 
 class Voice:
