@@ -96,3 +96,13 @@ def test_no_request_ever_pulls_in_pydantic_the_web_stack_or_the_tools(tmp_path: 
 
     assert len(list(FIXTURES.glob("*.json"))) > 50
     assert sorted(m for m in modules if m in FORBIDDEN or m.split(".")[0] in FORBIDDEN) == []
+
+
+def test_the_sha256_without_openssl_is_the_same_sha256() -> None:
+    # User keys written before the switch must still be found: the digest is byte for byte hashlib's.
+    import hashlib
+
+    from skill.digest import sha256_hex
+
+    for data in (b"", b"amzn1.ask.account.AEXAMPLE", "näme".encode(), bytes(range(256)) * 40):
+        assert sha256_hex(data) == hashlib.sha256(data).hexdigest()

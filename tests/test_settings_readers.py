@@ -22,6 +22,8 @@ from skill import fields
 from skill.fields import FieldError, Kind, Record, RecordError, read_env, record, slots, spec
 from skill.settings import ENV_PREFIX, Settings
 
+PROBE_PREFIX = "PROBE_"
+
 # -- environments ---------------------------------------------------------------------------------
 
 SPACE = st.sampled_from(["", "", "", " ", "\t", "\n", "  ", "\xa0", "\u3000"])
@@ -81,7 +83,7 @@ def environments(draw: st.DrawFn, cls: type, prefix: str) -> dict[str, str]:
 
 def plain_outcome(cls: type, env: dict[str, str]) -> tuple[str, Any]:
     try:
-        values = read_env(cls, env, ENV_PREFIX if cls is Settings else PROBE_PREFIX)
+        values = read_env(cls, env, prefix_of(cls))
         return "ok", comparable(cls(**values))
     except RecordError as exc:
         return "refused", {e.field for e in exc.errors}
@@ -90,7 +92,7 @@ def plain_outcome(cls: type, env: dict[str, str]) -> tuple[str, Any]:
 
 
 def pydantic_outcome(cls: type, env: dict[str, str]) -> tuple[str, Any]:
-    model = Settings_model() if cls is Settings else fields.pydantic_settings_model(cls, PROBE_PREFIX)
+    model = settings_model() if cls is Settings else fields.pydantic_settings_model(cls, prefix_of(cls))
     with mock.patch.dict(os.environ, env, clear=True):
         try:
             values = model().model_dump()
@@ -99,10 +101,15 @@ def pydantic_outcome(cls: type, env: dict[str, str]) -> tuple[str, Any]:
     return "ok", comparable(cls(**values))
 
 
-def Settings_model() -> Any:
+def settings_model() -> Any:
+    """The model the web server and the CLI read Settings with."""
     from skill.settings import pydantic_settings_model
 
     return pydantic_settings_model()
+
+
+def prefix_of(cls: type) -> str:
+    return ENV_PREFIX if cls is Settings else PROBE_PREFIX
 
 
 def comparable(obj: Any) -> dict[str, Any]:
@@ -124,8 +131,6 @@ def test_both_readers_give_the_same_settings_or_refuse_the_same_variables(env: d
 
 
 # -- every kind the plain reader knows, on a record made for the test ------------------------------
-
-PROBE_PREFIX = "PROBE_"
 
 
 def _even(value: int) -> int:
@@ -196,7 +201,7 @@ def test_values_given_in_code_are_checked_and_settings_do_not_change() -> None:
 
 def test_the_settings_are_one_definition() -> None:
     # pydantic's model is built from the dataclass: same names, defaults and descriptions.
-    model = Settings_model()
+    model = settings_model()
     ours = {f.name: f for f in dataclasses.fields(Settings)}
     assert list(model.model_fields) == list(ours)
     for name, info in model.model_fields.items():
