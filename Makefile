@@ -61,3 +61,8 @@ privacy-url: $(STAMP)
 	$(BIN)/python scripts/set_privacy_url.py "$(URL)"
 
 .PHONY: icons privacy-url
+
+# Validate the content TOML and rewrite skill/content/compiled/ (what the runtime loads); run after editing content.
+.PHONY: content
+content: $(STAMP)
+	$(BIN)/python -m skill.content

@@ -50,11 +50,12 @@ def runners(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:
             "sim": lambda: simulator.run(simulator.Options(repeats=2, passes=1)),
         }
     return {
-        "inproc": lambda: inproc.run(inproc.Options(n=300, repeats=7)),
+        # Short loops, many of them, taking turns: a busy moment on the shared machine falls on both.
+        "inproc": lambda: inproc.run(inproc.Options(n=100, repeats=21)),
         # Short rounds, many of them: the servers take turns often, so load from anything else
         # on the machine falls evenly on all three.
-        "http": lambda: http.run(http.Options(requests=800, rounds=6)),
-        "cold": lambda: coldstart.run(coldstart.Options(runs=7, source_runs=3)),
+        "http": lambda: http.run(http.Options(requests=300, rounds=15)),
+        "cold": lambda: coldstart.run(coldstart.Options(runs=11, source_runs=3)),
         "sim": lambda: simulator.run(simulator.Options()),
     }
 

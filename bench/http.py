@@ -2,9 +2,11 @@
 
 Three servers run on loopback ports chosen by the OS: the skill exactly as `make run` serves it
 (`python -m skill_tools.cli serve`, verification off, SQLite in a temp dir, Alexa APIs off), a bare
-Flask JSON echo app, and the hello skill behind the same kind of adapter. They take turns under
-the same load, round after round, so a busy moment on the machine falls on all of them: C client
-threads, each on one keep-alive HTTP/1.1 connection, send the main-intent envelopes in turn.
+Flask JSON echo app, and the hello skill behind the same kind of adapter. The load client runs in
+a process of its own (bench/loadclient.py) with a fixed small number of threads, each on one
+keep-alive HTTP/1.1 connection, sending the main-intent envelopes in turn. The servers take turns
+round after round, so a busy moment on the machine falls on all of them, and every figure is the
+median over the rounds (ratios: the median of each round's ratio).
 """
 from __future__ import annotations
 
@@ -17,17 +19,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from bench import ROOT, cases
-from bench.measure import percentile, ratio
+from bench.measure import ratio
 
 HOST = "127.0.0.1"  # loopback only, always
 REQUEST_TIMEOUT = 10.0  # bounds one hung request
@@ -39,10 +40,10 @@ HEADERS = {"Content-Type": "application/json"}
 @dataclass(frozen=True)
 class Options:
     requests: int = 2000  # per server per round
-    clients: int = 8
+    clients: int = 4  # the load client's threads: fixed and few, so it takes little of the two cores
     workers: int = 2
     threads: int = 4
-    rounds: int = 2
+    rounds: int = 5
     max_seconds: float = 60.0  # a whole round for one server stops by itself after this
 
 
@@ -163,84 +164,43 @@ def _stop(server: Server) -> None:
         process.wait(timeout=STOP_TIMEOUT)
 
 
-@dataclass
-class Tally:
-    """What the clients saw, gathered under one lock."""
-
-    latencies_ms: list[float] = field(default_factory=list)
-    statuses: Counter[str] = field(default_factory=Counter)
-    errors: int = 0
-    seconds: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, other: "Tally") -> None:
-        self.latencies_ms += other.latencies_ms
-        self.statuses.update(other.statuses)
-        self.errors += other.errors
-        self.seconds += other.seconds
-
-    def summary(self) -> dict[str, Any]:
-        done = sorted(self.latencies_ms)
-        return {
-            "requests": len(done) + sum(v for k, v in self.statuses.items() if not k.isdigit()),
-            "errors": self.errors,
-            "statuses": dict(sorted(self.statuses.items())),
-            "seconds": round(self.seconds, 3),
-            "rps": round(ratio(len(done), self.seconds), 1),
-            "p50_ms": round(percentile(done, 0.50), 3),
-            "p90_ms": round(percentile(done, 0.90), 3),
-            "p99_ms": round(percentile(done, 0.99), 3),
-            "max_ms": round(done[-1], 3) if done else 0.0,
-        }
+def drive(ports: dict[str, int], bodies: list[bytes], options: Options) -> dict[str, list[dict[str, Any]]]:
+    """Run the load client in its own process; return each server's per-round summaries."""
+    warmup = max(options.clients * 4, options.requests // 10)
+    plan = {
+        "servers": ports, "bodies": [body.decode("utf-8") for body in bodies], "requests": options.requests,
+        "clients": options.clients,
+        "client": "own process (bench/loadclient.py), figures are medians over the rounds", "rounds": options.rounds, "warmup": warmup, "max_seconds": options.max_seconds,
+    }
+    # Every round stops by itself (max_seconds, and each request's own timeout): this bounds the whole run.
+    limit = (options.rounds + 1) * len(ports) * (options.max_seconds + 30)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEDTIME_")} | {"PYTHONPATH": str(ROOT)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "bench.loadclient"], input=json.dumps(plan), text=True,
+                              capture_output=True, cwd=ROOT, env=env, timeout=limit)
+    except subprocess.TimeoutExpired:
+        raise ServerError(f"the load client did not finish within {limit:.0f}s") from None
+    if done.returncode != 0:
+        raise ServerError(f"the load client failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
-def load(port: int, bodies: list[bytes], total: int, clients: int, max_seconds: float) -> Tally:
-    """Send `total` POSTs from `clients` keep-alive connections; stop early after max_seconds."""
-    tally = Tally()
-    deadline = time.monotonic() + max_seconds
-
-    def client(index: int) -> None:
-        conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
-        mine: list[float] = []
-        statuses: Counter[str] = Counter()
-        errors = 0
-        try:
-            for k in range(index, total, clients):
-                if time.monotonic() > deadline:
-                    statuses["not sent (time limit)"] += 1
-                    errors += 1
-                    continue
-                started = time.perf_counter()
-                try:
-                    conn.request("POST", "/alexa", bodies[k % len(bodies)], HEADERS)
-                    response = conn.getresponse()
-                    response.read()
-                except (OSError, http.client.HTTPException) as exc:
-                    statuses[type(exc).__name__] += 1
-                    errors += 1
-                    conn.close()  # a fresh connection for the next request
-                    conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
-                    continue
-                mine.append((time.perf_counter() - started) * 1000)
-                statuses[str(response.status)] += 1
-                if response.status != 200:
-                    errors += 1
-        finally:
-            conn.close()
-            with tally.lock:
-                tally.latencies_ms += mine
-                tally.statuses.update(statuses)
-                tally.errors += errors
-
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        # Each request is bounded by REQUEST_TIMEOUT, so this join always returns.
-        thread.join(max_seconds + REQUEST_TIMEOUT * 2)
-    tally.seconds = time.perf_counter() - started
-    return tally
+def median_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One server's rounds in one line: medians of rps and latencies, totals of requests and errors."""
+    statuses: Counter[str] = Counter()
+    for one in rounds:
+        statuses.update(one["statuses"])
+    middle = {key: round(statistics.median(one[key] for one in rounds), 3)
+              for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "seconds")}
+    return {
+        "requests": sum(one["requests"] for one in rounds),
+        "errors": sum(one["errors"] for one in rounds),
+        "statuses": dict(sorted(statuses.items())),
+        **middle,
+        "rps": round(middle["rps"], 1),
+        # The tail against the middle, round by round (the median of each round's p99/p50).
+        "p99_over_p50": round(statistics.median(ratio(one["p99_ms"], one["p50_ms"]) for one in rounds), 2),
+    }
 
 
 def run(options: Options) -> dict[str, Any]:
@@ -262,21 +222,12 @@ def run(options: Options) -> dict[str, Any]:
         )
         bodies = [cases.body(envelopes[name]) for name in cases.CASE_ORDER]
 
-        warmup = max(options.clients * 4, options.requests // 10)
+        per_round = drive({name: server.port for name, server in servers.items()}, bodies, options)
         for server in servers.values():
-            load(server.port, bodies, warmup, options.clients, options.max_seconds)
-        tallies = {name: Tally() for name in servers}
-        per_round: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
-        for _ in range(options.rounds):
-            for name, server in servers.items():
-                one = load(server.port, bodies, options.requests, options.clients, options.max_seconds)
-                per_round[name].append(one.summary())
-                tallies[name].add(one)
-            for server in servers.values():
-                if server.process.poll() is not None:
-                    raise ServerError(f"{server.name} server died during the run:\n{server.log_tail()}")
+            if server.process.poll() is not None:
+                raise ServerError(f"{server.name} server died during the run:\n{server.log_tail()}")
 
-    stats = {name: tally.summary() for name, tally in tallies.items()}
+    stats = {name: median_summary(rounds) for name, rounds in per_round.items()}
     ratios = {}
     for base in ("hello", "echo"):
         # Both read "how many times worse the skill is": > 1 means the skill is slower. Each round's
@@ -290,6 +241,7 @@ def run(options: Options) -> dict[str, Any]:
         "requests_per_round": options.requests,
         "rounds": options.rounds,
         "clients": options.clients,
+        "client": "own process (bench/loadclient.py), figures are medians over the rounds",
         "workers": options.workers,
         "threads": options.threads,
         "worker_class": "gthread",

@@ -30,7 +30,7 @@ def import_profile(top: int) -> str:
     summary = coldstart.import_times(top)
     lines = [
         f"all top-level imports: {summary['total_ms']} ms; lambda_function: {summary['lambda_function_ms']} ms "
-        f"(of which its own body, i.e. Settings() + build_skill(): {summary['lambda_function_self_ms']} ms)",
+        f"(of which its own body, i.e. Settings.from_env() + build_skill(): {summary['lambda_function_self_ms']} ms)",
         "",
         "own import time by package (ms):",
         *(f"  {ms:8.1f}  {name}" for name, ms in summary["by_package"]),

@@ -6,10 +6,6 @@ import os
 import time
 from typing import Any
 
-# pydantic looks for plugins through importlib.metadata at first use (about 15 ms of a cold start);
-# this function uses none. Set before pydantic is imported; an operator's own value wins.
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-
 from skill.builder import build_skill
 from skill.logs import configure
 from skill.profile.factory import make_persistence_adapter
@@ -20,9 +16,10 @@ from skill.settings import Settings
 # BEDTIME_PERSISTENCE=dynamodb for anything real. This only keeps a default deploy from failing.
 _on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 _defaults = {"data_dir": "/tmp/bedtime"} if _on_lambda and not os.environ.get("BEDTIME_DATA_DIR") else {}
-_settings = Settings(**_defaults)
+# The plain reader: the request path loads no pydantic (tests/test_lambda_imports.py holds it to that).
+_settings = Settings.from_env(**_defaults)
 configure(_settings.log_level)
-# Built at import, so a warm container answers without rebuilding; content is validated here too.
+# Built at import, so a warm container answers without rebuilding; the content was validated at build.
 _runner = SkillRunner(build_skill(_settings, persistence=make_persistence_adapter(_settings)))
 
 

@@ -258,6 +258,11 @@ def build(out: Path, *, wheelhouse: Path = WHEELHOUSE, requirements: Path = REQU
         removed = remove_distributions(stage, PROVIDED_BY_RUNTIME)
         shutil.rmtree(stage / "bin", ignore_errors=True)
         copy_runtime_package(stage)
+        # The content the runtime loads without pydantic: validated and compiled afresh from the TOML,
+        # so the artifact never ships a stale compiled form (a ContentError stops the build).
+        from skill.content import compile_catalogs
+
+        compile_catalogs(stage / "skill" / "content" / "compiled")
         check_contents(stage)
         entries = write_zip(stage, out, bytecode=bytecode)
     if not bytecode:

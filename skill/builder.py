@@ -28,7 +28,7 @@ def build_skill(
     services: Services | None = None,
 ) -> CustomSkill:
     """Build the skill: content validated once for every locale, one router for every handler."""
-    settings = settings or Settings()
+    settings = settings or Settings.from_env()
     # Raises ContentError before any request is served.
     catalogs = {locale: load_catalog(locale) for locale in available_locales()}
     voice = Voice(catalogs, rng or random.Random(settings.seed), on_say)

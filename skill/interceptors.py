@@ -1,7 +1,6 @@
 """Request and response logging that never writes a user id, or what a person said, in clear."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 
@@ -9,6 +8,8 @@ from ask_sdk_core.dispatch_components import AbstractRequestInterceptor, Abstrac
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_request_type
 from ask_sdk_model import IntentRequest, Response
+
+from skill.digest import sha256_hex
 
 log = logging.getLogger("skill.requests")
 _STARTED = "_started"
@@ -18,7 +19,7 @@ def pseudonym(user_id: str | None) -> str:
     """A short, stable stand-in for a user id, so logs can follow a session without naming anyone."""
     if not user_id:
         return "-"
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:12]
+    return sha256_hex(user_id.encode("utf-8"))[:12]
 
 
 def describe(handler_input: HandlerInput) -> dict[str, str | None]:
@@ -30,7 +31,7 @@ def describe(handler_input: HandlerInput) -> dict[str, str | None]:
     intent = request.intent.name if isinstance(request, IntentRequest) and request.intent else None
     return {
         "request_id": getattr(request, "request_id", None),
-        "request_type": get_request_type(handler_input),
+        "request_type": str(get_request_type(handler_input)),
         "intent": intent,
         "user": pseudonym(user),
     }
@@ -52,7 +53,7 @@ class ResponseLogger(AbstractResponseInterceptor):
         if not log.isEnabledFor(logging.DEBUG):
             return
         started = handler_input.attributes_manager.request_attributes.get(_STARTED)
-        elapsed_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 2) if isinstance(started, float) else None
         info = describe(handler_input) | {
             "ends_session": None if response is None else response.should_end_session,
             "skill_ms": elapsed_ms,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -202,6 +201,8 @@ def http_call(request: ApiClientRequest, seconds: float) -> HttpResponse:
     handshake, header or body read that is still waiting, however slowly the server drips.
     HTTPS only, except to a loopback host; redirects are never followed (the token stays put).
     """
+    import socket  # here, not at the top: most turns call no API, and a cold start should not load it
+
     import http.client
 
     url = request.url or ""

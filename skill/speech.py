@@ -131,9 +131,11 @@ def fmt_mg(value: float) -> str:
 
 def to_text(ssml: str) -> str:
     """Strip SSML to what a card or a log may show."""
-    text = _TAGS.sub(" ", ssml)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
-    return re.sub(r"\s+", " ", text.replace("&amp;", "&")).strip()
+    text = _TAGS.sub(" ", ssml) if "<" in ssml else ssml
+    if "&" in text:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+        text = text.replace("&amp;", "&")
+    return " ".join(text.split())  # runs of whitespace to one space, as re's \s+ would
 
 
 class Voice:
@@ -168,7 +170,7 @@ class Voice:
         def _break(match: re.Match[str]) -> str:
             return f'<break time="{match.group(1) or "0.8"}s"/>'
 
-        return _PAUSE.sub(_break, text)
+        return _PAUSE.sub(_break, text) if "[pause" in text else text  # most sentences have no pause
 
     def _pick(self, line: Line, reprompt: bool = False, catalog: Catalog | None = None) -> tuple[str, int]:
         """One wording of a line, filled in, and which wording it was."""

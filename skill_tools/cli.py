@@ -37,7 +37,7 @@ def load_settings(**overrides: Any) -> Any:
     from skill.settings import Settings
 
     try:
-        return Settings(**overrides)
+        return Settings.from_env_pydantic(**overrides)
     except ValidationError as exc:
         lines = [f"  BEDTIME_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
         raise SystemExit("bedtime-skill: invalid settings:\n" + "\n".join(lines)) from None

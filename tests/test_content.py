@@ -1,11 +1,25 @@
-"""The content files: validated at start-up, complete for every key the code can ask for, covering every fact."""
+"""The content files: validated at build, compiled for the runtime, complete for every key the code can ask for, covering every fact."""
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from skill.content import ContentError, load_catalog, parse_catalog
 from skill.builder import declared_handlers
-from skill.content import available_locales
+from skill.content import (
+    COMPILED_DIR,
+    CONTENT_DIR,
+    ContentError,
+    available_locales,
+    compile_catalogs,
+    fingerprint,
+    load_catalog,
+    parse_catalog,
+    source_files,
+)
 from skill.knowledge import Condition, Form, Gate, Need, Tier
 from skill.knowledge.facts import FACT_IDS, top_level
 
@@ -85,7 +99,6 @@ def test_a_key_the_code_needs_but_the_files_lack_stops_the_start() -> None:
 def test_every_key_named_in_the_code_exists() -> None:
     # Keys written out in handlers are checked here, so a typo fails the build, not a night.
     import re
-    from pathlib import Path
 
     source = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "skill").rglob("*.py"))
     named = set(re.findall(r'(?:Line|phrase)\(\s*"([a-z_][a-z0-9_.]*)"', source))
@@ -101,3 +114,81 @@ def test_no_sentence_states_a_time_before_bed_as_a_finding() -> None:
     for key, entry in catalog.items():
         for variant in entry.say + entry.reprompt:
             assert not before_bed.search(variant), f"{key}: {variant!r}"
+
+
+# -- compiled at build time, loaded without pydantic --------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = sorted(p.name for p in CONTENT_DIR.iterdir() if p.is_dir() and list(p.glob("*.toml")))
+
+
+def toml_catalog(locale: str):  # type: ignore[no-untyped-def]
+    files = {name: data.decode("utf-8") for name, data in source_files(CONTENT_DIR / locale).items()}
+    return parse_catalog(files, locale)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_compiled_catalog_says_exactly_what_the_toml_says(locale: str) -> None:
+    compiled = load_catalog(locale)  # the checked-in JSON, read without validation
+
+    assert compiled == toml_catalog(locale)  # every key, in order, every field of every entry
+    assert len(list(compiled)) > 100
+
+
+def test_the_checked_in_compiled_content_is_current(tmp_path: Path) -> None:
+    # Edit the TOML, then run `make content` (or `python -m skill.content`): this test says when you forgot.
+    written = compile_catalogs(tmp_path)
+
+    assert sorted(p.name for p in written) == sorted(p.name for p in COMPILED_DIR.glob("*.json"))
+    for fresh in written:
+        assert fresh.read_bytes() == (COMPILED_DIR / fresh.name).read_bytes(), f"run `make content`: {fresh.name} is stale"
+
+
+def test_samples_toml_is_what_people_say_not_what_the_skill_says() -> None:
+    samples = '[intents.DoseIntent]\nsamples = ["how much should I take"]\n[slot_values.FormType.glycinate]\nsynonyms = ["bisglycinate"]\n'
+    spoken = '[a]\nsay = ["Hi."]\n'
+
+    catalog = parse_catalog({"samples.toml": samples, "a.toml": spoken}, "en-US")
+
+    assert list(catalog) == ["a"]
+
+
+def test_the_loader_validates_the_toml_when_the_compiled_form_is_stale(tmp_path: Path) -> None:
+    # A writer edits content and restarts the server before compiling: they hear the TOML, not old JSON.
+    code = """
+import json, sys
+from pathlib import Path
+import skill.content as content
+content.COMPILED_DIR = Path(sys.argv[1])
+catalog = content.load_catalog("en-US")
+print(json.dumps({"pydantic": "pydantic" in sys.modules, "launch": catalog["launch"].say[0]}))
+"""
+    stale = json.loads((COMPILED_DIR / "en-US.json").read_text(encoding="utf-8"))
+    stale["sources"] = "0" * 64
+    stale["entries"]["launch"]["say"] = ["Old words."]
+    (tmp_path / "en-US.json").write_text(json.dumps(stale), encoding="utf-8")
+
+    def load(compiled_dir: Path) -> tuple[dict[str, object], str]:
+        done = subprocess.run([sys.executable, "-c", code, str(compiled_dir)], capture_output=True, text=True,
+                              cwd=ROOT, timeout=60, check=True)
+        return json.loads(done.stdout), done.stderr
+
+    current, quiet = load(COMPILED_DIR)
+    assert current["pydantic"] is False and quiet == ""  # the compiled form is read as it is
+    fallback, warned = load(tmp_path)
+    assert fallback["pydantic"] is True and fallback["launch"] == current["launch"] != "Old words."
+    assert "older than its TOML" in warned and "make content" in warned
+
+
+def test_the_fingerprint_follows_every_byte_and_name_of_the_sources() -> None:
+    files = source_files(CONTENT_DIR / "en-US")
+    changed = dict(files, **{"core.toml": files["core.toml"] + b"\n"})
+    renamed = {("x" + name if name == "core.toml" else name): data for name, data in files.items()}
+
+    assert len({fingerprint(files), fingerprint(changed), fingerprint(renamed)}) == 3
+
+
+def test_a_locale_that_is_not_a_locale_is_refused() -> None:
+    for bad in ("../../etc", "en-US/../en-US", "", "xx-YY"):
+        with pytest.raises(ContentError, match="no content for locale"):
+            load_catalog(bad)

@@ -133,7 +133,7 @@ def test_the_environment_is_what_the_skills_settings_read(template: Template, mo
     refs = {"SkillId": SKILL_ID, table: "stack-profiles", "AWS::Region": "eu-west-1", "LogLevel": "WARNING"}
     for name, value in variables.items():
         monkeypatch.setenv(name, refs[value["Ref"]] if isinstance(value, dict) else str(value))
-    settings = Settings()
+    settings = Settings.from_env()  # as the Lambda entry reads them
     assert (settings.persistence, settings.skill_id, settings.dynamodb_table, settings.aws_region, settings.log_level) == (
         "dynamodb", SKILL_ID, "stack-profiles", "eu-west-1", "WARNING")
 

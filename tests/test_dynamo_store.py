@@ -147,8 +147,13 @@ def test_none_remembers_nothing() -> None:
 
 
 def test_an_unknown_store_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="persistence: must be one of sqlite, dynamodb, none"):
+        Settings(persistence="redis")
+    # The factory's own guard, for a value that got past the settings somehow.
+    unchecked = Settings()
+    object.__setattr__(unchecked, "persistence", "redis")
     with pytest.raises(ValueError, match="unknown persistence 'redis'"):
-        make_persistence_adapter(Settings.model_construct(persistence="redis"))
+        make_persistence_adapter(unchecked)
 
 
 def _run_python(
@@ -195,7 +200,7 @@ def test_dynamodb_works_without_a_region_in_the_environment(settings: Settings, 
         "from ask_sdk_model.user import User\n"
         "from skill.settings import Settings\n"
         "from skill.profile.factory import make_persistence_adapter\n"
-        "store = make_persistence_adapter(Settings())\n"
+        "store = make_persistence_adapter(Settings.from_env())\n"
         "who = RequestEnvelope(context=Context(system=SystemState(user=User(user_id='u1'))))\n"
         "store.save_attributes(who, {'bedtime': '22:30'})\n"
         "assert store.get_attributes(who) == {'bedtime': '22:30'}\n"

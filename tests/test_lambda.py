@@ -101,14 +101,17 @@ def speech(answer: dict[str, Any]) -> str:
 
 
 def test_the_artifact_answers_a_launch_request_from_a_bare_interpreter(unpacked: Path, tmp_path: Path) -> None:
-    requests = [json.loads((FIXTURES / name).read_text()) for name in ("launch.json", "dose_intent_kidney.json")]
+    names = ("launch.json", "dose_intent_kidney.json", "dose_taken_intent.json")  # the last needs a time zone
+    requests = [json.loads((FIXTURES / name).read_text()) for name in names]
     env = {"BEDTIME_PERSISTENCE": "none", "BEDTIME_ALEXA_API": "false"}
-    (launch, kidney), modules = run_bare([unpacked], requests, env, tmp_path)
+    (launch, kidney, taken), modules = run_bare([unpacked], requests, env, tmp_path)
 
     assert speech(launch).startswith("<speak>") and launch["response"].get("reprompt")
     assert "kidney" in speech(kidney).lower() and "doctor" in speech(kidney)
     # The Lambda path loads neither boto3 (no DynamoDB chosen) nor the web stack nor tooling.
-    assert modules.isdisjoint({"boto3", "botocore", "flask", "werkzeug", "gunicorn", "skill_tools", "pytest"})
+    assert modules.isdisjoint({"boto3", "botocore", "flask", "werkzeug", "gunicorn", "skill_tools", "pytest",
+                               "pydantic", "pydantic_core", "pydantic_settings"})
+    assert "night" in speech(taken).lower()
     assert "tzdata" in modules  # time zones came from the artifact itself
 
 

@@ -1,27 +1,36 @@
-"""Every sentence the skill speaks, loaded from TOML and validated once at start-up.
+"""Every sentence the skill speaks, addressed by a dotted key (`dose.everyday`).
 
-An entry is addressed by a dotted key (`dose.everyday`) and holds spoken variants, a reprompt
-when it asks something, optional card text, and the fact ids it rests on.
+An entry holds spoken variants, a reprompt when it asks something, optional card text, and the
+fact ids it rests on. The sources are TOML files per locale (`<locale>/*.toml`; `samples.toml`
+beside them holds what people say, for the interaction model, and is not spoken content).
+
+The build validates them with pydantic (`skill.content.source`) and `compile_catalogs` writes
+each locale's validated catalog as JSON into `compiled/` (checked in; a test fails when it drifts
+from the TOML, and the Lambda build writes it afresh). `load_catalog` reads that JSON without
+validating it again, so the request path never imports pydantic. When the JSON is missing, or the
+TOML changed after it was compiled (a writer editing content), it validates the TOML instead.
 """
 from __future__ import annotations
 
+import json
+import logging
+import os
+import re
 import string
-import tomllib
 from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib import resources
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from skill.digest import sha256
 
-from skill.knowledge.facts import is_fact_id
+log = logging.getLogger(__name__)
 
-Sentence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)]
-
-
-# What people say (the interaction model's samples and slot synonyms) sits beside what the skill says,
-# in each locale's folder; it is for the model generator, not part of the spoken catalog.
-SAMPLES_FILE = "samples.toml"
+CONTENT_DIR = Path(__file__).resolve().parent
+COMPILED_DIR = CONTENT_DIR / "compiled"
+COMPILED_FORMAT = 1  # the loader reads only this shape of compiled JSON
+SAMPLES_FILE = "samples.toml"  # what people say (the interaction model's samples), not what the skill says
+_LOCALE = re.compile(r"[a-z]{2,3}-[A-Z]{2}\Z")
 
 
 class ContentError(RuntimeError):
@@ -33,53 +42,59 @@ def placeholders(text: str) -> frozenset[str]:
     return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
 
 
-class Entry(BaseModel):
-    """One thing the skill can say, in a few wordings."""
+class Entry:
+    """One thing the skill can say, in a few wordings (validated before it got here).
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    A plain class rather than a dataclass: @dataclass compiles its generated methods on every
+    import (near a millisecond of each cold start), and the runtime needs only the attributes.
+    """
 
-    say: list[Sentence] = Field(min_length=1)
-    facts: list[str] = Field(default_factory=list)
-    ask: bool = False  # the entry ends with a question, so the session stays open
-    reprompt: list[Sentence] = Field(default_factory=list)
-    title: str | None = None
-    card: str | None = None
+    __slots__ = ("say", "facts", "ask", "reprompt", "title", "card", "fields")
 
-    @field_validator("facts")
-    @classmethod
-    def _known_facts(cls, facts: list[str]) -> list[str]:
-        unknown = [f for f in facts if not is_fact_id(f)]
-        if unknown:
-            raise ValueError(f"unknown fact id(s) {', '.join(unknown)}")
-        return facts
+    def __init__(
+        self,
+        say: tuple[str, ...],
+        facts: tuple[str, ...] = (),
+        ask: bool = False,  # the entry ends with a question, so the session stays open
+        reprompt: tuple[str, ...] = (),
+        title: str | None = None,
+        card: str | None = None,
+        fields: frozenset[str] = frozenset(),  # the {placeholders} every wording takes
+    ) -> None:
+        self.say, self.facts, self.ask, self.reprompt = say, facts, ask, reprompt
+        self.title, self.card, self.fields = title, card, fields
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "Entry":
-        if self.ask and not self.reprompt:
-            raise ValueError("an entry that asks a question needs a reprompt")
-        # Every wording must take the same fields, or one variant would fail at render time.
-        fields = {placeholders(s) for s in self.say}
-        if len(fields) > 1:
-            raise ValueError("variants of one entry use different {placeholders}")
-        return self
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
 
-    @property
-    def fields(self) -> frozenset[str]:
-        return placeholders(self.say[0])
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other._values() if isinstance(other, Entry) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Entry(say={self.say!r}, ask={self.ask!r}, facts={self.facts!r})"
 
 
 class Catalog:
-    """The validated content of one locale, looked up by key."""
+    """The validated content of one locale, looked up by key.
 
-    def __init__(self, entries: Mapping[str, Entry], locale: str) -> None:
+    Entries may arrive as the compiled JSON's plain dicts; each becomes an Entry the first time it
+    is looked up, so a cold start builds only the few a request speaks.
+    """
+
+    def __init__(self, entries: Mapping[str, Entry | Mapping[str, Any]], locale: str) -> None:
         self.locale = locale
-        self._entries = dict(entries)
+        self._entries: dict[str, Entry | Mapping[str, Any]] = dict(entries)
 
     def __getitem__(self, key: str) -> Entry:
         try:
-            return self._entries[key]
+            entry = self._entries[key]
         except KeyError:
             raise KeyError(f"no content entry {key!r} in {self.locale}") from None
+        if type(entry) is not Entry:
+            entry = self._entries[key] = _entry(entry)  # type: ignore[arg-type]
+        return entry  # type: ignore[return-value]
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries
@@ -87,8 +102,15 @@ class Catalog:
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Catalog):
+            return NotImplemented
+        return self.locale == other.locale and list(self.items()) == list(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
     def items(self) -> Iterator[tuple[str, Entry]]:
-        return iter(self._entries.items())
+        return ((key, self[key]) for key in list(self._entries))
 
     def require(self, keys: Mapping[str, frozenset[str]] | list[str]) -> None:
         """Fail at start-up when code needs a key (with these fields) the files do not have."""
@@ -97,70 +119,93 @@ class Catalog:
         for key, fields in wanted.items():
             if key not in self._entries:
                 problems.append(f"missing entry {key!r}")
-            elif fields and self._entries[key].fields - fields:
-                missing = sorted(self._entries[key].fields - fields)
+            elif fields and self[key].fields - fields:
+                missing = sorted(self[key].fields - fields)
                 problems.append(f"entry {key!r} needs fields the code does not give: {missing}")
         if problems:
             raise ContentError(f"content for {self.locale}: " + "; ".join(problems))
 
 
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Walk nested TOML tables; a table with a `say` key is an entry."""
-    for name, value in table.items():
-        key = f"{prefix}{name}"
-        if isinstance(value, Mapping) and "say" in value:
-            yield key, value
-            nested = {k: v for k, v in value.items() if isinstance(v, Mapping)}
-            yield from _flatten(nested, f"{key}.")
-        elif isinstance(value, Mapping):
-            yield from _flatten(value, f"{key}.")
-        else:
-            raise ContentError(f"{key}: expected a table of entries, found {type(value).__name__}")
-
-
 def parse_catalog(files: Mapping[str, str], locale: str) -> Catalog:
-    """Validate TOML texts (name -> text) into a catalog, naming every problem at once."""
-    entries: dict[str, Entry] = {}
-    problems: list[str] = []
-    for name, text in sorted(files.items()):
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            problems.append(f"{name}: {exc}")
-            continue
-        try:
-            flat = list(_flatten(data))
-        except ContentError as exc:
-            problems.append(f"{name}: {exc}")
-            continue
-        for key, raw in flat:
-            raw = {k: v for k, v in raw.items() if not isinstance(v, Mapping)}
-            if key in entries:
-                problems.append(f"{name}: {key}: defined twice")
-                continue
-            try:
-                entries[key] = Entry.model_validate(raw)
-            except ValidationError as exc:
-                for err in exc.errors():
-                    where = ".".join(str(p) for p in err["loc"]) or "entry"
-                    problems.append(f"{name}: {key}: {where}: {err['msg']}")
-    if problems:
-        raise ContentError(f"content for {locale} is invalid:\n  " + "\n  ".join(problems))
-    return Catalog(entries, locale)
+    """Validate TOML texts (name -> text) with pydantic into a catalog, naming every problem at once."""
+    from skill.content.source import parse_catalog as parse
+
+    return parse(files, locale)
+
+
+def _entry(raw: Mapping[str, Any]) -> Entry:
+    """An Entry from its compiled JSON form (keys left out hold their defaults)."""
+    return Entry(
+        say=tuple(raw["say"]),
+        facts=tuple(raw.get("facts", ())),
+        ask=raw.get("ask", False),
+        reprompt=tuple(raw.get("reprompt", ())),
+        title=raw.get("title"),
+        card=raw.get("card"),
+        fields=frozenset(raw.get("fields", ())),
+    )
+
+
+def source_files(folder: Path) -> dict[str, bytes]:
+    """The TOML files of one locale folder that make its catalog (samples.toml is not one)."""
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".toml") and n != SAMPLES_FILE)
+    return {name: (folder / name).read_bytes() for name in names}
+
+
+def fingerprint(files: Mapping[str, bytes]) -> str:
+    """SHA-256 over the sources' names and bytes: the compiled form records it, the loader compares."""
+    digest = sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    return digest.hexdigest()
+
+
+def _compiled_is_current(document: Mapping[str, Any], folder: Path) -> bool:
+    """True unless the TOML sources are present and differ from those the JSON was compiled from."""
+    if not folder.is_dir():
+        return True  # a package that ships only the compiled form
+    return bool(document.get("sources") == fingerprint(source_files(folder)))
+
+
+def load_catalog(locale: str = "en-US") -> Catalog:
+    """The catalog of a locale, once per process: the compiled JSON if current, else the validated TOML."""
+    return _load_catalog(locale)  # one cache entry per locale, however the caller spells the call
 
 
 @cache
-def load_catalog(locale: str = "en-US") -> Catalog:
-    """Load and validate the packaged content of a locale once per process."""
-    folder = resources.files("skill.content").joinpath(locale)
+def _load_catalog(locale: str) -> Catalog:
+    if not _LOCALE.match(locale):
+        raise ContentError(f"no content for locale {locale!r}")
+    folder = CONTENT_DIR / locale
+    try:
+        document = json.loads((COMPILED_DIR / f"{locale}.json").read_bytes())
+    except FileNotFoundError:
+        document = None
+    if document is not None and document.get("format") == COMPILED_FORMAT and _compiled_is_current(document, folder):
+        return Catalog(document["entries"], locale)
     if not folder.is_dir():
         raise ContentError(f"no content for locale {locale!r}")
-    files = {f.name: f.read_text(encoding="utf-8") for f in folder.iterdir()
-             if f.name.endswith(".toml") and f.name != SAMPLES_FILE}
-    return parse_catalog(files, locale)
+    if document is not None:
+        log.warning("compiled content for %s is older than its TOML; validating the TOML (run `make content`)", locale)
+    from skill.content.source import parse_catalog as parse
+
+    files = source_files(folder)
+    return parse({name: data.decode("utf-8") for name, data in files.items()}, locale)
 
 
 def available_locales() -> list[str]:
-    """The locales the package has content for (folders like en-US)."""
-    root = resources.files("skill.content")
-    return sorted(f.name for f in root.iterdir() if f.is_dir() and "-" in f.name and not f.name.startswith("_"))
+    """The locales the package has content for: its locale folders, or the compiled files it ships."""
+    folders = {p.name for p in CONTENT_DIR.iterdir() if p.is_dir() and _LOCALE.match(p.name)}
+    compiled = {p.stem for p in COMPILED_DIR.glob("*.json") if _LOCALE.match(p.stem)} if COMPILED_DIR.is_dir() else set()
+    return sorted(folders | compiled)
+
+
+def compile_catalogs(out_dir: Path | str) -> list[Path]:
+    """Validate every locale's TOML with pydantic and write `<locale>.json` into out_dir (the build's hook).
+
+    Raises ContentError naming every problem; returns the files written.
+    """
+    from skill.content.source import compile_locale
+
+    folders = sorted(p for p in CONTENT_DIR.iterdir() if p.is_dir() and _LOCALE.match(p.name))
+    return [compile_locale(folder, Path(out_dir)) for folder in folders]

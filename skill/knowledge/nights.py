@@ -5,7 +5,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 # Take magnesium about 30 to 60 minutes before bed: the reminder and the advice aim at the middle.
 DOSE_LEAD = timedelta(minutes=45)
@@ -61,6 +60,8 @@ def night_of(now_local: datetime) -> date:
 
 def tonight(bedtime: str, time_zone: str, now: datetime) -> Tonight:
     """Place bedtime on tonight's calendar and say where now falls against it."""
+    from zoneinfo import ZoneInfo  # here, not at import: a launch or a question never needs a zone
+
     zone = ZoneInfo(time_zone)
     local = now.astimezone(zone)
     night = night_of(local)

@@ -7,17 +7,15 @@ stored (no conditions, symptoms or medicines): the safety gate asks about those 
 A row written by a newer release (a rolling deploy) keeps the fields this release does not know:
 they ride along in ``extra`` and are written back as they were.
 """
-from __future__ import annotations
-
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from skill.fields import FieldError, Record, fresh_state, read_value, record, slots, spec, to_json
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +29,7 @@ MAX_REMINDER_IDS = 10
 FormName = Literal["glycinate", "threonate", "taurate", "citrate", "gluconate", "orotate", "oxide"]
 FORMS: tuple[str, ...] = get_args(FormName)
 
-_BEDTIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+_BEDTIME = r"(\d{1,2}):(\d{2})\Z"  # compiled on first use (by re's cache): most cold starts read no bedtime
 
 # Schema v1 (the first release) stored four flat keys under other names.
 _V1_RENAMES = {
@@ -42,81 +40,91 @@ _V1_RENAMES = {
 }
 
 
-class UserProfile(BaseModel):
-    """A person's remembered choices; the lead's handlers load it, change it and save it."""
+@lru_cache(maxsize=1024)  # a person's bedtime is read on most requests: check each spelling once
+def _bedtime_is_24h(value: str | None) -> str | None:
+    if value is None:
+        return None
+    match = re.match(_BEDTIME, value.strip())
+    if match is None:
+        raise ValueError("bedtime must look like HH:MM (24-hour)")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        raise ValueError("bedtime must be a time of day between 00:00 and 23:59")
+    return f"{hour:02d}:{minute:02d}"
 
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
 
-    schema_version: int = SCHEMA_VERSION
-    bedtime: str | None = None
-    time_zone: str | None = None
-    preferred_form: FormName | None = None
-    preferred_amount_mg: int | None = Field(default=None, ge=1, le=2000)
-    started_on: date | None = None
-    dose_nights: list[date] = Field(default_factory=list)
-    reminder_ids: list[str] = Field(default_factory=list)
-    last_routine_night: date | None = None
+def _time_zone_is_iana(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # here: most requests never read a zone
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("time_zone must be an IANA zone name such as Europe/London") from exc
+    return value
+
+
+def _form_is_normalised(value: Any) -> Any:
+    # Forms arrive spoken ("Magnesium Glycinate") as well as stored ("glycinate").
+    if isinstance(value, str):
+        value = value.strip().lower().removeprefix("magnesium").strip()
+        return {"bisglycinate": "glycinate", "l-threonate": "threonate"}.get(value, value)
+    return value
+
+
+def _nights_sorted_and_capped(value: list[date]) -> list[date]:
+    return sorted(set(value))[-MAX_DOSE_NIGHTS:]
+
+
+def _ids_unique(value: list[str]) -> list[str]:
+    kept = [token for token in dict.fromkeys(value) if token.strip()]
+    return kept[-MAX_REMINDER_IDS:]
+
+
+@record
+class UserProfile(Record):
+    """A person's remembered choices; the lead's handlers load it, change it and save it.
+
+    Every value is checked when it is set, in code or from the store (FieldError, a ValueError,
+    names the field). One definition serves both readers: the plain one here, on every request,
+    and pydantic's (`pydantic_type` of skill.fields), which tests hold to the same answers.
+    """
+
+    schema_version: int = spec(SCHEMA_VERSION, description="The shape this profile was written in.")
+    bedtime: str | None = spec(None, description="Usual bedtime, 24-hour HH:MM.", check=_bedtime_is_24h)
+    time_zone: str | None = spec(None, description="IANA time zone of the person's device.", check=_time_zone_is_iana)
+    preferred_form: FormName | None = spec(None, description="The magnesium form they take.", before=_form_is_normalised)
+    preferred_amount_mg: int | None = spec(None, ge=1, le=2000, description="The amount they take, in milligrams.")
+    started_on: date | None = spec(None, description="The first night they said they took it.")
+    dose_nights: list[date] = spec(
+        default_factory=list, description="Nights they said they took it (the last 60).", check=_nights_sorted_and_capped
+    )
+    reminder_ids: list[str] = spec(default_factory=list, description="Alexa reminder tokens.", check=_ids_unique)
+    last_routine_night: date | None = spec(None, description="The last night a wind-down was finished.")
     # Where a wind-down was left tonight, so a person who comes back can resume it.
-    paused_step: Literal["checkin", "dose", "breathe"] | None = None
-    paused_on: date | None = None
+    paused_step: Literal["checkin", "dose", "breathe"] | None = spec(None, description="The step a wind-down paused at.")
+    paused_on: date | None = spec(None, description="The night it paused.")
     # When (epoch seconds) a request claimed the right to create the nightly reminder, so that
     # several "remind me" arriving at once create one reminder; cleared when that request is done.
-    reminder_claimed_at: int | None = Field(default=None, ge=0)
-    # Fields a newer schema wrote that this release does not know; kept as they were, never read.
-    extra: dict[str, Any] = Field(default_factory=dict, repr=False)
+    reminder_claimed_at: int | None = spec(None, ge=0, description="When a reminder was being created.")
 
-    @field_validator("bedtime")
-    @classmethod
-    def _bedtime_is_24h(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        match = _BEDTIME.match(value.strip())
-        if match is None:
-            raise ValueError("bedtime must look like HH:MM (24-hour)")
-        hour, minute = int(match.group(1)), int(match.group(2))
-        if hour > 23 or minute > 59:
-            raise ValueError("bedtime must be a time of day between 00:00 and 23:59")
-        return f"{hour:02d}:{minute:02d}"
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Fields a newer schema wrote that this release does not know; kept as they were, never read."""
+        return self.__dict__.get("_extra", {})  # type: ignore[no-any-return]
 
-    @field_validator("time_zone")
-    @classmethod
-    def _time_zone_is_iana(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("time_zone must be an IANA zone name such as Europe/London") from exc
-        return value
+    @extra.setter
+    def extra(self, value: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_extra", dict(value))
 
-    @field_validator("preferred_form", mode="before")
-    @classmethod
-    def _form_is_normalised(cls, value: Any) -> Any:
-        # Forms arrive spoken ("Magnesium Glycinate") as well as stored ("glycinate").
-        if isinstance(value, str):
-            value = value.strip().lower().removeprefix("magnesium").strip()
-            return {"bisglycinate": "glycinate", "l-threonate": "threonate"}.get(value, value)
-        return value
-
-    @field_validator("preferred_amount_mg", mode="before")
-    @classmethod
-    def _amount_is_whole(cls, value: Any) -> Any:
-        # True is an int in Python; a stored boolean is never an amount.
-        if isinstance(value, bool):
-            raise ValueError("an amount is a number of milligrams, not true/false")
-        return value
-
-    @field_validator("dose_nights")
-    @classmethod
-    def _nights_sorted_and_capped(cls, value: list[date]) -> list[date]:
-        return sorted(set(value))[-MAX_DOSE_NIGHTS:]
-
-    @field_validator("reminder_ids")
-    @classmethod
-    def _ids_unique(cls, value: list[str]) -> list[str]:
-        kept = [token for token in dict.fromkeys(value) if token.strip()]
-        return kept[-MAX_REMINDER_IDS:]
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Checked on every assignment, as on construction: a handler can never store a bad value.
+        slot = _SLOTS.get(name)
+        if slot is not None:
+            value = read_value(slot, value)
+        object.__setattr__(self, name, value)
 
     @property
     def nights_taken(self) -> int:
@@ -133,65 +141,79 @@ class UserProfile(BaseModel):
 
     def to_attributes(self) -> dict[str, Any]:
         """Return the profile as JSON-safe attributes (strings, ints, lists) for any adapter."""
-        known = self.model_dump(mode="json", exclude=_CARRIER)
+        known = {name: to_json(getattr(self, name)) for name in _SLOTS}
         # Unknown fields go first so that a known field of the same name always wins.
         return {**self.extra, **known} if self.extra else known
 
     @classmethod
-    def from_attributes(cls, raw: Mapping[str, Any] | None) -> UserProfile:
+    def from_attributes(cls, raw: Mapping[str, Any] | None) -> "UserProfile":
         """Read stored attributes in any shape we ever wrote; bad values are dropped, never raised."""
-        if raw is None:
-            return cls()
-        if not isinstance(raw, Mapping):
-            log.warning("profile attributes were a %s, not a mapping; starting afresh", type(raw).__name__)
-            return cls()
-        data = {str(key): _plain(value) for key, value in raw.items()}
-        version = data.get("schema_version")
-        unknown: dict[str, Any] = {}
-        if version is None and any(key in data for key in ("form", "amount", "first_night")):
-            data, version = _migrate_v1(data), SCHEMA_VERSION
-        elif isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-            # A newer release wrote this (a rolling deploy): read what we understand, keep the rest
-            # as it was, and keep its version so that release does not migrate its own data again.
-            log.warning("profile schema v%s is newer than v%s; reading known fields", version, SCHEMA_VERSION)
-            unknown = {key: value for key, value in data.items() if key not in _STORED}
-        else:
-            # Keys this schema does not know are dropped: nothing unplanned (health above all) is kept.
-            version = SCHEMA_VERSION
-        known = {key: value for key, value in data.items() if key in _STORED}
-        known["schema_version"] = version
-        profile = cls._validate_leniently(known)
-        if unknown:
-            profile.extra = unknown
-        return profile
+        return read_stored(raw, read_value)
 
     @classmethod
-    def _validate_leniently(cls, data: dict[str, Any]) -> UserProfile:
-        """Validate field by field so one bad value costs only that value."""
+    def _trusted(cls, values: dict[str, Any]) -> "UserProfile":
+        """Build from values already read field by field, without reading them again."""
+        profile = cls.__new__(cls)
+        state = fresh_state(cls)
+        state.update(values)
+        profile.__dict__.update(state)
+        return profile
+
+
+_SLOTS = slots(UserProfile)
+FieldReader = Callable[[Any, Any], Any]  # (slot, value) -> the value kept, or FieldError
+
+
+def read_stored(raw: Mapping[str, Any] | None, read: FieldReader) -> UserProfile:
+    """Read a stored row field by field with `read`, so one bad value costs only that value.
+
+    DynamoDB's Decimals are made plain and v1 names renamed first; then each known field is read
+    on its own, and a list that fails is read again item by item. Unknown keys are left behind.
+    This runs on every request that needs the profile, so the usual row (SQLite's JSON, mostly
+    defaults) takes the short way through.
+    """
+    if raw is None:
+        return UserProfile()
+    if type(raw) is not dict and not isinstance(raw, Mapping):
+        log.warning("profile attributes were a %s, not a mapping; starting afresh", type(raw).__name__)
+        return UserProfile()
+    version = _plain(raw.get("schema_version"))
+    if version is None and any(key in raw for key in ("form", "amount", "first_night")):
+        raw = _migrate_v1({str(key): value for key, value in raw.items()})
+    newer = isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION
+    if newer:
+        # A newer release wrote this (a rolling deploy): read what we understand, keep the rest as
+        # it was, and keep its version so that release does not migrate its own data again.
+        log.warning("profile schema v%s is newer than v%s; reading known fields", version, SCHEMA_VERSION)
+    kept: dict[str, Any] = {}
+    for name, slot in _STORED_SLOTS:
+        value = raw.get(name)
+        if value is None or value == []:
+            continue  # absent or the default (every default reads as itself): most fields of most rows
+        if type(value) not in _PLAIN_TYPES:
+            value = _plain(value)
         try:
-            return cls.model_validate(data)  # the usual case: one pass, no per-field work
-        except ValidationError:
-            pass
-        kept: dict[str, Any] = {}
-        for name in cls.model_fields:
-            if name not in data:
-                continue
-            value = data[name]
-            if name in ("dose_nights", "reminder_ids"):
-                value = _valid_items(cls, name, value)
-            try:
-                cls.model_validate({name: value})
-            except ValidationError as exc:
-                reason = exc.errors()[0].get("msg", "invalid")
-                log.warning("dropped stored profile field %s (%s): %s", name, type(value).__name__, reason)
-                continue
-            kept[name] = value
-        return cls.model_validate(kept)
+            kept[name] = read(slot, value)
+        except FieldError as first:
+            error = first
+            if slot.kind.name == "list" and isinstance(value, list):
+                try:
+                    kept[name] = read(slot, _valid_items(slot, value, read))  # keep the good items
+                    continue
+                except FieldError as again:
+                    error = again
+            log.warning("dropped stored profile field %s (%s): %s", name, type(value).__name__, error.reason)
+    if newer:
+        kept["schema_version"] = version
+    profile = UserProfile._trusted(kept)
+    if newer:
+        # Keys this schema does not know are otherwise dropped: nothing unplanned (health above all) is kept.
+        profile.extra = {str(k): _plain(v) for k, v in raw.items() if k not in _SLOTS}
+    return profile
 
 
-# The field that carries unknown keys is not itself a stored key.
-_CARRIER = frozenset({"extra"})
-_STORED = frozenset(UserProfile.model_fields) - _CARRIER
+# Every field but the version, which is always read as the current one.
+_STORED_SLOTS = [(name, slot) for name, slot in _SLOTS.items() if name != "schema_version"]
 
 
 def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -201,16 +223,14 @@ def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
     return migrated
 
 
-def _valid_items(model: type[UserProfile], name: str, value: Any) -> Any:
+def _valid_items(slot: Any, value: list[Any], read: FieldReader) -> list[Any]:
     """Keep the good items of a stored list and drop the bad ones one by one."""
-    if not isinstance(value, list | tuple):
-        return value
     good: list[Any] = []
     for item in value:
         try:
-            model.model_validate({name: [item]})
-        except ValidationError:
-            log.warning("dropped one stored item of %s (%s)", name, type(item).__name__)
+            read(slot, [item])
+        except FieldError:
+            log.warning("dropped one stored item of %s (%s)", slot.name, type(item).__name__)
             continue
         good.append(item)
     return good
@@ -229,6 +249,8 @@ def _plain(value: Any) -> Any:
         return float(value)
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
+    if type(value) is list and all(v is None or type(v) in _PLAIN_TYPES for v in value):
+        return value  # a list of dates or ids as SQLite's JSON gives it back: nothing to do
     if isinstance(value, list | tuple | set | frozenset):
         items = [_plain(v) for v in value]
         return sorted(items, key=str) if isinstance(value, set | frozenset) else items

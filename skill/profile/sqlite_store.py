@@ -8,7 +8,6 @@ two requests for one person at the same instant cannot overwrite each other.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 
+from skill.digest import sha256_hex
 from skill.profile.versions import UNVERSIONED, Snapshot, VersionConflict
 
 if TYPE_CHECKING:
@@ -64,12 +64,12 @@ ON CONFLICT (user_key) DO UPDATE SET attributes = excluded.attributes, updated_a
 def hashed_user_id(request_envelope: RequestEnvelope) -> str:
     """Return the key a person is stored under: the SHA-256 hex of their Alexa userId."""
     try:
-        user_id = request_envelope.context.system.user.user_id
+        user_id = request_envelope.context.system.user.user_id  # type: ignore[union-attr]  # a missing part is caught
     except AttributeError as exc:
         raise PersistenceException("the request has no context.System.user.userId to store under") from exc
     if not isinstance(user_id, str) or not user_id:
         raise PersistenceException("the request has an empty userId; nothing can be stored for it")
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
+    return sha256_hex(user_id.encode("utf-8"))
 
 
 def _json_default(value: Any) -> Any:

@@ -43,7 +43,7 @@ def create_app(
     verifier: Verifier | None = None,
 ) -> Flask:
     """Build the web app; tests pass their own settings, runner or verifier."""
-    settings = settings or Settings()
+    settings = settings or Settings.from_env_pydantic()
     if runner is None:
         from skill.builder import build_skill
         from skill.profile.factory import make_persistence_adapter

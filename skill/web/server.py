@@ -8,12 +8,14 @@ BEDTIME_MAX_CONNECTIONS, BEDTIME_MAX_BODY_BYTES).
 """
 from __future__ import annotations
 
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from skill.fields import slots
 from skill.settings import Settings
 
 DEADLINE_WORKER = "skill.web.worker.DeadlineWorker"
@@ -22,7 +24,7 @@ _LIMIT_KEYS = ("header_timeout", "body_timeout", "max_body_bytes")
 
 
 def _default(name: str) -> Any:
-    return Settings.model_fields[name].default
+    return slots(Settings)[name].field.default
 
 
 @dataclass(frozen=True)
