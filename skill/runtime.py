@@ -9,6 +9,8 @@ from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_model import RequestEnvelope, ResponseEnvelope
 
+from skill.responses import to_data
+
 KNOWN_REQUEST_TYPES_PREFIXES = ("LaunchRequest", "IntentRequest", "SessionEndedRequest", "CanFulfillIntentRequest")
 
 
@@ -126,4 +128,4 @@ class SkillRunner:
         """Answer one request envelope (as parsed JSON) with a response envelope (as JSON data)."""
         envelope = self.envelope(payload)
         response: ResponseEnvelope = self.skill.invoke(request_envelope=envelope, context=None)
-        return self.serializer.serialize(response)  # type: ignore[no-any-return]
+        return to_data(response)  # the SDK serializer's output, in less time (skill/responses.py)
