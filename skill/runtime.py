@@ -12,6 +12,7 @@ from ask_sdk_core.skill import CustomSkill
 from ask_sdk_model import Request, RequestEnvelope, ResponseEnvelope
 
 from skill.handlers.events import SPOKEN_REQUEST_TYPES
+from skill.responses import to_data
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,4 @@ class SkillRunner:
             log.warning("%s could not be read by ask-sdk-model (a newer value?); answered empty", kind[:100])
             return empty_answer()
         response: ResponseEnvelope = self.skill.invoke(request_envelope=envelope, context=None)
-        answer = self.serializer.serialize(response)
-        assert isinstance(answer, dict)  # a ResponseEnvelope always serialises to an object
-        return answer
+        return to_data(response)  # the SDK serializer's output, in less time (skill/responses.py)
