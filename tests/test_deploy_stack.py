@@ -8,7 +8,6 @@ import importlib.util
 import json
 import random
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from skill.runtime import SkillRunner  # noqa: E402
 from skill.services import Services  # noqa: E402
 from skill.settings import Settings  # noqa: E402
 from tests.conversation import SKILL_ID, Conversation  # noqa: E402
+from tests.moto_dynamodb import dynamodb_endpoint  # noqa: E402, F401 - a fixture: moto on loopback, atomic as DynamoDB
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infrastructure" / "cfn-deployer" / "skill-stack.yaml"
@@ -198,18 +198,6 @@ def test_the_role_grants_nothing_broad(template: Template) -> None:
         owner = {"dynamodb": table, "logs": group}
         assert len(services) == 1 and services <= set(owner), statement
         assert statement["Resource"] == {"Fn::GetAtt": [owner[services.pop()], "Arn"]}, statement
-
-
-@pytest.fixture(scope="module")
-def dynamodb_endpoint() -> Iterator[str]:
-    moto_server = pytest.importorskip("moto.server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def test_the_role_allows_exactly_the_calls_a_real_conversation_makes(

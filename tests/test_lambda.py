@@ -17,7 +17,6 @@ import subprocess
 import sys
 import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.conversation import SKILL_ID, envelope, intent_request
+from tests.moto_dynamodb import dynamodb_endpoint  # noqa: F401 - a fixture: moto on loopback, atomic as DynamoDB
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "requests"
@@ -113,19 +113,6 @@ def test_the_artifact_answers_a_launch_request_from_a_bare_interpreter(unpacked:
                                "pydantic", "pydantic_core", "pydantic_settings"})
     assert "night" in speech(taken).lower()
     assert "tzdata" in modules  # time zones came from the artifact itself
-
-
-@pytest.fixture(scope="module")
-def dynamodb_endpoint() -> Iterator[str]:
-    """moto's server on a free loopback port, standing in for DynamoDB."""
-    moto_server = pytest.importorskip("moto.server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def runtime_provided(tmp_path: Path) -> Path:
