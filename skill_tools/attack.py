@@ -41,11 +41,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from skill_tools.loadtest import (
+    loopback_http,
     serving_process,
     DEFAULT_FIXTURES,
     ROOT,
@@ -128,17 +129,11 @@ def cert_host(chain: bytes, stop: threading.Event) -> Iterator[tuple[str, list[s
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", asked
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with loopback_http(Handler, "cert-host") as url:
+        try:
+            yield url, asked
+        finally:
+            stop.set()  # the dripping answers end before the server stops
 
 
 # --- the server under attack -------------------------------------------------------------

@@ -178,12 +178,19 @@ def alexa_api() -> Iterator[tuple[str, Counter[str]]]:
     """Run the API stand-in on a free loopback port; yield its URL and the count of calls by method."""
     calls: Counter[str] = Counter()
     handler = type("AlexaApi", (_AlexaApiHandler,), {"calls": calls, "lock": threading.Lock()})
+    with loopback_http(handler, "alexa-api") as url:
+        yield url, calls
+
+
+@contextmanager
+def loopback_http(handler: type[BaseHTTPRequestHandler], name: str) -> Iterator[str]:
+    """Serve `handler` on a free loopback port in a thread of its own; yield the base URL, then stop."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="alexa-api", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", calls
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
