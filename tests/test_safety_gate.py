@@ -92,3 +92,66 @@ def test_over_800_mg_of_magnesium_always_gates(amount: float, form: Form | None)
     assert (Gate.OVER_800 in advice.gates) == (elemental > 800)
     if elemental > 800:
         assert advice.tier is Tier.GATED
+
+
+@pytest.mark.parametrize("age", ["15", "8", "17"])
+def test_an_age_under_18_said_with_the_dose_question_sends_to_a_doctor(talk: Conversation, age: str) -> None:
+    # U: I'm 15, can I take 400 milligrams?
+    a = talk.ask("DoseIntent", age=age, amount="400", unit="mg:milligrams")
+    assert a.said("gate.child", "disclaimer") and not DOSE_KEYS & set(a.keys)
+    # U: how much should I take then?      -> still a child, for the rest of the session
+    assert talk.ask("DoseIntent").said("gate.child")
+
+
+def test_an_adult_age_is_not_a_health_mention(talk: Conversation) -> None:
+    # U: I'm 45, how much should I take?
+    assert talk.ask("DoseIntent", age="45").said("dose.general", "dose.caveat", "disclaimer")
+    assert talk.attributes.get("conditions") in (None, [])
+
+
+def test_an_age_alexa_could_not_read_gates_like_any_unrecognised_mention(talk: Conversation) -> None:
+    # Alexa sends "?" for a number it heard but could not read: fail closed.
+    a = talk.ask("DoseIntent", age="?", amount="300", unit="mg:milligrams")
+    assert a.said("gate.other") and not DOSE_KEYS & set(a.keys)
+
+
+def test_an_age_beside_a_follow_up_or_a_safety_question_gates_too(talk: Conversation) -> None:
+    talk.ask("DoseIntent")
+    # U: what about for a 12 year old?
+    a = talk.ask("WhatAboutIntent", age="12")
+    assert a.said("gate.child") and not DOSE_KEYS & set(a.keys)
+    # U: and is it safe for him at all?    -> right after a dose answer, still the dose question
+    assert talk.ask("SafetyIntent", age="12").said("gate.child")
+
+
+def test_an_age_in_a_safety_question_gets_the_childrens_answer(talk: Conversation) -> None:
+    # U: is magnesium safe for a 10 year old?
+    assert talk.ask("SafetyIntent", age="10").said("safety.child")
+
+
+def test_a_count_too_big_for_capsules_is_heard_as_the_amount(talk: Conversation) -> None:
+    # U: can I take 900?  (heard as a count)   -> the amount, so the 800 mg gate sees it
+    a = talk.ask("DoseIntent", count="900")
+    assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
+
+
+def test_a_warning_sign_said_with_a_dose_question_gets_stop_and_advice_and_gates_the_session(talk: Conversation) -> None:
+    # U: I feel dizzy since I took it, is 400 mg too much?
+    a = talk.ask("DoseIntent", symptom="dizziness:dizzy", amount="400", unit="mg:milligrams")
+    assert a.said("symptom.warning") and not DOSE_KEYS & set(a.keys)
+    # U: so how much should I take?          -> no dose for the rest of the session
+    a = talk.ask("DoseIntent")
+    assert a.said("gate.other") and not DOSE_KEYS & set(a.keys)
+
+
+def test_a_symptom_the_skill_does_not_know_is_a_warning_sign_too(talk: Conversation) -> None:
+    # U: I get tingly lips from it, how much should I take?   (ER_SUCCESS_NO_MATCH)
+    a = talk.ask("DoseIntent", symptom="tingly lips")
+    assert a.said("symptom.warning") and not DOSE_KEYS & set(a.keys)
+
+
+def test_a_complaining_stomach_with_a_dose_question_hears_take_less_not_a_number(talk: Conversation) -> None:
+    a = talk.ask("DoseIntent", symptom="stomach:upset stomach", amount="400", unit="mg:milligrams")
+    assert a.said("side_effects.stomach") and not DOSE_KEYS & set(a.keys)
+    # A complaining stomach is not a warning sign: a later dose question is answered.
+    assert talk.ask("DoseIntent").said("dose.general")

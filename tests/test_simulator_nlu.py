@@ -446,6 +446,64 @@ def test_the_real_model_understands_bedtime_questions(
 
 
 @pytest.mark.parametrize(
+    ("said", "slots"),
+    [
+        # Several number slots: the words around each number place it, as a slot tagger's context does.
+        ("i'm 16 can i take 400 milligrams", {"age": "16", "amount": "400", "unit": "mg"}),
+        ("i'm sixteen can i take 200 milligrams", {"age": "16", "amount": "200", "unit": "mg"}),
+        ("could i do a thousand", {"amount": "1000"}),
+        ("so should i take two", {"count": "2"}),
+        # A stray number is no age, and "that one" is no number.
+        ("each one is 100 milligrams", {"amount": "100", "unit": "mg"}),
+        ("okay so how much of that one", {}),
+        # The sample's own words are not a value: "these pills" is not a mention of medicines.
+        ("can i take three of these pills", {"count": "3"}),
+    ],
+)
+def test_values_go_to_the_slot_their_context_names(real_resolver: Resolver, said: str, slots: dict[str, str]) -> None:
+    res = real_resolver.resolve(said)
+    assert {name: (m.resolved_id or m.value) for name, m in res.slots.items()} == slots
+
+
+def test_a_run_on_is_heard_by_its_clearest_clause_and_keeps_the_condition_said_in_another(
+    real_resolver: Resolver,
+) -> None:
+    said = "my doctor has me on a bunch of meds can i still take magnesium 300"
+    words = said.split()
+    clause = real_resolver._clearest_clause(words, real_resolver._recogniser.find(words))
+    assert clause is not None and clause[0] in ("SafetyIntent", "DoseIntent") and clause[1] >= real_resolver.threshold
+    res = real_resolver.resolve(said)
+    assert res.intent in ("SafetyIntent", "DoseIntent") and res.slots["condition"].resolved_id == "medicines"
+
+
+def test_a_health_mention_is_heard_by_an_intent_that_can_hold_it(real_resolver: Resolver) -> None:
+    # "glycinate" pulls to the form's description, which has no condition slot: the mention would be lost.
+    res = real_resolver.resolve("i have hashimoto's can i take glycinate")
+    assert "condition" in res.declared_slots and res.slots["condition"].value == "hashimoto's"
+
+
+def test_an_intent_never_said_without_a_value_is_not_heard_without_one(real_resolver: Resolver) -> None:
+    # Every WhatAboutIntent sample carries a value ("and {form}"); "and what if i forget" has none.
+    assert real_resolver.resolve("and what about threonate").intent == "WhatAboutIntent"
+    assert real_resolver.resolve("and what if i forget").intent == "MissedDoseIntent"
+
+
+def test_an_age_under_18_is_heard_by_an_intent_with_an_age_slot(real_resolver: Resolver) -> None:
+    # "cramps" pulls to how magnesium works on cramps, which has no age slot: the age would be lost.
+    res = real_resolver.resolve("i'm 16 and have cramps what dose")
+    assert "age" in res.declared_slots and res.slots["age"].value == "16"
+
+
+def test_hesitations_and_empty_intensifiers_do_not_hide_the_request(real_resolver: Resolver) -> None:
+    res = real_resolver.resolve("um it's actually for my son")
+    assert res.intent == "DoseIntent" and res.slots["condition"].resolved_id == "child"
+
+
+def test_a_typed_wake_word_is_not_part_of_the_request(real_resolver: Resolver) -> None:
+    assert real_resolver.resolve("alexa how much magnesium should i take").intent == "DoseIntent"
+
+
+@pytest.mark.parametrize(
     ("said", "slot", "resolved"),
     [
         # Alexa's entity recognition tolerates light variation; so does this one.

@@ -16,9 +16,13 @@ from ask_sdk_core.utils import get_slot
 from ask_sdk_model import IntentRequest, Response
 from ask_sdk_model.slu.entityresolution import StatusCode
 
-from skill.knowledge import Condition, Form, Label, Mechanism, Need, Symptom, Uncovered, Unit, health_mention
+from skill.knowledge import (Condition, Form, Label, Mechanism, Need, Symptom, Uncovered, Unit, health_mention,
+                             is_warning_sign)
 from skill.speech import Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
+
+# S4 speaks of children; from this age on, the adult answers apply.
+ADULT_AGE = 18
 
 # A claim's waiting value that matches any state.
 ANY: Waiting | None = None
@@ -71,6 +75,8 @@ UNIT = Slot("unit", "UnitType")
 FORM = Slot("form", "FormType")
 OTHER_FORM = Slot("other_form", "FormType")
 CONDITION = Slot("condition", "ConditionType")
+# "I'm 16", "for a 12 year old": an age said beside a dose question (AMAZON.NUMBER hears any age).
+AGE = Slot("age", "AMAZON.NUMBER")
 NEED = Slot("need", "NeedType")
 MECHANISM = Slot("mechanism", "MechanismType")
 SYMPTOM = Slot("symptom", "SymptomType")
@@ -112,10 +118,37 @@ def hear_condition(handler_input: HandlerInput) -> Condition | None:
     """
     resolved, heard = slot(handler_input, "condition")
     known = Condition(resolved) if resolved is not None and resolved in Condition.__members__.values() else None
-    condition = known or health_mention(heard)
+    condition = known or health_mention(heard) or _age_mention(slot(handler_input, "age")[1])
     if condition is not None:
         set_state(handler_input, state_of(handler_input).with_condition(condition))
     return condition
+
+
+def _age_mention(heard: str | None) -> Condition | None:
+    """An age in the age slot: under 18 is a child (S4); an age Alexa could not read ("?") gates too (fail closed)."""
+    if heard is None:
+        return None
+    try:
+        age = float(heard)
+    except ValueError:
+        return Condition.OTHER
+    if age != age or age < 0:
+        return Condition.OTHER
+    return Condition.CHILD if age < ADULT_AGE else None
+
+
+def hear_symptom(handler_input: HandlerInput) -> tuple[bool, Symptom | None]:
+    """Whether a symptom was said, and which; a warning sign (S3) gates every later dose answer this session.
+
+    A symptom the skill does not recognise is a warning sign too (fail closed).
+    """
+    resolved, heard = slot(handler_input, "symptom")
+    if resolved is None and not heard:
+        return False, None
+    symptom = Symptom(resolved) if resolved is not None and resolved in Symptom.__members__.values() else None
+    if is_warning_sign(symptom):
+        set_state(handler_input, state_of(handler_input).with_condition(Condition.OTHER))
+    return True, symptom
 
 
 def health(handler_input: HandlerInput) -> set[Condition]:
@@ -157,6 +190,13 @@ class Handler(AbstractRequestHandler):
         reply = Reply(lines, ask=Line("offer_more"), more=more) if more in self.voice.catalog else Reply(
             lines, ask=Line("anything_else"))
         return replace(reply, **context) if context else reply  # type: ignore[arg-type]
+
+
+    def symptom_answer(self, handler_input: HandlerInput, symptom: Symptom | None) -> Response:
+        """A symptom after taking it: stop and get medical advice (T5), or for a complaining stomach take less; never a dose."""
+        if is_warning_sign(symptom):
+            return self.voice.respond(handler_input, Reply([Line("symptom.warning")], ask=Line("anything_else")))
+        return self.voice.respond(handler_input, self.answer("side_effects.stomach"))
 
 
 class RoutingError(ValueError):

@@ -86,10 +86,11 @@ UNDERSTANDS: dict[str, Callable[[str | None, str | None], bool]] = {
     "unit": lambda resolved, heard: (resolved or "").lower() in _UNITS or (heard or "").strip().lower() in _UNITS,
     "amount": _number,
     "count": _number,
+    "age": _number,
 }
-# Slots whose value the skill serves whatever it is: the safety gate answers any health mention, an
-# unknown symptom is answered as a warning sign, an unknown topic as "my sources don't cover that".
-ALWAYS_FULFILLED = frozenset({"condition", "symptom", "topic"})
+# Slots whose value the skill serves whatever it is: the safety gate answers any health mention and any
+# age, an unknown symptom is answered as a warning sign, an unknown topic as "my sources don't cover that".
+ALWAYS_FULFILLED = frozenset({"condition", "symptom", "topic", "age"})
 
 
 def _read(slot: Slot) -> tuple[str | None, str | None]:

@@ -9,7 +9,8 @@ from ask_sdk_model import IntentRequest, Response
 from ask_sdk_model import Slot as AskSlot
 from ask_sdk_model.dialog import ElicitSlotDirective
 
-from skill.handlers.base import AMOUNT, ANY, CONDITION, COUNT, FORM, UNIT, Handler, Intent, Slot, health, slot
+from skill.handlers.base import (AGE, AMOUNT, ANY, CONDITION, COUNT, FORM, SYMPTOM, UNIT, Handler, Intent, Slot, health,
+                                 hear_symptom, slot)
 from skill.knowledge import Condition, DoseAdvice, Gate, Label, Tier, assess_dose, parse_amount, parse_form
 from skill.speech import Line, Reply, fmt_mg, state_of
 from skill.state import DoseAsked, Topic, Waiting
@@ -82,6 +83,8 @@ def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], b
     unit_id, unit_heard = slot(handler_input, "unit")
     form_id, form_heard = slot(handler_input, "form")
     _, count_heard = slot(handler_input, "count")
+    if amount_heard is None and count_heard is not None and _count(count_heard) is None:
+        amount_heard = count_heard  # "can I take 400": more than any capsule count is an amount
     amount = parse_amount(amount_heard, unit_id or unit_heard)
     if amount is None and (unit_id == "g" or (unit_heard or "").strip().lower() in ("gram", "a gram")):
         amount = 1000.0  # "a gram of magnesium": a unit said alone is one of it
@@ -137,13 +140,18 @@ def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: b
 class DoseHandler(Handler):
     """Serve "how much magnesium should I take", "is 500 milligrams too much", "should I take two"."""
 
-    intent = Intent("DoseIntent", (DOSE_AMOUNT, UNIT, FORM, CONDITION, COUNT))
-    keys = ("dose.general", "dose.general.more", "dose.low", "dose.everyday", "dose.between", "dose.deficient",
+    intent = Intent("DoseIntent", (DOSE_AMOUNT, UNIT, FORM, CONDITION, COUNT, AGE, SYMPTOM))
+    keys = ("symptom.warning", "side_effects.stomach", "dose.general", "dose.general.more", "dose.low", "dose.everyday", "dose.between", "dose.deficient",
             "dose.upper_limit", "dose.converted", "dose.invalid", "dose.caveat", "dose.per_capsule",
             "gate.kidney", "gate.pregnancy", "gate.child", "gate.medicines", "gate.other", "gate.over_800",
             "label.which", "label.if_compound", "disclaimer")
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        # "I feel dizzy since I took it, should I take less?": a symptom said with a dose question is answered
+        # as the symptom (T5), never with a dose.
+        said, symptom = hear_symptom(handler_input)
+        if said:
+            return self.symptom_answer(handler_input, symptom)
         return continue_dose(self, handler_input)
 
 
@@ -182,7 +190,7 @@ class ElementalHandler(Handler):
     verdict on the amount, so a conversion never nudges anyone to take more.
     """
 
-    intent = Intent("ElementalIntent", (AMOUNT, UNIT, FORM, CONDITION))
+    intent = Intent("ElementalIntent", (AMOUNT, UNIT, FORM, CONDITION, AGE))
     keys = ("elemental.explain", "elemental.explain.more", "elemental.converted")
 
     def handle(self, handler_input: HandlerInput) -> Response:

@@ -4,11 +4,10 @@ from __future__ import annotations
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
-from skill.handlers.base import (AMOUNT, CONDITION, FORM, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
-                                 Intent, health, hear_condition, slot)
+from skill.handlers.base import (AGE, AMOUNT, CONDITION, FORM, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
+                                 Intent, health, hear_condition, hear_symptom, slot)
 from skill.handlers.dose import continue_dose, dose_reply
-from skill.knowledge import (Form, Mechanism, Symptom, Uncovered, advise_form, assess_dose, is_warning_sign,
-                             parse_form, parse_need)
+from skill.knowledge import Form, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
 from skill.speech import Line, Reply, Voice, state_of
 from skill.state import DoseAsked, Topic
 
@@ -129,7 +128,7 @@ class SafetyHandler(Handler):
     answer ("what about for my kids?") it is answered as the dose question it continues.
     """
 
-    intent = Intent("SafetyIntent", (CONDITION,))
+    intent = Intent("SafetyIntent", (CONDITION, AGE))
     keys = ("safety.general", *(f"safety.{c}" for c in (
         "kidney", "pregnancy", "breastfeeding", "child", "medicines", "antibiotics", "bisphosphonates",
         "diuretics", "ppi", "other")))
@@ -157,13 +156,10 @@ class SideEffectsHandler(Handler):
     keys = ("side_effects.general", "side_effects.stomach", "symptom.warning")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        resolved, heard = slot(handler_input, "symptom")
-        symptom = Symptom(resolved) if resolved is not None and resolved in Symptom.__members__.values() else None
-        if symptom is None and not heard:
+        said, symptom = hear_symptom(handler_input)
+        if not said:
             return self.voice.respond(handler_input, self.answer("side_effects.general"))
-        if is_warning_sign(symptom):
-            return self.voice.respond(handler_input, Reply([Line("symptom.warning")], ask=Line("anything_else")))
-        return self.voice.respond(handler_input, self.answer("side_effects.stomach"))
+        return self.symptom_answer(handler_input, symptom)
 
 
 class UncoveredHandler(Handler):
@@ -214,7 +210,7 @@ class WhatAboutHandler(Handler):
     person (always through the gate), the forms for another need, or another form's description.
     """
 
-    intent = Intent("WhatAboutIntent", (FORM, CONDITION, AMOUNT, UNIT, NEED))
+    intent = Intent("WhatAboutIntent", (FORM, CONDITION, AMOUNT, UNIT, NEED, AGE))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = state_of(handler_input)

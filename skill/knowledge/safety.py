@@ -176,7 +176,7 @@ _STEMS: tuple[tuple[str, Condition], ...] = (
 NOT_HEALTH = frozenset({
     "food", "a meal", "meals", "dinner", "breakfast", "lunch", "water", "milk", "juice", "coffee", "tea",
     "even", "it", "that", "this", "them", "magnesium", "sleep", "bed", "night", "tonight", "nothing", "none",
-    "no", "nope", "not", "anything",
+    "no", "nope", "not", "anything", "supplement", "a supplement", "supplements", "vitamins",
 })
 # "my 8 year old", "I'm 15", "a fifteen year old": ages under 18 are children (S4).
 _AGE = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:years?|yrs?|yo)\b|^(?:i'?m|i am|she'?s|he'?s|they'?re)\s+(\d{1,2})$")
