@@ -137,13 +137,15 @@ def test_declining_then_later_opting_in(night: Conversation, tmp_path: Path, clo
     # A: All right, I'll keep count of your nights: only the number of nights and the date you started ...
     assert a.said("count.started") and "nothing about your health" in a.speech
     assert kept(tmp_path) == {"count_nights": True}  # nothing is counted until they say they took it
+    assert night.ask("CountNightsIntent").said("count.already_on")  # U: keep count   A: I'm already keeping count ...
     # U: I took my magnesium   A: Noted: night one ...
     a = night.ask("DoseTakenIntent")
     assert a.said("dose_taken.first") and not a.said("count.offer")
     assert kept(tmp_path) == {"count_nights": True, "nights_counted": 1, "started_on": "2026-11-29",
                               "last_counted_on": "2026-11-29", "time_zone": "America/New_York"}
-    # U: keep count of my nights   (again)   A: I'm already keeping count ...
-    assert night.ask("CountNightsIntent").said("count.already_on")
+    # U: keep count of my nights   (again)   A: I'm already keeping count. Your count stands at 1, since November 29. ...
+    a = night.ask("CountNightsIntent")
+    assert a.said("count.so_far") and "stands at 1, since November 29" in a.speech
     assert kept(tmp_path)["nights_counted"] == 1
 
 

@@ -99,11 +99,16 @@ class CountNightsHandler(PersonalHandler):
     """Serve "keep count of my nights": the yes to counting, for someone who said no before (or was never asked)."""
 
     intent = Intent("CountNightsIntent")
-    keys = ("count.started", "count.already_on", "store.unsaved")
+    keys = ("count.started", "count.already_on", "count.so_far", "store.unsaved")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        if self.services.profile(handler_input).count_nights is True:
-            return self.voice.respond(handler_input, Reply([Line("count.already_on")], ask=Line("anything_else")))
+        profile = self.services.profile(handler_input)
+        if profile.count_nights is True:
+            # What the count holds, said back: the number and the first night, nothing else.
+            start = profile.started_on
+            line = (Line("count.so_far", {"nights": profile.nights_counted, "started": f"{start:%B} {start.day}"})
+                    if start is not None and profile.nights_counted else Line("count.already_on"))
+            return self.voice.respond(handler_input, Reply([line], ask=Line("anything_else")))
         self.services.update(handler_input, lambda latest: setattr(latest, "count_nights", True))
         lines = [Line("count.started"), *unsaved_line(self.services, handler_input)]
         return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
