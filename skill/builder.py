@@ -100,6 +100,9 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         habits.CancelReminderHandler(voice, services),
         habits.ForgetMeHandler(voice, services),
         habits.ForgetConfirmHandler(voice, services),
+        # The nightly count, kept only after a yes (asked once, after the first "I took my magnesium")
+        habits.CountOfferHandler(voice, services),
+        habits.CountNightsHandler(voice, services),
     ]
 
 

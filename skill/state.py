@@ -40,6 +40,7 @@ class Waiting(StrEnum):
     BREATHE = "breathe"  # "Shall we breathe for a minute?" (offered to someone who cannot sleep)
     PER_CAPSULE = "per_capsule"  # "How many milligrams does each capsule hold?"
     LABEL_LINE = "label_line"  # "Is that the magnesium line on the label, or the compound's weight?"
+    COUNT_OFFER = "count_offer"  # "Shall I keep count of your nights?" (asked once, after the first "I took it")
 
 
 class Topic(StrEnum):

@@ -82,6 +82,10 @@ def test_the_privacy_policy_names_everything_the_profile_keeps_and_how_to_delete
     policy = (ROOT / "PRIVACY.md").read_text()
     for field in stored_profile_fields() + ["schema_version"]:
         assert f"`{field}`" in policy, f"PRIVACY.md does not say the skill keeps {field}"
+    # ...and names nothing it does not keep: every field in the table is one the profile has.
+    table = re.findall(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)?", policy, flags=re.MULTILINE)
+    named = {name for row in table for name in row if name}
+    assert named and named - {"extra"} <= set(stored_profile_fields()) | {"schema_version"}, named
     for must in ("forget me", "SKILL_DISABLED", "SHA-256", "DynamoDB", "bedtime.sqlite3", "LogRetentionInDays",
                  "never stores anything about your health"):
         assert must in policy, must

@@ -66,14 +66,15 @@ def test_numbers_come_back_as_decimals_and_the_profile_reads_them(settings: Sett
     store = make_persistence_adapter(settings)
     alice = envelope_for("amzn1.ask.account.ALICE")
     profile = UserProfile(bedtime="22:30", time_zone="Europe/Dublin", preferred_form="glycinate",
-                          preferred_amount_mg=300, reminder_ids=["tok-1"])
-    profile.record_dose(date(2026, 11, 1))
-    profile.record_dose(date(2026, 11, 2))
+                          preferred_amount_mg=300, reminder_ids=["tok-1"], count_nights=True)
+    profile.count_night(date(2026, 11, 1))
+    profile.count_night(date(2026, 11, 2))
     store.save_attributes(alice, profile.to_attributes())
 
     raw = store.get_attributes(alice)
 
     assert raw["preferred_amount_mg"] == Decimal("300") and isinstance(raw["preferred_amount_mg"], Decimal)
+    assert raw["nights_counted"] == Decimal("2") and raw["count_nights"] is True
     assert UserProfile.from_attributes(raw) == profile
 
 
@@ -96,6 +97,19 @@ def test_an_item_written_by_the_first_release_reads_back_migrated(settings: Sett
 
     assert (profile.preferred_form, profile.preferred_amount_mg, profile.started_on) == (
         "glycinate", 300, date(2026, 11, 1))
+
+
+def test_an_item_with_v2s_list_of_nights_reads_back_as_a_count_not_yet_agreed(settings: Settings) -> None:
+    store = make_persistence_adapter(settings)
+    alice = envelope_for("amzn1.ask.account.ALICE")
+    store.save_attributes(alice, {"schema_version": 2, "bedtime": "22:30", "started_on": "2026-11-01",
+                                  "dose_nights": ["2026-11-01", "2026-11-02"], "last_routine_night": None})
+
+    profile = UserProfile.from_attributes(store.get_attributes(alice))
+
+    assert (profile.nights_counted, profile.started_on, profile.last_counted_on) == (
+        2, date(2026, 11, 1), date(2026, 11, 2))
+    assert profile.count_nights is None
 
 
 def test_a_second_worker_finds_the_table_already_there(settings: Settings) -> None:
@@ -247,7 +261,7 @@ def test_an_item_without_a_version_reads_as_zero_and_the_sdk_save_moves_it_on(se
 def test_a_newer_schemas_fraction_is_stored_as_a_number(settings: Settings) -> None:
     store = make_persistence_adapter(settings)
     alice = envelope_for("amzn1.ask.account.ALICE")
-    profile = UserProfile.from_attributes({"schema_version": 3, "bedtime": "22:30", "sleep_score": 7.5})
+    profile = UserProfile.from_attributes({"schema_version": 4, "bedtime": "22:30", "sleep_score": 7.5})
 
     store.write(alice, profile.to_attributes(), expected=0)
 

@@ -101,17 +101,20 @@ def speech(answer: dict[str, Any]) -> str:
 
 
 def test_the_artifact_answers_a_launch_request_from_a_bare_interpreter(unpacked: Path, tmp_path: Path) -> None:
-    names = ("launch.json", "dose_intent_kidney.json", "dose_taken_intent.json")  # the last needs a time zone
+    names = ("launch.json", "dose_intent_kidney.json", "dose_taken_intent.json", "amazon_yes.json")
     requests = [json.loads((FIXTURES / name).read_text()) for name in names]
+    # The "yes" answers "keep count of your nights?" (the session attribute the skill set) and needs a time zone.
+    requests[3]["session"]["attributes"] = {"waiting": "count_offer"}
     env = {"BEDTIME_PERSISTENCE": "none", "BEDTIME_ALEXA_API": "false"}
-    (launch, kidney, taken), modules = run_bare([unpacked], requests, env, tmp_path)
+    (launch, kidney, asked, taken), modules = run_bare([unpacked], requests, env, tmp_path)
 
     assert speech(launch).startswith("<speak>") and launch["response"].get("reprompt")
     assert "kidney" in speech(kidney).lower() and "doctor" in speech(kidney)
     # The Lambda path loads neither boto3 (no DynamoDB chosen) nor the web stack nor tooling.
     assert modules.isdisjoint({"boto3", "botocore", "flask", "werkzeug", "gunicorn", "skill_tools", "pytest",
                                "pydantic", "pydantic_core", "pydantic_settings"})
-    assert "night" in speech(taken).lower()
+    assert asked["sessionAttributes"]["waiting"] == "count_offer" and "count" in speech(asked)
+    assert "night one" in speech(taken).lower()
     assert "tzdata" in modules  # time zones came from the artifact itself
 
 
@@ -155,15 +158,21 @@ def test_the_artifact_keeps_a_dose_night_in_dynamodb_with_the_stacks_environment
     env |= aws | {"BEDTIME_DYNAMODB_ENDPOINT": dynamodb_endpoint, "BEDTIME_ALEXA_API": "false"}
 
     user = "amzn1.ask.account.ARTIFACT"
+    # U: I took my magnesium   A: ... Would you like me to keep count of your nights?   U: yes
+    # (the "yes" carries back the session attributes the skill set, as Alexa does)
+    asked = {"waiting": "count_offer"}
     requests = [envelope({"type": "LaunchRequest"}, user_id=user),
-                envelope(intent_request("DoseTakenIntent"), user_id=user)]
-    (launch, taken), modules = run_bare([unpacked, runtime_provided(tmp_path)], requests, env, tmp_path)
+                envelope(intent_request("DoseTakenIntent"), user_id=user),
+                envelope(intent_request("AMAZON.YesIntent"), user_id=user, attributes=asked, new=False)]
+    (launch, taken, yes), modules = run_bare([unpacked, runtime_provided(tmp_path)], requests, env, tmp_path)
 
     assert speech(launch).startswith("<speak>") and speech(taken).startswith("<speak>")
+    assert taken["sessionAttributes"]["waiting"] == "count_offer" and "count" in speech(yes)
     assert {"boto3", "ask_sdk_dynamodb"} <= modules
     items = client.scan(TableName=table_name)["Items"]
     assert [item["id"]["S"] for item in items] == [hashlib.sha256(user.encode()).hexdigest()]
-    assert items[0]["attributes"]["M"]["dose_nights"]["L"], "the night was kept"
+    kept = items[0]["attributes"]["M"]
+    assert (kept["count_nights"], kept["nights_counted"]) == ({"BOOL": True}, {"N": "1"}), "the night was kept"
 
 
 # --- what is in it, and what is not -----------------------------------------------------------

@@ -12,48 +12,67 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from skill.fields import FieldError, pydantic_reader, read_value, slots
-from skill.profile.models import FORMS, MAX_DOSE_NIGHTS, SCHEMA_VERSION, UserProfile, read_stored
+from skill.profile.models import FORMS, SCHEMA_VERSION, UserProfile, read_stored
 
 NOV_1 = date(2026, 11, 1)
 
 
-# -- "I took my magnesium" ------------------------------------------------------------------------
+# -- "I took my magnesium": counted only after a yes ------------------------------------------------
 
 
-def test_the_first_dose_starts_the_count_and_sets_the_start_date() -> None:
-    profile = UserProfile()
+def counting() -> UserProfile:
+    return UserProfile(count_nights=True)
 
-    assert profile.record_dose(NOV_1) == 1
-    assert profile.started_on == NOV_1
-    assert profile.nights_taken == 1
+
+def test_nothing_is_counted_before_the_person_agreed() -> None:
+    for answer in (None, False):
+        with pytest.raises(ValueError, match="count_nights"):
+            UserProfile(count_nights=answer).count_night(NOV_1)
+
+
+def test_the_first_night_counted_sets_the_count_the_start_and_the_last_night() -> None:
+    profile = counting()
+
+    assert profile.count_night(NOV_1) == 1
+    assert (profile.nights_counted, profile.started_on, profile.last_counted_on) == (1, NOV_1, NOV_1)
 
 
 def test_saying_it_twice_on_one_night_counts_once() -> None:
-    profile = UserProfile()
-    profile.record_dose(NOV_1)
+    profile = counting()
+    profile.count_night(NOV_1)
 
-    assert profile.record_dose(NOV_1) == 1
-    assert profile.record_dose(NOV_1 + timedelta(days=1)) == 2
-    assert profile.dose_nights == [NOV_1, NOV_1 + timedelta(days=1)]
+    assert profile.count_night(NOV_1) is None  # "you already told me tonight"
+    assert profile.count_night(NOV_1 + timedelta(days=1)) == 2
+    assert profile.count_night(NOV_1) is None  # an earlier night (a time zone change) is never counted again
+    assert (profile.nights_counted, profile.started_on, profile.last_counted_on) == (2, NOV_1, NOV_1 + timedelta(days=1))
 
 
-def test_a_later_dose_does_not_move_the_start_date() -> None:
-    profile = UserProfile(started_on=date(2026, 10, 1))
+def test_a_later_night_does_not_move_the_start_date() -> None:
+    profile = UserProfile(count_nights=True, started_on=date(2026, 10, 1))
 
-    profile.record_dose(NOV_1)
+    profile.count_night(NOV_1)
 
     assert profile.started_on == date(2026, 10, 1)
 
 
-def test_only_the_last_sixty_nights_are_kept() -> None:
-    profile = UserProfile()
-    nights = [NOV_1 + timedelta(days=i) for i in range(75)]
-    for night in nights:
-        profile.record_dose(night)
+def test_a_year_of_nights_is_one_number_and_two_dates() -> None:
+    profile = counting()
+    for day in range(400):
+        profile.count_night(NOV_1 + timedelta(days=day))
 
-    assert profile.nights_taken == MAX_DOSE_NIGHTS
-    assert profile.dose_nights == nights[-MAX_DOSE_NIGHTS:]
-    assert profile.started_on == NOV_1  # the start is remembered even after its night rolls off
+    attributes = profile.to_attributes()
+    assert (attributes["nights_counted"], attributes["started_on"], attributes["last_counted_on"]) == (
+        400, "2026-11-01", "2027-12-05")
+    assert sum(json.dumps(attributes).count(f'"{year}-') for year in (2026, 2027)) == 2  # no list of dates
+
+
+def test_declining_keeps_only_the_no() -> None:
+    profile = UserProfile(bedtime="22:30", count_nights=True, nights_counted=9, started_on=NOV_1,
+                          last_counted_on=NOV_1 + timedelta(days=8))
+
+    profile.decline_count()
+
+    assert profile == UserProfile(bedtime="22:30", count_nights=False)
 
 
 # -- what may be stored ---------------------------------------------------------------------------
@@ -62,17 +81,18 @@ def test_only_the_last_sixty_nights_are_kept() -> None:
 def test_a_new_profile_is_empty_and_current() -> None:
     profile = UserProfile()
 
-    assert profile.schema_version == SCHEMA_VERSION == 2
+    assert profile.schema_version == SCHEMA_VERSION == 3
     assert profile.to_attributes() == {
-        "schema_version": 2,
+        "schema_version": 3,
         "bedtime": None,
         "time_zone": None,
         "preferred_form": None,
         "preferred_amount_mg": None,
+        "count_nights": None,
+        "nights_counted": 0,
         "started_on": None,
-        "dose_nights": [],
+        "last_counted_on": None,
         "reminder_ids": [],
-        "last_routine_night": None,
         "paused_step": None,
         "paused_on": None,
         "reminder_claimed_at": None,
@@ -125,19 +145,19 @@ def test_changes_are_checked_too() -> None:
 
 def test_attributes_are_plain_json() -> None:
     profile = UserProfile(bedtime="22:30", time_zone="Europe/London", preferred_form="citrate",
-                          preferred_amount_mg=200, reminder_ids=["tok-1"], last_routine_night=NOV_1)
-    profile.record_dose(NOV_1)
+                          preferred_amount_mg=200, reminder_ids=["tok-1"], count_nights=True)
+    profile.count_night(NOV_1)
 
     attributes = profile.to_attributes()
 
     assert json.loads(json.dumps(attributes)) == attributes
-    assert attributes["dose_nights"] == ["2026-11-01"]
-    assert attributes["started_on"] == "2026-11-01"
+    assert (attributes["count_nights"], attributes["nights_counted"]) == (True, 1)
+    assert attributes["started_on"] == attributes["last_counted_on"] == "2026-11-01"
     assert UserProfile.from_attributes(attributes) == profile
 
 
 def test_nothing_about_health_is_ever_kept() -> None:
-    stored = {"schema_version": 2, "bedtime": "22:00", "conditions": ["kidney"], "medicines": ["ppi"],
+    stored = {"schema_version": 3, "bedtime": "22:00", "conditions": ["kidney"], "medicines": ["ppi"],
               "pregnant": True, "symptoms": "cramps"}
 
     attributes = UserProfile.from_attributes(stored).to_attributes()
@@ -155,17 +175,14 @@ def test_nothing_stored_reads_as_a_new_profile() -> None:
 
 
 def test_dynamodb_decimals_and_iso_dates_read_back() -> None:
-    stored = {"schema_version": Decimal("2"), "preferred_amount_mg": Decimal("350"),
-              "started_on": "2026-11-01", "dose_nights": ["2026-11-02", "2026-11-01"],
-              "last_routine_night": "2026-11-02"}
+    stored = {"schema_version": Decimal("3"), "preferred_amount_mg": Decimal("350"), "count_nights": True,
+              "nights_counted": Decimal("2"), "started_on": "2026-11-01", "last_counted_on": "2026-11-02"}
 
     profile = UserProfile.from_attributes(stored)
 
-    assert profile.preferred_amount_mg == 350
-    assert isinstance(profile.preferred_amount_mg, int)
-    assert profile.started_on == NOV_1
-    assert profile.dose_nights == [NOV_1, date(2026, 11, 2)]
-    assert profile.last_routine_night == date(2026, 11, 2)
+    assert profile.preferred_amount_mg == 350 and profile.nights_counted == 2
+    assert isinstance(profile.preferred_amount_mg, int) and isinstance(profile.nights_counted, int)
+    assert (profile.count_nights, profile.started_on, profile.last_counted_on) == (True, NOV_1, date(2026, 11, 2))
 
 
 def test_a_v1_profile_is_migrated(caplog: pytest.LogCaptureFixture) -> None:
@@ -174,24 +191,59 @@ def test_a_v1_profile_is_migrated(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="skill.profile.models"):
         profile = UserProfile.from_attributes(v1)
 
-    assert profile.schema_version == 2
+    assert profile.schema_version == 3
     assert (profile.bedtime, profile.preferred_form, profile.preferred_amount_mg, profile.started_on) == (
         "22:30", "glycinate", 300, NOV_1)
+    assert profile.count_nights is None  # never asked: the next "I took it" asks
     assert "v1" in caplog.text
     assert "form" not in profile.to_attributes()
 
 
+def test_a_v2_list_of_nights_becomes_a_count_whose_consent_is_still_to_be_asked(caplog: pytest.LogCaptureFixture) -> None:
+    # v2 kept every night without asking (and a field nothing wrote any more, last_routine_night).
+    v2 = {"schema_version": Decimal("2"), "bedtime": "22:30", "started_on": "2026-10-30",
+          "dose_nights": ["2026-11-02", "2026-11-01", "not a date", "2026-11-02", "2026-10-30"],
+          "last_routine_night": "2026-11-02", "reminder_ids": ["tok-1"]}
+
+    with caplog.at_level(logging.INFO, logger="skill.profile.models"):
+        profile = UserProfile.from_attributes(v2)
+
+    assert (profile.nights_counted, profile.started_on, profile.last_counted_on) == (3, date(2026, 10, 30), date(2026, 11, 2))
+    assert profile.count_nights is None  # carried over, never taken as agreed
+    assert (profile.schema_version, profile.bedtime, profile.reminder_ids) == (3, "22:30", ["tok-1"])
+    attributes = profile.to_attributes()
+    assert "dose_nights" not in attributes and "last_routine_night" not in attributes
+    assert "v2" in caplog.text
+
+
+def test_a_v2_row_without_nights_migrates_to_no_count_and_never_to_consent() -> None:
+    for nights in ([], None, "2026-11-01", [None, 7]):
+        profile = UserProfile.from_attributes({"schema_version": 2, "dose_nights": nights, "count_nights": True})
+        assert (profile.count_nights, profile.nights_counted, profile.last_counted_on) == (None, 0, None)
+
+
+def test_a_v2_release_writing_onto_a_v3_row_never_resets_the_count() -> None:
+    # During a rolling deploy the old release reads a v3 row as "newer", keeps its fields, adds its list.
+    row = {"schema_version": 3, "count_nights": True, "nights_counted": 12, "started_on": "2026-11-01",
+           "last_counted_on": "2026-11-12", "dose_nights": ["2026-11-13"]}
+
+    profile = UserProfile.from_attributes(row)
+
+    assert (profile.count_nights, profile.nights_counted, profile.last_counted_on) == (True, 12, date(2026, 11, 12))
+
+
 def test_bad_stored_values_are_dropped_with_a_log_line_never_raised(caplog: pytest.LogCaptureFixture) -> None:
     stored = {
-        "schema_version": 2,
+        "schema_version": 3,
         "bedtime": "25:61",
         "time_zone": "Atlantis/Capital",
         "preferred_form": "unicorn",
         "preferred_amount_mg": Decimal("300.5"),
+        "count_nights": "yes",
+        "nights_counted": -4,
         "started_on": "yesterday",
-        "dose_nights": ["2026-11-01", "not a date", None, "2026-11-03"],
+        "last_counted_on": {"odd": "shape"},
         "reminder_ids": ["tok-1", 7, "", "tok-1"],
-        "last_routine_night": {"odd": "shape"},
     }
 
     with caplog.at_level(logging.WARNING, logger="skill.profile.models"):
@@ -199,10 +251,10 @@ def test_bad_stored_values_are_dropped_with_a_log_line_never_raised(caplog: pyte
 
     assert profile.bedtime is profile.time_zone is profile.preferred_form is None
     assert profile.preferred_amount_mg is None and profile.started_on is None
-    assert profile.dose_nights == [NOV_1, date(2026, 11, 3)]
+    assert (profile.count_nights, profile.nights_counted, profile.last_counted_on) == (None, 0, None)
     assert profile.reminder_ids == ["tok-1"]
-    assert profile.last_routine_night is None
-    for field in ("bedtime", "time_zone", "preferred_form", "preferred_amount_mg", "started_on", "dose_nights"):
+    for field in ("bedtime", "time_zone", "preferred_form", "preferred_amount_mg", "count_nights", "nights_counted",
+                  "started_on", "last_counted_on"):
         assert field in caplog.text
 
 
@@ -216,29 +268,29 @@ def test_attributes_of_the_wrong_shape_read_as_a_new_profile(caplog: pytest.LogC
 
 def test_a_profile_from_a_newer_release_keeps_what_it_understands(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="skill.profile.models"):
-        profile = UserProfile.from_attributes({"schema_version": 3, "bedtime": "23:00", "sleep_score": 7})
+        profile = UserProfile.from_attributes({"schema_version": 4, "bedtime": "23:00", "sleep_score": 7})
 
     assert profile.bedtime == "23:00"
-    assert profile.schema_version == 3 > SCHEMA_VERSION  # written back as v3: that release must not migrate it again
+    assert profile.schema_version == 4 > SCHEMA_VERSION  # written back as v4: that release must not migrate it again
     assert "newer" in caplog.text
 
 
 def test_fields_a_newer_release_wrote_are_written_back_as_they_were() -> None:
-    stored = {"schema_version": Decimal("3"), "bedtime": "23:00", "sleep_score": Decimal("7"),
-              "wind_down": {"minutes": Decimal("20"), "sounds": ["rain"]}, "extra": "a v3 field named extra"}
+    stored = {"schema_version": Decimal("4"), "bedtime": "23:00", "sleep_score": Decimal("7"),
+              "wind_down": {"minutes": Decimal("20"), "sounds": ["rain"]}, "extra": "a v4 field named extra"}
     profile = UserProfile.from_attributes(stored)
 
     profile.preferred_form = "glycinate"  # this release changes what it knows about
     attributes = profile.to_attributes()
 
     assert attributes["sleep_score"] == 7 and attributes["wind_down"] == {"minutes": 20, "sounds": ["rain"]}
-    assert attributes["extra"] == "a v3 field named extra"
-    assert (attributes["schema_version"], attributes["bedtime"], attributes["preferred_form"]) == (3, "23:00", "glycinate")
+    assert attributes["extra"] == "a v4 field named extra"
+    assert (attributes["schema_version"], attributes["bedtime"], attributes["preferred_form"]) == (4, "23:00", "glycinate")
     assert UserProfile.from_attributes(attributes) == profile
 
 
 def test_a_newer_field_never_overrides_one_this_release_knows() -> None:
-    profile = UserProfile.from_attributes({"schema_version": 3, "bedtime": "23:00", "note": "kept"})
+    profile = UserProfile.from_attributes({"schema_version": 4, "bedtime": "23:00", "note": "kept"})
     profile.bedtime = "22:00"
 
     assert profile.to_attributes()["bedtime"] == "22:00"
@@ -295,7 +347,8 @@ def outcome(read, slot, value):  # type: ignore[no-untyped-def]
 @example(("preferred_amount_mg", 300.0))
 @example(("preferred_amount_mg", True))
 @example(("started_on", "2026-11-01T00:00:00"))
-@example(("dose_nights", ["2026-11-02", "2026-11-01", "2026-11-02"]))
+@example(("nights_counted", True))
+@example(("count_nights", 1))
 @example(("reminder_ids", ["a", " ", "a", "b"]))
 def test_each_stored_value_is_read_the_same_by_both_readers(case: tuple[str, object]) -> None:
     name, value = case
@@ -305,7 +358,9 @@ def test_each_stored_value_is_read_the_same_by_both_readers(case: tuple[str, obj
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.fixed_dictionaries({}, optional={name: values_for(name) for name in SLOTS})
-       | st.dictionaries(st.sampled_from([*SLOTS, "form", "amount", "first_night", "sleep_score"]), JSON_VALUES, max_size=8))
+       | st.dictionaries(st.sampled_from([*SLOTS, "form", "amount", "first_night", "sleep_score"]), JSON_VALUES, max_size=8)
+       | st.fixed_dictionaries({"schema_version": st.sampled_from([2, None]),
+                                "dose_nights": st.lists(st.one_of(NEAR_DATES, JSON_SCALARS), max_size=5)}))
 def test_a_whole_stored_row_reads_the_same_with_either_reader(row: dict[str, object]) -> None:
     assert read_stored(row, read_value) == read_stored(row, PYDANTIC)
 
@@ -314,5 +369,5 @@ def test_the_profile_is_one_definition_that_pydantic_reads_too() -> None:
     # Every field has a description and a type pydantic understands; nothing is listed twice.
     assert [f.name for f in dataclasses.fields(UserProfile)] == list(SLOTS)
     assert all(slot.rule.description for slot in SLOTS.values())
-    profile = read_stored({"bedtime": "7:05", "dose_nights": ["2026-11-01"]}, PYDANTIC)
-    assert (profile.bedtime, profile.dose_nights) == ("07:05", [NOV_1])
+    profile = read_stored({"bedtime": "7:05", "schema_version": 2, "dose_nights": ["2026-11-01"]}, PYDANTIC)
+    assert (profile.bedtime, profile.nights_counted, profile.last_counted_on) == ("07:05", 1, NOV_1)

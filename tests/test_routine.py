@@ -143,7 +143,9 @@ def test_a_saved_amount_is_spoken_only_through_the_gate(night: Conversation) -> 
 
 def test_i_took_my_magnesium_counts_the_nights(night: Conversation, clock: Clock) -> None:
     night.ask("SetBedtimeIntent", time="22:30")
-    a = night.ask("DoseTakenIntent")
+    # U: I took my magnesium   A: ... Would you like me to keep count of your nights?   U: yes
+    assert night.ask("DoseTakenIntent").said("count.offer")
+    a = night.ask("AMAZON.YesIntent")
     assert a.said("dose_taken.first") and "2 to 4 weeks" in a.speech and a.ended
     assert night.ask("DoseTakenIntent").said("dose_taken.already")
     clock.local(21, 30, days=1)
@@ -158,6 +160,7 @@ def test_i_took_my_magnesium_counts_the_nights(night: Conversation, clock: Clock
 def test_after_midnight_is_still_tonight(night: Conversation, clock: Clock) -> None:
     night.ask("SetBedtimeIntent", time="22:30")
     night.ask("DoseTakenIntent")
+    night.ask("AMAZON.YesIntent")  # keep count
     clock.local(1, 15, days=1)  # 1:15 a.m. the next day
     assert night.ask("DoseTakenIntent").said("dose_taken.already")
 
@@ -190,6 +193,7 @@ def test_nothing_about_health_is_stored(night: Conversation, tmp_path: Path) -> 
     night.ask("SetBedtimeIntent", time="22:30")
     night.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
     night.ask("DoseTakenIntent")
+    night.ask("AMAZON.YesIntent")  # keep count
     data = (tmp_path / "bedtime.sqlite3").read_bytes()
     for path in tmp_path.glob("bedtime.sqlite3*"):
         data += path.read_bytes()

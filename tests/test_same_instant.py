@@ -23,6 +23,7 @@ from skill.builder import build_skill
 from skill.profile.factory import make_persistence_adapter
 from skill.profile.models import UserProfile
 from skill.profile.sqlite_store import SqlitePersistenceAdapter
+from skill.profile.versions import VersionedStore
 from skill.runtime import SkillRunner
 from skill.services import Services
 from skill.settings import Settings
@@ -121,12 +122,14 @@ def test_a_slow_reminder_request_keeps_the_night_counted_meanwhile(night: Conver
     wait_for(lambda: alexa_api.open_calls == 1)
     # U (bedroom speaker), meanwhile: I took my magnesium
     meanwhile = Conversation(night.runner, night.said, user_id=night.user_id, api_endpoint=night.api_endpoint)
-    assert meanwhile.ask("DoseTakenIntent").said("dose_taken.first")
+    meanwhile.ask("DoseTakenIntent")
+    assert meanwhile.ask("AMAZON.YesIntent").said("dose_taken.first")  # keep count: yes
     release.set()
     slow.join(timeout=10)
 
     profile = stored(store, night.user_id)
-    assert profile.nights_taken == 1  # the night counted while the reminder was being made is still there
+    # the night counted while the reminder was being made is still there
+    assert (profile.count_nights, profile.nights_counted) == (True, 1)
     assert profile.reminder_ids == list(alexa_api.reminders)  # and so is the reminder
     assert profile.reminder_claimed_at is None
 
@@ -219,3 +222,53 @@ def test_a_claim_left_by_a_request_that_died_does_not_block_reminders_for_ever(
     clock.now += timedelta(minutes=2)
     assert night.ask("ReminderIntent").said("reminder.created")
     assert len(alexa_api.reminders) == 1
+
+
+# -- "I took my magnesium" from two devices at once, and a preference meanwhile --------------------------------
+
+
+def who(user_id: str) -> RequestEnvelope:
+    return RequestEnvelope(context=Context(system=SystemState(user=User(user_id=user_id))))
+
+
+def night_count_trials(runner: SkillRunner, store: AbstractPersistenceAdapter, trials: int) -> dict[str, int]:
+    """U1 (speaker): "I took my magnesium"; U2 (phone): the same; U3: "remember I take glycinate"; all at once.
+
+    Each person agreed to counting and has three nights counted, the last one yesterday.
+    """
+    assert isinstance(store, VersionedStore)
+    found = {"counted twice": 0, "not counted": 0, "preference lost": 0, "answers not one each": 0}
+    for trial in range(trials):
+        user = f"amzn1.ask.account.TWO-DEVICES-{trial}"
+        store.write(who(user), {"count_nights": True, "nights_counted": 3, "started_on": "2026-11-23",
+                                "last_counted_on": "2026-11-25"}, expected=0)
+        took = envelope(intent_request("DoseTakenIntent"), user_id=user)
+        form = envelope(intent_request("SetPreferenceIntent", form="glycinate:glycinate"), user_id=user)
+        answers = at_once(lambda: runner.invoke(took), lambda: runner.invoke(took), lambda: runner.invoke(form))
+        assert all(isinstance(a, dict) and "went wrong" not in spoken(a) for a in answers), answers
+        profile = stored(store, user)
+        found["counted twice"] += profile.nights_counted > 4
+        found["not counted"] += profile.nights_counted < 4 or str(profile.last_counted_on) != "2026-11-26"
+        found["preference lost"] += profile.preferred_form != "glycinate"
+        heard = sorted("night 4" if "night 4" in spoken(a) else "already" if "already" in spoken(a) else "?"
+                       for a in answers[:2])
+        found["answers not one each"] += heard != ["already", "night 4"]
+    return found
+
+
+def test_200_same_instant_i_took_its_on_sqlite_count_one_night_once(tmp_path: Path, clock: Clock) -> None:
+    store = SqlitePersistenceAdapter(tmp_path / "bedtime.sqlite3")
+    try:
+        assert night_count_trials(skill_on(store, clock), store, TRIALS) == dict.fromkeys(
+            ("counted twice", "not counted", "preference lost", "answers not one each"), 0)
+    finally:
+        store.close()
+
+
+def test_100_same_instant_i_took_its_on_dynamodb_count_one_night_once(
+    dynamodb_endpoint: str, fake_aws: None, clock: Clock  # noqa: F811 - fixtures
+) -> None:
+    store = make_persistence_adapter(dynamodb_settings(dynamodb_endpoint))
+    assert store is not None
+    assert night_count_trials(skill_on(store, clock), store, TRIALS // 2) == dict.fromkeys(
+        ("counted twice", "not counted", "preference lost", "answers not one each"), 0)

@@ -44,8 +44,8 @@ def test_a_person_with_nothing_saved_reads_as_empty(store: SqlitePersistenceAdap
 
 def test_what_is_saved_reads_back(store: SqlitePersistenceAdapter) -> None:
     alice = envelope_for("amzn1.ask.account.ALICE")
-    profile = UserProfile(bedtime="22:30", preferred_form="glycinate", preferred_amount_mg=200)
-    profile.record_dose(date(2026, 11, 1))
+    profile = UserProfile(bedtime="22:30", preferred_form="glycinate", preferred_amount_mg=200, count_nights=True)
+    profile.count_night(date(2026, 11, 1))
 
     store.save_attributes(alice, profile.to_attributes())
 

@@ -186,13 +186,15 @@ def test_while_the_store_is_locked_changes_live_in_the_session_and_are_saved_onc
     finally:
         locker.execute("ROLLBACK")
         locker.close()
-    # U: I took my magnesium  (the lock is gone: tonight is stored, and the preference with it)
-    a = talk.ask("DoseTakenIntent")
-    assert a.said("dose_taken.first") and not a.said("store.unsaved")
+    # U: I took my magnesium   A: ... keep count of your nights?
+    # U: yes  (the lock is gone: tonight is counted, and the preference is stored with it)
+    talk.ask("DoseTakenIntent")
+    a = talk.ask("AMAZON.YesIntent")
+    assert a.said("count.agreed", "dose_taken.first") and not a.said("store.unsaved")
 
     profile = UserProfile.from_attributes(store.get_attributes(WHO))
     assert (profile.bedtime, profile.preferred_form, profile.preferred_amount_mg) == ("22:30", "glycinate", 300)
-    assert profile.dose_nights
+    assert (profile.count_nights, profile.nights_counted) == (True, 1)
     store.close()
 
 

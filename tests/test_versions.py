@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from skill.profile.versions import apply, changes
 
-BASE = {"bedtime": "22:00", "preferred_form": None, "dose_nights": ["2026-11-01"], "reminder_ids": ["old"]}
+BASE = {"bedtime": "22:00", "preferred_form": None, "nights_counted": 3, "last_counted_on": "2026-11-01",
+        "reminder_ids": ["old"]}
 
 
 def test_two_requests_changing_different_fields_both_keep_theirs() -> None:
@@ -16,13 +17,21 @@ def test_two_requests_changing_different_fields_both_keep_theirs() -> None:
 
 
 def test_lists_merge_as_sets_of_additions_and_removals() -> None:
-    mine = {**BASE, "dose_nights": ["2026-11-01", "2026-11-02"], "reminder_ids": ["new"]}
-    theirs = {**BASE, "dose_nights": ["2026-11-01", "2026-11-03"], "reminder_ids": ["old", "other"]}
+    mine = {**BASE, "reminder_ids": ["new"]}
+    theirs = {**BASE, "reminder_ids": ["old", "other"]}
 
     merged = apply(changes(BASE, mine), theirs)
 
-    assert merged["dose_nights"] == ["2026-11-01", "2026-11-03", "2026-11-02"]
     assert merged["reminder_ids"] == ["other", "new"]
+
+
+def test_one_night_counted_by_two_requests_is_counted_once() -> None:
+    # U (speaker): I took my magnesium   and, at the same instant,   U (phone): I took my magnesium
+    tonight = {**BASE, "nights_counted": 4, "last_counted_on": "2026-11-02"}
+
+    merged = apply(changes(BASE, tonight), tonight)
+
+    assert (merged["nights_counted"], merged["last_counted_on"]) == (4, "2026-11-02")
 
 
 def test_a_field_this_request_did_not_touch_is_what_the_latest_row_says() -> None:

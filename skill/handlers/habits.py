@@ -1,5 +1,5 @@
-"""What the skill remembers for a person (never health data): doses taken, a preferred form and amount,
-a nightly reminder, and "forget me"."""
+"""What the skill remembers for a person (never health data): a count of nights taken (only if they
+said yes to it), a preferred form and amount, a nightly reminder, and "forget me"."""
 from __future__ import annotations
 
 import logging
@@ -16,6 +16,7 @@ from skill.handlers.personal import (PersonalHandler, delete_reminders, reminder
                                      unsaved_line)
 from skill.knowledge import Tier, assess_dose, parse_amount, parse_form
 from skill.knowledge.nights import tonight
+from skill.profile.models import UserProfile
 from skill.speech import Line, Reply
 from skill.state import Waiting
 
@@ -23,27 +24,94 @@ log = logging.getLogger(__name__)
 
 # Nights before which a person hears that magnesium takes 2 to 4 weeks (A12).
 PATIENCE_NIGHTS = 14
+# What counting a night can say: which night it is, or that tonight was already told (never a second dose, T4).
+NIGHT_KEYS = ("dose_taken.first", "dose_taken.early", "dose_taken.later", "dose_taken.already", "dose_taken.thanks")
+
+
+def count_tonight(handler: PersonalHandler, handler_input: HandlerInput, lead: list[Line], *,
+                  agree: bool = False) -> Response:
+    """Count tonight for someone who agreed (``agree``: they just said yes) and say which night it is.
+
+    The count is made on the latest stored row, and made again on a newer one if another request
+    wrote meanwhile: two "I took it" at the same instant count one night, and the second hears "already".
+    """
+    services = handler.services
+    profile = services.profile(handler_input)
+    zone = services.time_zone(handler_input, profile)
+    night = tonight(profile.bedtime or "22:00", zone, services.clock()).night
+    counting, number = False, None
+
+    def count(latest: UserProfile) -> None:
+        nonlocal counting, number
+        if agree:
+            latest.count_nights = True
+        counting = latest.count_nights is True  # "forget me" may have won on another device meanwhile
+        number = latest.count_night(night) if counting else None
+
+    services.update(handler_input, count)
+    params: dict[str, object] = {}
+    if not counting:
+        key = "dose_taken.thanks"
+    elif number is None:
+        key = "dose_taken.already"
+    else:
+        key = "dose_taken.first" if number == 1 else "dose_taken.early" if number < PATIENCE_NIGHTS else "dose_taken.later"
+        params = {"night": number}
+    lines = [*lead, Line(key, params), *unsaved_line(services, handler_input)]
+    return handler.voice.respond(handler_input, Reply(lines, end=True, soft=True))
 
 
 class DoseTakenHandler(PersonalHandler):
-    """Serve "I took my magnesium": note tonight and say which night this is."""
+    """Serve "I took my magnesium": count the night for someone who agreed; the first time, ask first."""
 
     intent = Intent("DoseTakenIntent")
-    keys = ("dose_taken.first", "dose_taken.early", "dose_taken.later", "dose_taken.already", "store.unsaved")
+    keys = ("dose_taken.noted", "count.offer", "count.offer_kept", *NIGHT_KEYS, "store.unsaved")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
-        zone = self.services.time_zone(handler_input, profile)
-        night = tonight(profile.bedtime or "22:00", zone, self.services.clock()).night
-        if night in profile.dose_nights:
-            key, params = "dose_taken.already", {}
-        else:
-            count = profile.record_dose(night)
-            self.services.save(handler_input, profile)
-            key = "dose_taken.first" if count == 1 else "dose_taken.early" if count < PATIENCE_NIGHTS else "dose_taken.later"
-            params = {"night": count}
-        lines = [Line(key, params), *unsaved_line(self.services, handler_input)]
+        if profile.count_nights is None:
+            # Never asked (or a count kept before the skill asked): nothing is counted until they say yes.
+            offer = (Line("count.offer_kept", {"nights": profile.nights_counted}) if profile.nights_counted
+                     else Line("count.offer"))
+            reply = Reply([Line("dose_taken.noted")], ask=offer, waiting=Waiting.COUNT_OFFER, soft=True)
+            return self.voice.respond(handler_input, reply)
+        if profile.count_nights is False:
+            return self.voice.respond(handler_input, Reply([Line("dose_taken.thanks")], end=True, soft=True))
+        return count_tonight(self, handler_input, [])
+
+
+class CountOfferHandler(PersonalHandler):
+    """Serve yes or no to "shall I keep count of your nights?": a yes counts tonight, a no keeps only the no."""
+
+    claims = (("AMAZON.YesIntent", Waiting.COUNT_OFFER), ("AMAZON.NoIntent", Waiting.COUNT_OFFER))
+    keys = ("count.agreed", "count.declined", *NIGHT_KEYS, "store.unsaved")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        if is_intent_name("AMAZON.YesIntent")(handler_input):
+            return count_tonight(self, handler_input, [Line("count.agreed")], agree=True)
+        # The "no" is kept so the offer is not made every night; any count from before goes with it.
+        self.services.update(handler_input, UserProfile.decline_count)
+        lines = [Line("count.declined"), *unsaved_line(self.services, handler_input)]
         return self.voice.respond(handler_input, Reply(lines, end=True, soft=True))
+
+
+class CountNightsHandler(PersonalHandler):
+    """Serve "keep count of my nights": the yes to counting, for someone who said no before (or was never asked)."""
+
+    intent = Intent("CountNightsIntent")
+    keys = ("count.started", "count.already_on", "count.so_far", "store.unsaved")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        profile = self.services.profile(handler_input)
+        if profile.count_nights is True:
+            # What the count holds, said back: the number and the first night, nothing else.
+            start = profile.started_on
+            line = (Line("count.so_far", {"nights": profile.nights_counted, "started": f"{start:%B} {start.day}"})
+                    if start is not None and profile.nights_counted else Line("count.already_on"))
+            return self.voice.respond(handler_input, Reply([line], ask=Line("anything_else")))
+        self.services.update(handler_input, lambda latest: setattr(latest, "count_nights", True))
+        lines = [Line("count.started"), *unsaved_line(self.services, handler_input)]
+        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
 
 
 class SetPreferenceHandler(PersonalHandler):

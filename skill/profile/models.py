@@ -1,8 +1,9 @@
 """What the skill remembers about a person between nights.
 
-Only choices and habits live here: a bedtime, a time zone, a preferred form and amount, the nights
-a person said they took their magnesium, and reminder ids. Nothing about a person's health is ever
-stored (no conditions, symptoms or medicines): the safety gate asks about those each time.
+Only choices and habits live here: a bedtime, a time zone, a preferred form and amount, reminder
+ids, and, only if the person said yes when it was offered, a count of the nights they said they
+took their magnesium (a number, the first and the last night counted). Nothing about a person's
+health is ever stored (no conditions, symptoms or medicines): the safety gate asks about those each time.
 
 A row written by a newer release (a rolling deploy) keeps the fields this release does not know:
 they ride along in ``extra`` and are written back as they were.
@@ -19,11 +20,10 @@ from skill.fields import FieldError, Record, fresh_state, read_value, record, sl
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-# How many dose nights are kept; enough to talk about the first weeks of a habit (A10.1 studies
-# ran for four to eight weeks) without growing an item forever.
-MAX_DOSE_NIGHTS = 60
+# A ceiling on the count of nights (a hundred years of them): a stored count past it is a bad value.
+MAX_NIGHTS_COUNTED = 36_500
 MAX_REMINDER_IDS = 10
 
 FormName = Literal["glycinate", "threonate", "taurate", "citrate", "gluconate", "orotate", "oxide"]
@@ -74,10 +74,6 @@ def _form_is_normalised(value: Any) -> Any:
     return value
 
 
-def _nights_sorted_and_capped(value: list[date]) -> list[date]:
-    return sorted(set(value))[-MAX_DOSE_NIGHTS:]
-
-
 def _ids_unique(value: list[str]) -> list[str]:
     kept = [token for token in dict.fromkeys(value) if token.strip()]
     return kept[-MAX_REMINDER_IDS:]
@@ -97,12 +93,17 @@ class UserProfile(Record):
     time_zone: str | None = spec(None, description="IANA time zone of the person's device.", check=_time_zone_is_iana)
     preferred_form: FormName | None = spec(None, description="The magnesium form they take.", before=_form_is_normalised)
     preferred_amount_mg: int | None = spec(None, ge=1, le=2000, description="The amount they take, in milligrams.")
-    started_on: date | None = spec(None, description="The first night they said they took it.")
-    dose_nights: list[date] = spec(
-        default_factory=list, description="Nights they said they took it (the last 60).", check=_nights_sorted_and_capped
-    )
+    # The nightly count of "I took my magnesium" is kept only after a yes when it is first offered:
+    # None is "not asked yet" (so the next "I took it" asks), False is "no" (nothing is counted, and
+    # the offer is not made again), True is "yes".
+    count_nights: bool | None = spec(None, description="Their answer to keeping count of their nights.")
+    nights_counted: int = spec(0, ge=0, le=MAX_NIGHTS_COUNTED, description="Nights they said they took it, once counting.")
+    started_on: date | None = spec(None, description="The first night counted.")
+    # Only the last night counted, not a list of nights: it is what tells a second "I took it" the
+    # same night from a new night, so that one night is never counted twice and the person hears
+    # "you already told me tonight" rather than anything that could read as a second dose (T4).
+    last_counted_on: date | None = spec(None, description="The last night counted.")
     reminder_ids: list[str] = spec(default_factory=list, description="Alexa reminder tokens.", check=_ids_unique)
-    last_routine_night: date | None = spec(None, description="The last night a wind-down was finished.")
     # Where a wind-down was left tonight, so a person who comes back can resume it.
     paused_step: Literal["checkin", "dose", "breathe"] | None = spec(None, description="The step a wind-down paused at.")
     paused_on: date | None = spec(None, description="The night it paused.")
@@ -126,18 +127,25 @@ class UserProfile(Record):
             value = read_value(slot, value)
         object.__setattr__(self, name, value)
 
-    @property
-    def nights_taken(self) -> int:
-        """How many distinct nights the person said they took magnesium (within the kept window)."""
-        return len(self.dose_nights)
+    def count_night(self, night: date) -> int | None:
+        """Count ``night`` for someone who agreed to counting; its number, or None if it was counted already.
 
-    def record_dose(self, night: date) -> int:
-        """Remember that magnesium was taken on ``night``; return which night this is for them."""
-        if night not in self.dose_nights:
-            self.dose_nights = [*self.dose_nights, night]
+        A night at or before the last one counted (said twice, or after a time zone change) is not counted again.
+        """
+        if self.count_nights is not True:
+            raise ValueError("count_nights: nights are counted only after the person agreed")
+        if self.last_counted_on is not None and night <= self.last_counted_on:
+            return None
+        self.nights_counted = min(self.nights_counted + 1, MAX_NIGHTS_COUNTED)
+        self.last_counted_on = night
         if self.started_on is None:
             self.started_on = night
-        return self.nights_taken
+        return self.nights_counted
+
+    def decline_count(self) -> None:
+        """Keep only the "no" (so the offer is not made every night), and delete any count."""
+        self.count_nights = False
+        self.nights_counted, self.started_on, self.last_counted_on = 0, None, None
 
     def to_attributes(self) -> dict[str, Any]:
         """Return the profile as JSON-safe attributes (strings, ints, lists) for any adapter."""
@@ -180,6 +188,9 @@ def read_stored(raw: Mapping[str, Any] | None, read: FieldReader) -> UserProfile
     version = _plain(raw.get("schema_version"))
     if version is None and any(key in raw for key in ("form", "amount", "first_night")):
         raw = _migrate_v1({str(key): value for key, value in raw.items()})
+    older = version is None or (type(version) is int and version < 3)
+    if older and "dose_nights" in raw:
+        raw = _migrate_v2({str(key): value for key, value in raw.items()}, read)
     newer = isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION
     if newer:
         # A newer release wrote this (a rolling deploy): read what we understand, keep the rest as
@@ -220,6 +231,34 @@ def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
     """Rename the flat v1 keys to their v2 names."""
     migrated = {new: data[old] for old, new in _V1_RENAMES.items() if old in data}
     log.info("migrated a v1 profile to v%s", SCHEMA_VERSION)
+    return migrated
+
+
+def _migrate_v2(data: dict[str, Any], read: FieldReader) -> dict[str, Any]:
+    """Turn v2's list of dose nights into a count and the first and last night; consent stays unknown.
+
+    v2 kept every night without asking. The count is carried over but never taken as agreed:
+    `count_nights` stays unset, so the next "I took my magnesium" asks first, and a "no" deletes
+    the count (a yes keeps it). The dates themselves are gone from the row at its next save.
+    """
+    migrated = {k: v for k, v in data.items() if k not in ("dose_nights", "last_routine_night", "count_nights")}
+    nights: set[date] = set()
+    stored = _plain(data.get("dose_nights"))
+    for item in stored if isinstance(stored, list) else []:
+        try:
+            night = read(_SLOTS["last_counted_on"], item)
+        except FieldError:
+            night = None
+        if night is None:
+            log.warning("dropped one stored item of dose_nights (%s)", type(item).__name__)
+        else:
+            nights.add(night)
+    if nights:
+        migrated["nights_counted"] = len(nights)
+        migrated["last_counted_on"] = max(nights).isoformat()
+        if migrated.get("started_on") is None:
+            migrated["started_on"] = min(nights).isoformat()
+    log.info("migrated a v2 profile to v%s (%d nights counted, consent not asked yet)", SCHEMA_VERSION, len(nights))
     return migrated
 
 

@@ -1,0 +1,239 @@
+"""The nightly count of "I took my magnesium", as a person lives it: offered once, kept only after a yes.
+
+Every conversation runs on the real skill over a real SQLite file, and what is stored is read
+back from that file: after a yes, a count and two dates; after a no, only the no.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from ask_sdk_model import Context, RequestEnvelope
+from ask_sdk_model.interfaces.system import SystemState
+from ask_sdk_model.user import User
+
+from skill.profile.models import UserProfile
+from skill.profile.sqlite_store import SqlitePersistenceAdapter
+from tests.conftest import Clock
+from tests.conversation import Conversation
+
+TONIGHT = "2026-11-26"  # the clock starts at 21:30 in New York on 26 November
+# A night as the profile writes it; the store's own time of the last change is a timestamp (…T01:02:03).
+A_DATE = re.compile(rb"\d{4}-\d{2}-\d{2}(?!T\d)")
+
+
+def stored_row(tmp_path: Path) -> dict[str, Any] | None:
+    """This person's row, as the SQLite file holds it (None when there is none)."""
+    with sqlite3.connect(tmp_path / "bedtime.sqlite3") as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'user_attributes'").fetchone():
+            return None  # the store makes its table on first use
+        rows = db.execute("SELECT attributes FROM user_attributes").fetchall()
+    assert len(rows) <= 1
+    return json.loads(rows[0][0]) if rows else None
+
+
+def kept(tmp_path: Path) -> dict[str, Any]:
+    """What the row holds beyond a new profile's empty defaults."""
+    row = stored_row(tmp_path) or {}
+    empty = UserProfile().to_attributes()
+    return {name: value for name, value in row.items() if name not in empty or value != empty[name]}
+
+
+def file_bytes(tmp_path: Path) -> bytes:
+    """The SQLite file and its write-ahead log, byte for byte."""
+    return b"".join(path.read_bytes() for path in sorted(tmp_path.glob("bedtime.sqlite3*")))
+
+
+# -- the first "I took my magnesium" -------------------------------------------------------------------
+
+
+def test_the_first_i_took_it_is_acknowledged_and_asks_before_anything_is_kept(night: Conversation,
+                                                                               tmp_path: Path) -> None:
+    # U: I took my magnesium
+    a = night.ask("DoseTakenIntent")
+    # A: Good, that's tonight's magnesium. Would you like me to keep count of your nights? I'd keep only
+    #    the number of nights and the date you started, nothing about your health.
+    assert a.said("dose_taken.noted", "count.offer") and not a.ended
+    assert "number of nights" in a.speech and "date you started" in a.speech and "nothing about your health" in a.speech
+    assert a.reprompt and "yes or no" in a.reprompt
+    assert stored_row(tmp_path) is None  # nothing is written until they answer
+
+
+def test_yes_keeps_a_count_of_one_and_the_first_date_and_nothing_more(night: Conversation, tmp_path: Path) -> None:
+    night.ask("DoseTakenIntent")
+    # U: yes
+    a = night.ask("AMAZON.YesIntent")
+    # A: Okay, I'll keep count. Noted: night one. Most people need 2 to 4 weeks ... Sleep well.
+    assert a.said("count.agreed", "dose_taken.first") and "2 to 4 weeks" in a.speech and a.ended
+    assert kept(tmp_path) == {
+        "count_nights": True, "nights_counted": 1, "started_on": TONIGHT, "last_counted_on": TONIGHT,
+        # the device's time zone, read to know when "tonight" is, is kept as for every night-based answer
+        "time_zone": "America/New_York",
+    }
+    assert A_DATE.search(file_bytes(tmp_path))  # the check the "no" below passes does find the dates a yes keeps
+
+
+def test_no_keeps_only_the_no_and_the_file_holds_no_date(night: Conversation, tmp_path: Path) -> None:
+    night.ask("DoseTakenIntent")
+    # U: no
+    a = night.ask("AMAZON.NoIntent")
+    # A: All right, I won't keep count. ... If you change your mind, say: keep count of my nights. Sleep well.
+    assert a.said("count.declined") and "keep count of my nights" in a.speech and a.ended
+    assert not a.said("store.unsaved")
+    assert kept(tmp_path) == {"count_nights": False}
+    assert A_DATE.search(file_bytes(tmp_path)) is None  # not a single night's date, anywhere in the file
+
+
+def test_after_a_no_i_took_it_is_still_answered_kindly_and_never_asked_again(night: Conversation, tmp_path: Path,
+                                                                              clock: Clock) -> None:
+    night.ask("DoseTakenIntent")
+    night.ask("AMAZON.NoIntent")
+    for day in (0, 1, 2):
+        clock.local(21, 45, days=day)
+        # U: I took my magnesium   A: Good, that's tonight's magnesium. Sleep well.
+        a = night.ask("DoseTakenIntent")
+        assert a.keys == ["dose_taken.thanks"] and a.ended
+    assert kept(tmp_path) == {"count_nights": False}
+
+
+# -- night after night -----------------------------------------------------------------------------------
+
+
+def test_the_second_night_counts_two_and_asks_nothing(night: Conversation, tmp_path: Path, clock: Clock) -> None:
+    night.ask("DoseTakenIntent")
+    night.ask("AMAZON.YesIntent")
+    clock.local(21, 40, days=1)
+    # U (the next night): I took my magnesium
+    a = night.ask("DoseTakenIntent")
+    assert a.said("dose_taken.early") and "night 2" in a.speech and not a.said("count.offer") and a.ended
+    assert (kept(tmp_path)["nights_counted"], kept(tmp_path)["started_on"], kept(tmp_path)["last_counted_on"]) == (
+        2, TONIGHT, "2026-11-27")
+
+
+def test_twice_in_one_night_is_already_never_a_second_night(night: Conversation, tmp_path: Path,
+                                                            clock: Clock) -> None:
+    night.ask("DoseTakenIntent")
+    night.ask("AMAZON.YesIntent")
+    clock.local(23, 50)
+    # U (later the same night): I took my magnesium
+    a = night.ask("DoseTakenIntent")
+    # A: I've already noted tonight, so there's no need for another dose. Sleep well.   (T4)
+    assert a.keys == ["dose_taken.already"] and "no need for another dose" in a.speech
+    assert kept(tmp_path)["nights_counted"] == 1
+
+
+# -- changing one's mind ---------------------------------------------------------------------------------
+
+
+def test_declining_then_later_opting_in(night: Conversation, tmp_path: Path, clock: Clock) -> None:
+    night.ask("DoseTakenIntent")
+    night.ask("AMAZON.NoIntent")
+    clock.local(20, 0, days=3)
+    # U (three days later): keep count of my nights
+    a = night.ask("CountNightsIntent")
+    # A: All right, I'll keep count of your nights: only the number of nights and the date you started ...
+    assert a.said("count.started") and "nothing about your health" in a.speech
+    assert kept(tmp_path) == {"count_nights": True}  # nothing is counted until they say they took it
+    assert night.ask("CountNightsIntent").said("count.already_on")  # U: keep count   A: I'm already keeping count ...
+    # U: I took my magnesium   A: Noted: night one ...
+    a = night.ask("DoseTakenIntent")
+    assert a.said("dose_taken.first") and not a.said("count.offer")
+    assert kept(tmp_path) == {"count_nights": True, "nights_counted": 1, "started_on": "2026-11-29",
+                              "last_counted_on": "2026-11-29", "time_zone": "America/New_York"}
+    # U: keep count of my nights   (again)   A: I'm already keeping count. Your count stands at 1, since November 29. ...
+    a = night.ask("CountNightsIntent")
+    assert a.said("count.so_far") and "stands at 1, since November 29" in a.speech
+    assert kept(tmp_path)["nights_counted"] == 1
+
+
+def test_forget_me_takes_the_count_and_the_answer_with_it(night: Conversation, tmp_path: Path) -> None:
+    night.ask("DoseTakenIntent")
+    night.ask("AMAZON.YesIntent")
+    night.ask("ForgetMeIntent")
+    night.ask("AMAZON.YesIntent")
+    assert stored_row(tmp_path) is None
+    assert night.ask("DoseTakenIntent").said("count.offer")  # asked afresh
+
+
+# -- a yes answers only the question last asked ----------------------------------------------------------
+
+
+def test_a_yes_when_nothing_was_asked_does_not_opt_in(night: Conversation, tmp_path: Path) -> None:
+    # U: yes   (out of the blue)
+    a = night.ask("AMAZON.YesIntent")
+    assert a.said("nothing_more") and not a.said("count.agreed")
+    assert stored_row(tmp_path) is None
+    assert night.ask("DoseTakenIntent").said("count.offer")  # still asked
+
+
+def test_a_stale_yes_after_another_question_does_not_opt_in(night: Conversation, tmp_path: Path) -> None:
+    night.ask("DoseTakenIntent")  # A: ... keep count of your nights?
+    night.ask("TimeToWorkIntent")  # U: how long does it take to work   (the question is left unanswered)
+    a = night.ask("AMAZON.YesIntent")  # U: yes   (to "anything else?", not to counting)
+    assert not a.said("count.agreed")
+    assert "count_nights" not in kept(tmp_path)
+
+
+# -- a count kept by the previous version, before the skill asked -----------------------------------------
+
+
+def write_a_v2_row(store: SqlitePersistenceAdapter, user_id: str) -> None:
+    """A row as schema v2 wrote it: every night in a list, kept without asking."""
+    who = RequestEnvelope(context=Context(system=SystemState(user=User(user_id=user_id))))
+    store.write(who, {"schema_version": 2, "bedtime": "22:30", "started_on": "2026-11-20", "reminder_ids": [],
+                      "dose_nights": ["2026-11-20", "2026-11-21", "2026-11-23"], "last_routine_night": None},
+                expected=0)
+
+
+def test_a_count_from_before_is_carried_on_only_after_a_yes(night: Conversation, store: SqlitePersistenceAdapter,
+                                                           tmp_path: Path) -> None:
+    write_a_v2_row(store, night.user_id)
+    # U: I took my magnesium
+    a = night.ask("DoseTakenIntent")
+    # A: Good, that's tonight's magnesium. My count of your nights stands at 3. Would you like me to keep counting? ...
+    assert a.said("dose_taken.noted", "count.offer_kept") and "3" in a.speech and "delete the count" in a.speech
+    # U: yes   A: Okay, I'll keep count. Noted: that's night 4 ...
+    a = night.ask("AMAZON.YesIntent")
+    assert a.said("count.agreed", "dose_taken.early") and "night 4" in a.speech
+    row = stored_row(tmp_path)
+    assert row is not None and "dose_nights" not in row and "last_routine_night" not in row
+    assert kept(tmp_path) == {"bedtime": "22:30", "count_nights": True, "nights_counted": 4, "started_on": "2026-11-20",
+                              "last_counted_on": TONIGHT, "time_zone": "America/New_York"}
+
+
+def test_a_no_deletes_a_count_from_before_and_every_date_of_it(night: Conversation, store: SqlitePersistenceAdapter,
+                                                               tmp_path: Path) -> None:
+    write_a_v2_row(store, night.user_id)
+    night.ask("DoseTakenIntent")
+    # U: no
+    assert night.ask("AMAZON.NoIntent").said("count.declined")
+    assert kept(tmp_path) == {"bedtime": "22:30", "count_nights": False}
+    assert A_DATE.search(json.dumps(stored_row(tmp_path)).encode()) is None  # the row holds no date
+
+
+# -- when the store cannot be written ------------------------------------------------------------------------
+
+
+def test_a_yes_while_the_store_is_locked_is_still_answered_and_asked_again_next_time(
+    night: Conversation, tmp_path: Path, clock: Clock
+) -> None:
+    night.ask("SetBedtimeIntent", time="22:30")  # learns the time zone, stored
+    night.ask("AMAZON.StopIntent")
+    night.ask("DoseTakenIntent")
+    locker = sqlite3.connect(tmp_path / "bedtime.sqlite3", isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock (reads still work: WAL)
+    try:
+        # U: yes   (the write waits for the lock, then gives up)
+        a = night.ask("AMAZON.YesIntent")
+        # A: Okay, I'll keep count. Noted: night one ... One thing: I couldn't save that just now ...
+        assert a.said("count.agreed", "dose_taken.first", "store.unsaved") and not a.said("error") and a.ended
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert "count_nights" not in kept(tmp_path)
+    clock.local(21, 30, days=1)
+    # The next night nothing was kept, so the question comes again rather than a count nobody agreed to.
+    assert night.ask("DoseTakenIntent").said("count.offer")
