@@ -512,3 +512,30 @@ def test_fixture_script_reports_a_missing_model_in_one_line(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == f"make_fixtures: interaction model not found: {tmp_path / 'nope.json'}"
     assert list(tmp_path.glob("*.json")) == []
+
+
+# Samples may say a health word as their own words only where it is not a mention of the person's
+# health: capsules counted ("how many pills"), a child whose age is the slot ("my son is {age}"),
+# "a ... condition" around the slot, and questions about sleep in general.
+_LITERAL_HEALTH_ALLOWED = {
+    ("DoseIntent", "pills"), ("SafetyIntent", "my son"), ("SafetyIntent", "my daughter"),
+    ("DoseIntent", "my son"), ("DoseIntent", "my daughter"), ("SafetyIntent", "a condition"),
+    ("DoseIntent", "lots of tablets"),  # "my {condition} is on lots of tablets": the slot is the person; it gates
+    ("SleepFactsIntent", "high blood pressure"), ("SleepFactsIntent", "diabetes"),
+    ("SleepFactsIntent", "health problems"),
+}
+
+
+def test_no_sample_hears_a_health_mention_as_its_own_words() -> None:
+    """A sample like "what if i'm on medication" teaches Alexa to drop the mention: nothing would gate."""
+    from skill_tools.simulator.nlu import normalise
+
+    language = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["interactionModel"]["languageModel"]
+    condition = next(t for t in language["types"] if t["name"] == "ConditionType")
+    phrases = {normalise(p) for v in condition["values"] for p in [v["name"]["value"], *v["name"].get("synonyms", [])]}
+    found = set()
+    for intent in language["intents"]:
+        for sample in intent.get("samples", []):
+            words = " " + normalise(re.sub(r"\{\w+\}", " | ", sample)) + " "
+            found |= {(intent["name"], p) for p in phrases if f" {p} " in words}
+    assert found - _LITERAL_HEALTH_ALLOWED == set()

@@ -155,3 +155,10 @@ def test_a_complaining_stomach_with_a_dose_question_hears_take_less_not_a_number
     assert a.said("side_effects.stomach") and not DOSE_KEYS & set(a.keys)
     # A complaining stomach is not a warning sign: a later dose question is answered.
     assert talk.ask("DoseIntent").said("dose.general")
+
+
+def test_a_condition_said_while_saving_an_amount_gates_it_at_once(talk: Conversation) -> None:
+    # U: I'm pregnant, remember that I take 300 milligrams of glycinate
+    a = talk.ask("SetPreferenceIntent", condition="pregnancy:pregnant", amount="300", unit="mg:milligrams",
+                 form="glycinate:glycinate")
+    assert a.said("gate.pregnancy") and not DOSE_KEYS & set(a.keys)

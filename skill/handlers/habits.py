@@ -10,7 +10,7 @@ from ask_sdk_model import Response
 from ask_sdk_model.interfaces.connections import ConnectionsResponse
 
 from skill.alexa_errors import ReminderError
-from skill.handlers.base import AMOUNT, ANY, FORM, UNIT, Intent, health, slot
+from skill.handlers.base import AGE, AMOUNT, ANY, CONDITION, FORM, UNIT, Intent, health, slot
 from skill.handlers.dose import dose_reply
 from skill.handlers.personal import (PersonalHandler, delete_reminders, reminder_problem, schedule_reminder,
                                      unsaved_line)
@@ -117,7 +117,7 @@ class CountNightsHandler(PersonalHandler):
 class SetPreferenceHandler(PersonalHandler):
     """Serve "remember that I take 300 milligrams of glycinate" for the wind-down's dose step."""
 
-    intent = Intent("SetPreferenceIntent", (AMOUNT, UNIT, FORM))
+    intent = Intent("SetPreferenceIntent", (AMOUNT, UNIT, FORM, CONDITION, AGE))
     keys = ("preference.saved.both", "preference.saved.form", "preference.saved.amount", "preference.unclear")
 
     def handle(self, handler_input: HandlerInput) -> Response:

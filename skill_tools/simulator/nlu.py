@@ -750,12 +750,14 @@ class Resolver:
         declared = self.intents.get(intent, {})
         if not declared:
             return {}
-        # Health words the nearest sample says itself are its words, not a mention ("can i take {count} of
-        # these PILLS" is not about medicines). Other types keep them: "{amount} milligrams" still has its unit.
-        own = {p for p in sample.parts if isinstance(p, str)}
+        # A health word the nearest sample says itself, in the same place, is the sample's word, not a
+        # mention: "how MANY PILLS do i take" is said like "how many pills should i take". Only an exact
+        # alignment counts, so "i've got bad kidneys" still mentions kidneys beside "is magnesium bad
+        # for your kidneys" (fail closed).
+        literal = " ".join(p if isinstance(p, str) else "|" for p in sample.parts)
         entities = [e for e in _claim(found, set(declared.values()))
-                    if not (all(w in own for w in words[e.start:e.end])
-                            and all(r.slot_type == _HEALTH_TYPE for r in e.readings))]
+                    if not (e.start and all(r.slot_type == _HEALTH_TYPE for r in e.readings)
+                            and f" {' '.join(words[e.start - 1:e.end])} " in f" {literal} ")]
         # Slot names per type, the nearest sample's first: "compare {a} and {b}" fills a then b.
         order = [p[0] for p in sample.parts if not isinstance(p, str)] + list(declared)
         rank = {name: len(order) - order.index(name) for name in declared}

@@ -1,0 +1,60 @@
+"""The phrase bank: how understanding is measured, and the safety floor it guards.
+
+The held-out half is only ever scored; these tests read its ids and shape, never its phrasings'
+misses. The development halves (dev, probes) must keep every health mention free of any dose.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skill_tools.phrasebank import BANK, Phrase, Scorer, load, score_file
+
+HALVES = ("dev", "probes", "heldout")
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer()
+
+
+def test_every_phrase_has_a_unique_id_and_an_expectation_the_scorer_understands() -> None:
+    ids: list[str] = []
+    for half in HALVES:
+        for phrase in load(BANK / f"{half}.toml"):
+            ids.append(phrase.id)
+            outcome, intent = phrase.expect.get("outcome"), phrase.expect.get("intent")
+            assert (outcome in ("gated", "dont_know", "stop_and_advise")) != (intent is not None), phrase.id
+    assert len(ids) == len(set(ids)) >= 300 + 400
+    # The two halves written first are the same size: neither was trimmed to flatter a score.
+    assert len(load(BANK / "dev.toml")) == len(load(BANK / "heldout.toml"))
+
+
+@pytest.mark.parametrize("half", ["dev", "probes"])
+def test_no_health_mention_in_the_development_phrasings_ever_hears_a_dose(half: str, scorer: Scorer) -> None:
+    report = score_file(BANK / f"{half}.toml", scorer)
+    dosed = [r.phrase.text for r in report.results if r.phrase.health and r.dose_spoken]
+    assert dosed == []
+    assert report.health[1] > 50
+
+
+def test_the_scorer_marks_a_wrong_expectation_wrong(scorer: Scorer, tmp_path: Path) -> None:
+    # A check that cannot fail proves nothing: the same phrase with a wrong expectation scores wrong.
+    bank = tmp_path / "bank.toml"
+    bank.write_text(
+        '[[phrase]]\nid = "dose-x1"\ntext = "how much magnesium should i take"\n'
+        'expect = { intent = "DoseIntent", slots = {} }\n'
+        '[[phrase]]\nid = "dose-x2"\ntext = "how much magnesium should i take"\n'
+        'expect = { intent = "TimingIntent", slots = {} }\n'
+        '[[phrase]]\nid = "gate-x3"\ntext = "how much magnesium should i take"\nexpect = { outcome = "gated" }\n',
+        encoding="utf-8",
+    )
+    right = [r.right for r in score_file(bank, scorer).results]
+    assert right == [True, False, False]
+
+
+def test_a_gated_phrase_that_hears_a_dose_counts_against_the_health_figure(scorer: Scorer) -> None:
+    phrase = Phrase("gate-x4", "is 300 mg okay", {"outcome": "gated"})
+    scored = scorer.score(phrase)
+    assert scored.dose_spoken and not scored.right
