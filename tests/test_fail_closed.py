@@ -14,6 +14,7 @@ import pytest
 import skill.handlers.base as handler_base
 from skill.builder import build_skill
 from skill.knowledge import parse_condition
+from skill.knowledge.topics import MILD_SYMPTOMS as MILD
 from skill.runtime import SkillRunner
 from skill.services import Services
 from skill.settings import Settings
@@ -77,8 +78,21 @@ def per_capsule_path(talk: Conversation) -> None:
     gated(talk.ask("DoseIntent", amount="200", unit="mg:milligrams").keys)
 
 
+def unreadable_age_path(talk: Conversation) -> None:
+    # U: I'm <a number Alexa could not make out>, can I take 300 mg?   (AMAZON.NUMBER sends "?")
+    gated(talk.ask("DoseIntent", age="?", amount="300", unit="mg:milligrams").keys)
+
+
+def unknown_symptom_path(talk: Conversation) -> None:
+    # U: my lips went tingly after it, how much should I take?   A: stop and get advice, no dose.
+    keys = talk.ask("DoseIntent", symptom="tingly lips").keys
+    assert "symptom.warning" in keys and not DOSE_FIGURES & set(keys), keys
+    gated(talk.ask("DoseIntent").keys)  # and for the rest of the session
+
+
 PATHS: list[Callable[[Conversation], None]] = [
     dose_path, same_breath_path, label_path, routine_path, saved_amount_path, follow_up_path, per_capsule_path,
+    unreadable_age_path, unknown_symptom_path,
 ]
 
 
@@ -97,7 +111,9 @@ def test_an_unrecognised_health_mention_gates_every_dose_path(settings: Settings
 def test_with_the_rule_broken_every_path_check_fails(
     settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch, path: Callable[[Conversation], None]
 ) -> None:
-    # The old behaviour: only a recognised condition counts; anything else is noise.
+    # The old behaviour: only a recognised condition, age or symptom counts; anything else is noise.
     monkeypatch.setattr(handler_base, "health_mention", parse_condition)
+    monkeypatch.setattr(handler_base, "_age_mention", lambda heard: None)
+    monkeypatch.setattr(handler_base, "is_warning_sign", lambda symptom: symptom is not None and symptom not in MILD)
     with pytest.raises(AssertionError):
         path(conversation(settings, clock))
