@@ -54,7 +54,7 @@ def runners(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:
         "inproc": lambda: inproc.run(inproc.Options(n=100, repeats=21)),
         # Short rounds, many of them: the servers take turns often, so load from anything else
         # on the machine falls evenly on all three.
-        "http": lambda: http.run(http.Options(requests=300, rounds=15)),
+        "http": lambda: http.run(http.Options(requests=150, rounds=31)),
         "cold": lambda: coldstart.run(coldstart.Options(runs=11, source_runs=3)),
         "sim": lambda: simulator.run(simulator.Options()),
     }

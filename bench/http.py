@@ -2,11 +2,19 @@
 
 Three servers run on loopback ports chosen by the OS: the skill exactly as `make run` serves it
 (`python -m skill_tools.cli serve`, verification off, SQLite in a temp dir, Alexa APIs off), a bare
-Flask JSON echo app, and the hello skill behind the same kind of adapter. The load client runs in
-a process of its own (bench/loadclient.py) with a fixed small number of threads, each on one
-keep-alive HTTP/1.1 connection, sending the main-intent envelopes in turn. The servers take turns
-round after round, so a busy moment on the machine falls on all of them, and every figure is the
-median over the rounds (ratios: the median of each round's ratio).
+Flask JSON echo app, and the hello skill behind the same kind of adapter, all under the same
+gunicorn options (skill.web.server.gunicorn_options). The load client runs in a process of its own
+(bench/loadclient.py) with a fixed small number of threads, each on one keep-alive HTTP/1.1
+connection, sending the main-intent envelopes in turn. The servers take turns round after round,
+so a busy moment on the machine falls on all of them, and every figure is the median over the
+rounds (ratios: the median of each round's ratio).
+
+One client thread per worker: each request finds a worker free, so latency is what a request
+costs the server, not time queued behind the benchmark's own other requests. (With twice as many
+threads as workers, on two cores that the client also needs, every server's p99 was 7-13x its
+p50, hello's and bare Flask's included: the spread measured the queue and the scheduler.)
+Beside the wall-clock figures stands the CPU time the server's processes spent per request (read
+from /proc), which the rest of the machine's load barely moves.
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ from typing import Any, BinaryIO
 
 from bench import ROOT, cases
 from bench.measure import ratio
+from skill.web.server import gunicorn_options
 
 HOST = "127.0.0.1"  # loopback only, always
 REQUEST_TIMEOUT = 10.0  # bounds one hung request
@@ -40,9 +49,9 @@ HEADERS = {"Content-Type": "application/json"}
 @dataclass(frozen=True)
 class Options:
     requests: int = 2000  # per server per round
-    clients: int = 4  # the load client's threads: fixed and few, so it takes little of the two cores
+    clients: int = 2  # the load client's threads: fixed, one per worker (see the module docstring)
     workers: int = 2
-    threads: int = 4
+    threads: int = 4  # used by the gthread worker only; the default gevent worker has a greenlet per connection
     rounds: int = 5
     max_seconds: float = 60.0  # a whole round for one server stops by itself after this
 
@@ -164,13 +173,19 @@ def _stop(server: Server) -> None:
         process.wait(timeout=STOP_TIMEOUT)
 
 
-def drive(ports: dict[str, int], bodies: list[bytes], options: Options) -> dict[str, list[dict[str, Any]]]:
-    """Run the load client in its own process; return each server's per-round summaries."""
-    warmup = max(options.clients * 4, options.requests // 10)
+def drive(
+    ports: dict[str, int], bodies: list[bytes], options: Options, pids: dict[str, int] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Run the load client in its own process; return each server's per-round summaries.
+
+    `pids` (each server's gunicorn master) lets the client read the CPU time the servers spend.
+    """
+    # A whole round's worth first: every envelope reaches every worker before anything is timed.
+    warmup = max(options.clients * 4, options.requests)
     plan = {
         "servers": ports, "bodies": [body.decode("utf-8") for body in bodies], "requests": options.requests,
-        "clients": options.clients,
-        "client": "own process (bench/loadclient.py), figures are medians over the rounds", "rounds": options.rounds, "warmup": warmup, "max_seconds": options.max_seconds,
+        "clients": options.clients, "rounds": options.rounds, "warmup": warmup, "max_seconds": options.max_seconds,
+        "pids": pids or {},
     }
     # Every round stops by itself (max_seconds, and each request's own timeout): this bounds the whole run.
     limit = (options.rounds + 1) * len(ports) * (options.max_seconds + 30)
@@ -200,7 +215,17 @@ def median_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "rps": round(middle["rps"], 1),
         # The tail against the middle, round by round (the median of each round's p99/p50).
         "p99_over_p50": round(statistics.median(ratio(one["p99_ms"], one["p50_ms"]) for one in rounds), 2),
+        "cpu_ms_per_request": cpu_per_request(rounds),
     }
+
+
+def cpu_per_request(rounds: list[dict[str, Any]]) -> float | None:
+    """The server's CPU ms per request over all rounds (totals, so the clock tick's 10 ms grain washes out)."""
+    measured = [one for one in rounds if one.get("cpu_ms") is not None]
+    answered = sum(one["requests"] - one["errors"] for one in measured)
+    if not measured or answered <= 0:
+        return None
+    return round(sum(one["cpu_ms"] for one in measured) / answered, 3)
 
 
 def run(options: Options) -> dict[str, Any]:
@@ -222,7 +247,8 @@ def run(options: Options) -> dict[str, Any]:
         )
         bodies = [cases.body(envelopes[name]) for name in cases.CASE_ORDER]
 
-        per_round = drive({name: server.port for name, server in servers.items()}, bodies, options)
+        per_round = drive({name: server.port for name, server in servers.items()}, bodies, options,
+                          {name: server.process.pid for name, server in servers.items()})
         for server in servers.values():
             if server.process.poll() is not None:
                 raise ServerError(f"{server.name} server died during the run:\n{server.log_tail()}")
@@ -237,6 +263,9 @@ def run(options: Options) -> dict[str, Any]:
         ratios[f"rps_{base}_over_skill"] = round(statistics.median(ratio(b["rps"], s["rps"]) for b, s in pairs), 2)
         ratios[f"p50_skill_over_{base}"] = round(
             statistics.median(ratio(s["p50_ms"], b["p50_ms"]) for b, s in pairs), 2)
+        skill_cpu, base_cpu = stats["skill"]["cpu_ms_per_request"], stats[base]["cpu_ms_per_request"]
+        if skill_cpu and base_cpu:
+            ratios[f"cpu_skill_over_{base}"] = round(skill_cpu / base_cpu, 2)
     return {
         "requests_per_round": options.requests,
         "rounds": options.rounds,
@@ -244,7 +273,7 @@ def run(options: Options) -> dict[str, Any]:
         "client": "own process (bench/loadclient.py), figures are medians over the rounds",
         "workers": options.workers,
         "threads": options.threads,
-        "worker_class": "gthread",
+        "worker_class": gunicorn_options(HOST, 0)["worker_class"],
         "servers": stats,
         "ratios": ratios,
     }

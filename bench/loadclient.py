@@ -4,16 +4,18 @@ It imports nothing but the standard library, uses a fixed small number of thread
 keep-alive connection), and sends the servers short rounds in turn: round 1 to every server, then
 round 2 (starting with the next server), and so on, so a busy moment on the shared machine falls
 on all of them. It prints one JSON object: for each server, a summary of each round (rps, p50,
-p99, errors, statuses).
+p99, errors, statuses, and the CPU time the server's processes spent on the round).
 
 The plan (JSON on stdin): {"servers": {name: port}, "bodies": [text, ...], "requests": n,
-"clients": c, "rounds": r, "warmup": w, "max_seconds": s}.
+"clients": c, "rounds": r, "warmup": w, "max_seconds": s, "pids": {name: gunicorn master pid}}
+("pids" is optional; without it, or without /proc, a round's cpu_ms is null).
 """
 from __future__ import annotations
 
 import http.client
 import json
 import math
+import os
 import sys
 import threading
 import time
@@ -33,8 +35,45 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
-def one_round(port: int, bodies: list[bytes], total: int, clients: int, max_seconds: float) -> dict[str, Any]:
-    """Send `total` POSTs from `clients` keep-alive connections; stop early after max_seconds."""
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (which may hold spaces), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            text = stat.read()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2:].split()
+
+
+def server_cpu_ms(master: int) -> float | None:
+    """CPU time (user + system) so far of a gunicorn master and its workers, in ms; None without /proc.
+
+    The workers are the master's children; a worker's time reaches the master's own figures only
+    when it exits, so each live child is read as well. Other load on the machine barely moves this
+    figure, which is why it stands beside the wall-clock ones.
+    """
+    own = _stat_fields(master)
+    if own is None:
+        return None
+    ticks = int(own[11]) + int(own[12])  # utime, stime
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != master:
+            fields = _stat_fields(int(entry))
+            if fields is not None and fields[1] == str(master):  # ppid
+                ticks += int(fields[11]) + int(fields[12])
+    return ticks * 1000 / TICKS_PER_SECOND
+
+
+def one_round(
+    port: int, bodies: list[bytes], total: int, clients: int, max_seconds: float, pid: int | None = None
+) -> dict[str, Any]:
+    """Send `total` POSTs from `clients` keep-alive connections; stop early after max_seconds.
+
+    With the server's master `pid`, the round also reports the CPU time its processes spent.
+    """
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     errors = [0]
@@ -75,6 +114,7 @@ def one_round(port: int, bodies: list[bytes], total: int, clients: int, max_seco
                 errors[0] += failed
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    cpu_before = server_cpu_ms(pid) if pid else None
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -82,6 +122,7 @@ def one_round(port: int, bodies: list[bytes], total: int, clients: int, max_seco
         # Each request is bounded by REQUEST_TIMEOUT, so this join always returns.
         thread.join(max_seconds + REQUEST_TIMEOUT * 2)
     seconds = time.perf_counter() - started
+    cpu_after = server_cpu_ms(pid) if pid else None
     done = sorted(latencies)
     return {
         "requests": total,
@@ -93,6 +134,7 @@ def one_round(port: int, bodies: list[bytes], total: int, clients: int, max_seco
         "p90_ms": round(percentile(done, 0.90), 3),
         "p99_ms": round(percentile(done, 0.99), 3),
         "max_ms": round(done[-1], 3) if done else 0.0,
+        "cpu_ms": round(cpu_after - cpu_before, 1) if cpu_before is not None and cpu_after is not None else None,
     }
 
 
@@ -100,6 +142,7 @@ def run(plan: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Warm every server up, then the rounds, servers taking turns within each round."""
     bodies = [body.encode("utf-8") for body in plan["bodies"]]
     servers: dict[str, int] = plan["servers"]
+    pids: dict[str, int] = plan.get("pids") or {}
     clients, seconds = int(plan["clients"]), float(plan["max_seconds"])
     for port in servers.values():
         one_round(port, bodies, int(plan["warmup"]), clients, seconds)
@@ -109,7 +152,9 @@ def run(plan: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         # The servers take turns, starting with a different one each round, so none is always first.
         shift = number % len(order)
         for name in order[shift:] + order[:shift]:
-            rounds[name].append(one_round(servers[name], bodies, int(plan["requests"]), clients, seconds))
+            rounds[name].append(
+                one_round(servers[name], bodies, int(plan["requests"]), clients, seconds, pids.get(name))
+            )
     return rounds
 
 

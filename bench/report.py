@@ -56,6 +56,10 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _cpu(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "n/a"
+
+
 def render(results: dict[str, Any]) -> str:
     """The whole run as plain-text tables."""
     out: list[str] = []
@@ -72,16 +76,18 @@ def render(results: dict[str, Any]) -> str:
             out.append(table(["case", "skill µs", "hello µs", "ratio"], rows))
     if "http" in results:
         section = results["http"]
-        out.append(f"\n== HTTP on loopback: gunicorn {section.get('workers')} workers x {section.get('threads')} threads "
-                   f"(gthread); load client in its own process, {section.get('clients')} keep-alive threads; "
+        out.append(f"\n== HTTP on loopback: gunicorn {section.get('workers')} workers ({section.get('worker_class')}); "
+                   f"load client in its own process, {section.get('clients')} keep-alive threads; "
                    f"{section.get('requests_per_round')} requests x {section.get('rounds')} rounds per server, "
                    f"medians over the rounds ==")
         if "error" in section:
             out.append(f"failed: {section['error']}")
         else:
             rows = [[name, f"{s['rps']:.0f}", f"{s['p50_ms']:.2f}", f"{s['p90_ms']:.2f}", f"{s['p99_ms']:.2f}",
-                     f"{s['p99_over_p50']:.2f}", str(s["errors"])] for name, s in section["servers"].items()]
-            out.append(table(["server", "rps", "p50 ms", "p90 ms", "p99 ms", "p99/p50", "errors"], rows))
+                     f"{s['p99_over_p50']:.2f}", _cpu(s.get("cpu_ms_per_request")), str(s["errors"])]
+                    for name, s in section["servers"].items()]
+            out.append(table(["server", "rps", "p50 ms", "p90 ms", "p99 ms", "p99/p50", "server cpu ms/req", "errors"],
+                             rows))
             out.append("ratios: " + ", ".join(f"{k} {v}" for k, v in section["ratios"].items()))
     if "cold" in results:
         section = results["cold"]

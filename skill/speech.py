@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ask_sdk_core.handler_input import HandlerInput
@@ -17,7 +17,7 @@ from ask_sdk_model.interfaces.system import SystemState
 from ask_sdk_model.ui import SimpleCard
 
 from skill.content import Catalog
-from skill.state import DoseAsked, State, Topic, Waiting
+from skill.state import DoseAsked, Frozen, State, Topic, Value, Waiting
 
 # Alexa rejects output speech over 8,000 characters; stay well inside it.
 MAX_SSML_CHARS = 6000
@@ -30,7 +30,14 @@ _STATE = "_state"
 _PAUSE = re.compile(r"\[pause(?: (\d{1,2}(?:\.\d)?)s)?\]")
 _TAGS = re.compile(r"<[^>]+>")
 # Characters XML 1.0 forbids even escaped; a slot value carrying one would make the SSML unparseable.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Left to re's cache rather than compiled at import: the class takes ~0.7 ms to build, and since
+# every such character is non-printable, printable text (nearly every value) never needs it.
+_XML_INVALID = "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
+
+
+def xml_safe(text: str) -> str:
+    """The text without the characters XML 1.0 forbids."""
+    return text if text.isprintable() else re.sub(_XML_INVALID, "", text)
 
 
 def escape(text: str, quotes: bool = False) -> str:
@@ -76,23 +83,38 @@ def request_locale(handler_input: HandlerInput) -> str:
     return getattr(request, "locale", None) or DEFAULT_LOCALE
 
 
-@dataclass(frozen=True)
-class Line:
+_FRESH: Any = object()  # "not given": a fresh dict each time, as a dataclass default_factory gives
+
+# Line and Spoken are plain frozen classes, Reply a dataclass with nothing generated (it is changed
+# with dataclasses.replace): skill.state.Value says why.
+
+
+class Line(Frozen):
     """One content entry to speak, with the values its sentences need.
 
     `variant` and `reprompt_variant` pin a wording (for "repeat"); None lets the voice choose.
     """
 
+    __slots__ = _fields = ("key", "params", "variant", "reprompt_variant")
     key: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    variant: int | None = None
-    reprompt_variant: int | None = None
+    params: Mapping[str, Any]
+    variant: int | None
+    reprompt_variant: int | None
+
+    def __init__(self, key: str, params: Mapping[str, Any] = _FRESH, variant: int | None = None,
+                 reprompt_variant: int | None = None) -> None:
+        set_field = object.__setattr__
+        set_field(self, "key", key)
+        set_field(self, "params", {} if params is _FRESH else params)
+        set_field(self, "variant", variant)
+        set_field(self, "reprompt_variant", reprompt_variant)
 
 
-@dataclass
-class Reply:
+@dataclass(init=False, repr=False, eq=False)
+class Reply(Value):
     """What a handler wants said: lines in order, then maybe a question, maybe the end."""
 
+    _fields = ("lines", "ask", "end", "more", "soft", "card", "waiting", "then", "topic", "dose")
     lines: list[Line]
     ask: Line | None = None  # spoken last; its reprompt keeps the session open
     end: bool = False
@@ -106,17 +128,43 @@ class Reply:
     topic: Topic | None = None  # what this answer was about, for follow-ups
     dose: DoseAsked | None = None  # the dose question answered, for follow-ups
 
+    def __init__(
+        self,
+        lines: list[Line],
+        ask: Line | None = None,
+        end: bool = False,
+        more: str | None = None,
+        soft: bool = False,
+        card: bool = True,
+        waiting: Waiting = Waiting.NOTHING,
+        then: str | None = None,
+        topic: Topic | None = None,
+        dose: DoseAsked | None = None,
+    ) -> None:
+        self.lines, self.ask, self.end, self.more, self.soft, self.card = lines, ask, end, more, soft, card
+        self.waiting, self.then, self.topic, self.dose = waiting, then, topic, dose
 
-@dataclass(frozen=True)
-class Spoken:
+
+class Spoken(Frozen):
     """A rendered reply: what Alexa will say, and what the Alexa app will show."""
 
+    __slots__ = _fields = ("ssml", "reprompt_ssml", "card_title", "card_text", "keys", "replay")
     ssml: str
     reprompt_ssml: str | None
     card_title: str | None
     card_text: str | None
     keys: tuple[str, ...]
-    replay: dict[str, Any] = field(default_factory=dict)  # the reply with its wordings pinned
+    replay: dict[str, Any]  # the reply with its wordings pinned
+
+    def __init__(self, ssml: str, reprompt_ssml: str | None, card_title: str | None, card_text: str | None,
+                 keys: tuple[str, ...], replay: dict[str, Any] = _FRESH) -> None:
+        set_field = object.__setattr__
+        set_field(self, "ssml", ssml)
+        set_field(self, "reprompt_ssml", reprompt_ssml)
+        set_field(self, "card_title", card_title)
+        set_field(self, "card_text", card_text)
+        set_field(self, "keys", keys)
+        set_field(self, "replay", {} if replay is _FRESH else replay)
 
     @property
     def text(self) -> str:
@@ -164,7 +212,7 @@ class Voice:
 
     def _fill(self, template: str, params: Mapping[str, Any]) -> str:
         # Content text and values alike are escaped; only the [pause] markup becomes SSML.
-        safe = {k: escape(_XML_INVALID.sub("", str(v)), quotes=True) for k, v in params.items()}
+        safe = {k: escape(xml_safe(str(v)), quotes=True) for k, v in params.items()}
         text = escape(template).format_map(safe)
 
         def _break(match: re.Match[str]) -> str:

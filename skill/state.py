@@ -9,9 +9,9 @@ the session, and conditions a person names live only here (never in the profile)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import FrozenInstanceError, dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from skill.knowledge import Condition, Form
 
@@ -54,13 +54,62 @@ class Topic(StrEnum):
     TIMING = "timing"
 
 
-@dataclass(frozen=True)
-class DoseAsked:
+class Value:
+    """Equality, repr and copying over `_fields`, as @dataclass writes them, less compiling them.
+
+    @dataclass compiles the methods it generates on every import, about a millisecond a class
+    on each Lambda cold start (see skill/fields.py); these are written once, here. Each class
+    still writes its own `__init__`, the one method on the request path.
+    """
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple([getattr(self, name) for name in self._fields])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # as @dataclass(eq=True) leaves a mutable class
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._fields)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), self._values()  # copy and pickle rebuild through __init__
+
+
+class Frozen(Value):
+    """A Value that cannot change once built, hashed by its fields: @dataclass(frozen=True)."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]  # Value has none: a mutable value is unhashable
+        return hash(self._values())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+class DoseAsked(Frozen):
     """The dose question last asked, so "is 800 okay" or "and threonate?" can complete it."""
 
-    amount_mg: float | None = None
-    form: Form | None = None
-    count: int | None = None  # capsules or tablets
+    __slots__ = _fields = ("amount_mg", "form", "count")
+    amount_mg: float | None
+    form: Form | None
+    count: int | None  # capsules or tablets
+
+    def __init__(self, amount_mg: float | None = None, form: Form | None = None, count: int | None = None) -> None:
+        set_field = object.__setattr__
+        set_field(self, "amount_mg", amount_mg)
+        set_field(self, "form", form)
+        set_field(self, "count", count)
 
     def to_json(self) -> dict[str, Any]:
         # A misheard amount ("?") is NaN in the knowledge layer; JSON has no NaN, and nothing to keep.
@@ -81,10 +130,13 @@ class DoseAsked:
         )
 
 
-@dataclass(frozen=True)
-class State:
+# Still a dataclass, for dataclasses.replace (the handlers and services change a state that way),
+# but with nothing generated: Frozen brings the methods and __init__ is written out.
+@dataclass(init=False, repr=False, eq=False)
+class State(Frozen):
     """The whole conversation state of one session."""
 
+    _fields = ("waiting", "then", "topic", "dose", "conditions", "last_said", "profile")
     waiting: Waiting = Waiting.NOTHING
     then: str | None = None
     topic: Topic | None = None
@@ -93,6 +145,19 @@ class State:
     conditions: frozenset[str] = field(default_factory=frozenset)
     last_said: dict[str, Any] | None = None
     profile: dict[str, Any] | None = None
+
+    def __init__(
+        self,
+        waiting: Waiting = Waiting.NOTHING,
+        then: str | None = None,
+        topic: Topic | None = None,
+        dose: DoseAsked | None = None,
+        conditions: frozenset[str] = frozenset(),  # immutable, so one shared default is safe
+        last_said: dict[str, Any] | None = None,
+        profile: dict[str, Any] | None = None,
+    ) -> None:
+        self.__dict__.update(waiting=waiting, then=then, topic=topic, dose=dose, conditions=conditions,
+                             last_said=last_said, profile=profile)
 
     @classmethod
     def load(cls, session: dict[str, Any]) -> State:

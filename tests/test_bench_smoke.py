@@ -79,3 +79,32 @@ def test_percentiles_are_nearest_rank() -> None:
     assert percentile(values, 0.50) == 50.0
     assert percentile(values, 0.99) == 99.0
     assert percentile([], 0.5) == 0.0
+
+
+def test_the_http_section_drives_a_real_server_from_its_own_client_process(tmp_path: Path) -> None:
+    """The bare Flask baseline under gunicorn on loopback, loaded by bench/loadclient.py in its own process."""
+    from bench import http
+
+    options = http.Options(requests=40, rounds=2, clients=2, workers=1)
+    argv, env = http.server_commands(options, tmp_path)["echo"]
+    with http.running("echo", argv, env, tmp_path) as server:
+        rounds = http.drive({"echo": server.port}, [cases.body(cases.set_bedtime())], options,
+                            {"echo": server.process.pid})["echo"]
+    assert len(rounds) == 2
+    for one in rounds:
+        assert one["requests"] == 40 and one["errors"] == 0 and one["statuses"] == {"200": 40}
+        assert one["cpu_ms"] is not None and one["cpu_ms"] >= 0  # read from the server's /proc entries
+    # The master only waits; the work shows because its worker's time is counted (80 answers: several ticks).
+    assert sum(one["cpu_ms"] for one in rounds) > 0
+    summary = http.median_summary(rounds)
+    assert summary["requests"] == 80 and summary["errors"] == 0
+    assert summary["cpu_ms_per_request"] is not None and summary["p99_over_p50"] >= 1
+
+
+def test_cpu_per_request_adds_up_the_rounds_and_admits_when_it_could_not_read() -> None:
+    from bench.http import cpu_per_request
+
+    rounds = [{"requests": 100, "errors": 0, "cpu_ms": 150.0}, {"requests": 100, "errors": 20, "cpu_ms": 90.0}]
+    assert cpu_per_request(rounds) == round(240 / 180, 3)
+    assert cpu_per_request([{"requests": 100, "errors": 0, "cpu_ms": None}]) is None
+

@@ -165,3 +165,25 @@ def test_the_benchmarks_options_still_build_a_gunicorn_app_with_the_deadline_wor
     assert app.limits == Limits()
     legacy = Gunicorn(lambda: None, gunicorn_options("127.0.0.1", 8000, 2, 4, worker_class="gthread", header_timeout=2))
     assert legacy.cfg.worker_class_str == "gthread" and legacy.limits.header_timeout == 2
+
+
+def test_a_worker_freezes_what_its_app_holds_so_the_collector_stops_walking_it() -> None:
+    import gc
+
+    built: list[list[dict[str, int]]] = []
+
+    def factory() -> object:
+        built.append([{"content": n} for n in range(1000)])  # long-lived, like the skill's content
+        return built[-1]
+
+    gc.unfreeze()
+    try:
+        app = Gunicorn(factory, gunicorn_options("127.0.0.1", 0)).load()
+        assert app is built[0]
+        walked = {id(o) for o in gc.get_objects()}  # what a full collection would walk
+        assert id(app) not in walked and id(built[0][0]) not in walked
+        later = [{"made": "by a request"}]
+        assert id(later) in {id(o) for o in gc.get_objects()}  # what requests leave behind is still collected
+    finally:
+        gc.unfreeze()  # give the test process its generations back
+

@@ -23,8 +23,9 @@ def app(settings: Settings) -> Flask:
 
 
 def post(app: Flask, body: bytes | str, content_type: str = "application/json") -> tuple[int, dict]:
-    response = app.test_client().post("/alexa", data=body, content_type=content_type)
-    return response.status_code, response.get_json()
+    # Closed once read, as a real server closes it after sending: that is when the log line is written.
+    with app.test_client().post("/alexa", data=body, content_type=content_type) as response:
+        return response.status_code, response.get_json()
 
 
 def test_an_envelope_is_answered(app: Flask) -> None:
@@ -120,6 +121,62 @@ def test_each_request_logs_one_json_line_without_the_user_or_their_words(
     assert refused["status"] == 400 and refused["outcome"] == "refused: malformed JSON"
     text = " ".join(caplog.text.split()) + json.dumps(lines)
     assert "amzn1.ask.account" not in text and "unobtainium" not in text
+
+
+def test_the_log_line_is_written_once_the_answer_has_gone_out(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    """A WSGI server sends the body, then closes it: only then is the line written, so no one waits on it."""
+    from werkzeug.test import EnvironBuilder
+
+    body = json.dumps(envelope({"type": "LaunchRequest"})).encode()
+    environ = EnvironBuilder(path="/alexa", method="POST", data=body, content_type="application/json",
+                             headers=[("X-Request-Id", "proxy-7")]).get_environ()
+    statuses: list[str] = []
+    with caplog.at_level("INFO", logger="skill.web.app"):
+        answer = app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        sent = b"".join(answer)
+        assert statuses == ["200 OK"] and json.loads(sent)["response"]["outputSpeech"]
+        assert not [r for r in caplog.records if r.name == "skill.web.app"]  # answered, not yet logged
+        answer.close()  # type: ignore[attr-defined]
+    (line,) = [r for r in caplog.records if r.name == "skill.web.app"]
+    assert line.getMessage() == "POST /alexa 200"
+    assert line.http["http_id"] == "proxy-7" and line.http["request_type"] == "LaunchRequest"  # type: ignore[attr-defined]
+    assert line.http["outcome"] == "answered" and line.http["latency_ms"] >= 0  # type: ignore[attr-defined]
+
+
+def test_requests_flask_refuses_are_logged_too_and_nothing_at_warning(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = app.test_client()
+    with caplog.at_level("INFO", logger="skill.web.app"):
+        with client.get("/alexa") as response:
+            assert response.status_code == 405
+        with client.post("/nowhere", data=b"{}", content_type="application/json") as response:
+            assert response.status_code == 404 and response.get_json() == {"error": "not found"}
+    lines = [r.http for r in caplog.records if r.name == "skill.web.app"]  # type: ignore[attr-defined]
+    assert [(line["path"], line["status"], line["outcome"]) for line in lines] == [
+        ("/alexa", 405, None), ("/nowhere", 404, None)
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="skill.web.app"):
+        status, answer = post(app, json.dumps(envelope({"type": "LaunchRequest"})))
+        assert status == 200 and answer["response"]["outputSpeech"]
+        assert post(app, b"{bad") == (400, {"error": "malformed JSON"})
+    assert not [r for r in caplog.records if r.name == "skill.web.app"]
+
+
+def test_the_answer_is_compact_json_in_the_order_the_skill_built_it(settings: Settings) -> None:
+    from skill.builder import build_skill
+    from skill.runtime import SkillRunner
+
+    payload = envelope(intent_request("TimeToWorkIntent"))
+    # Two skills with the same seed choose the same wordings: one behind the app, one called directly.
+    with create_app(settings, runner=SkillRunner(build_skill(settings))).test_client().post(
+        "/alexa", data=json.dumps(payload), content_type="application/json"
+    ) as response:
+        assert response.status_code == 200 and response.mimetype == "application/json"
+        sent = response.get_data(as_text=True)
+    expected = SkillRunner(build_skill(settings)).invoke(payload)
+    assert sent == json.dumps(expected, separators=(",", ":"))
 
 
 def test_a_captured_request_can_be_replayed_and_names_no_one(

@@ -8,7 +8,7 @@ BEDTIME_MAX_CONNECTIONS, BEDTIME_MAX_BODY_BYTES).
 """
 from __future__ import annotations
 
-
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -106,7 +106,13 @@ class Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return self._factory()
+        app = self._factory()
+        # What the app holds now (the skill, its content, the console's compiled model) lives as
+        # long as the worker. Frozen, the collector stops walking it: a full collection of the
+        # ~120,000 objects took 60-90 ms, a pause some request waited through every few
+        # thousand answers; after the freeze it walks only what requests leave behind.
+        gc.freeze()
+        return app
 
 
 def serve(
