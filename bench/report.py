@@ -69,11 +69,17 @@ def render(results: dict[str, Any]) -> str:
         if "error" in section:
             out.append(f"failed: {section['error']}")
         else:
-            rows = [[name, f"{c['skill_us']:.0f}", f"{c['hello_us']:.0f}", f"{c['ratio']:.2f}x"]
+            def stock(c: dict[str, Any]) -> str:
+                return f"{c['skill_sdk_reader_us']:.0f}" if "skill_sdk_reader_us" in c else "n/a"
+
+            rows = [[name, f"{c['skill_us']:.0f}", f"{c['hello_us']:.0f}", f"{c['ratio']:.2f}x", stock(c)]
                     for name, c in section["cases"].items()]
             m = section["mean"]
-            rows.append(["mean", f"{m['skill_us']:.0f}", f"{m['hello_us']:.0f}", f"{m['ratio']:.2f}x"])
-            out.append(table(["case", "skill µs", "hello µs", "ratio"], rows))
+            rows.append(["mean", f"{m['skill_us']:.0f}", f"{m['hello_us']:.0f}", f"{m['ratio']:.2f}x", stock(m)])
+            out.append(table(["case", "skill µs", "hello µs", "ratio", "skill, SDK's reader µs"], rows))
+            if "sdk_reader_ratio" in m:
+                out.append(f"the skill reading requests with the SDK's stock serializer, as hello does: "
+                           f"{m['sdk_reader_ratio']:.2f}x hello (its own work, apart from the faster reader)")
     if "http" in results:
         section = results["http"]
         out.append(f"\n== HTTP on loopback: gunicorn {section.get('workers')} workers ({section.get('worker_class')}); "

@@ -52,14 +52,19 @@ _SECRETS = (
     (re.compile(r"(/devices/)(?!REDACTED)[^/\s\"'?\\]+"), r"\1REDACTED"),
     (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=\-]+", re.IGNORECASE), r"\1REDACTED"),
 )
+# A lower-case substring every match of the pattern at the same place in _SECRETS contains.
+_MARKERS = ("amzn1.", "/devices/", "bearer")
 # Libraries whose DEBUG lines carry URLs, headers or request bodies: they speak from WARNING up.
 QUIET_LIBRARIES = ("urllib3", "requests", "botocore", "boto3", "s3transfer")
 
 
 def scrub(text: str) -> str:
     """The text with every user id, device id and token replaced by REDACTED."""
-    for pattern, replacement in _SECRETS:
-        text = pattern.sub(replacement, text)
+    # Most lines hold none of them: a substring test (~0.1 µs) spares each pattern's scan (~4-8 µs).
+    folded = text.lower()
+    for (pattern, replacement), marker in zip(_SECRETS, _MARKERS):
+        if marker in folded:
+            text = pattern.sub(replacement, text)
     return text
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model.services import ApiClient
@@ -283,15 +283,26 @@ def _store(handler_input: HandlerInput) -> AbstractPersistenceAdapter | None:
     return getattr(handler_input.attributes_manager, "_persistence_adapter", None)
 
 
+_VERSIONED: dict[type, bool] = {}
+
+
+def _versioned(store: object) -> TypeGuard[VersionedStore]:
+    # A runtime Protocol check inspects every member (~5 µs); a store's class answers the same each time.
+    known = _VERSIONED.get(type(store))
+    if known is None:
+        known = _VERSIONED[type(store)] = isinstance(store, VersionedStore)
+    return known
+
+
 def _store_read(store: AbstractPersistenceAdapter, handler_input: HandlerInput) -> Snapshot:
     envelope = handler_input.request_envelope
-    if isinstance(store, VersionedStore):
+    if _versioned(store):
         return store.read(envelope)
     return Snapshot(dict(store.get_attributes(envelope) or {}))  # an adapter without versions
 
 
 def _store_write(store: AbstractPersistenceAdapter, envelope: Any, attributes: dict[str, Any], expected: int) -> int:
-    if isinstance(store, VersionedStore):
+    if _versioned(store):
         return store.write(envelope, attributes, expected)
     store.save_attributes(envelope, attributes)  # last writer wins; the merge above narrows the window
     return expected

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from skill.logs import configure
+from skill.logs import configure, scrub
 from skill.settings import Settings
 from skill.web import create_app
 from skill.web.capture import redact
@@ -118,3 +118,17 @@ def test_capture_replaces_every_health_bearing_slot_and_remembered_condition() -
     # Slots that say nothing about health still replay as they were heard.
     assert slots["amount"]["value"] == "300" and slots["form"]["resolutions"]
     assert captured["session"]["attributes"] == {"conditions": "REDACTED", "state": {"last_condition": "REDACTED"}}
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("GET /v2/devices/amzn1.ask.device.AB12/settings/System.timeZone", "GET /v2/devices/REDACTED/settings/System.timeZone"),
+        ("user amzn1.ask.account.XYZ-123 asked", "user amzn1.ask.account.REDACTED asked"),
+        ("Authorization: Bearer eyJ0eXAi.abc-def", "Authorization: Bearer REDACTED"),
+        ("authorization: BEARER eyJ0eXAi.abc", "authorization: BEARER REDACTED"),
+        ("nothing private here", "nothing private here"),
+    ],
+)
+def test_scrub_redacts_ids_and_tokens_in_any_case_and_leaves_other_lines_alone(line: str, kept: str) -> None:
+    assert scrub(line) == kept
