@@ -504,6 +504,13 @@ def test_hesitations_and_empty_intensifiers_do_not_hide_the_request(real_resolve
     assert res.intent == "DoseIntent" and res.slots["condition"].resolved_id == "child"
 
 
+def test_a_topic_the_sources_do_not_cover_is_heard_by_the_intent_that_holds_one(real_resolver: Resolver) -> None:
+    # "how much" pulls to timing or dose; the supplement named is what the question is about.
+    assert real_resolver.resolve("can i take my calcium at the same time").intent == "UncoveredIntent"
+    # ... unless the chosen intent holds the same words: melatonin is also a mechanism.
+    assert real_resolver.resolve("how does magnesium affect melatonin").intent == "MechanismIntent"
+
+
 def test_a_typed_wake_word_is_not_part_of_the_request(real_resolver: Resolver) -> None:
     assert real_resolver.resolve("alexa how much magnesium should i take").intent == "DoseIntent"
 
@@ -548,7 +555,7 @@ def test_cross_validated_accuracy_on_the_real_model_is_high_and_the_threshold_fi
     assert fell_back <= 0.05, "in-domain samples falling to Fallback at the default threshold"
     # The off-topic set includes night-time requests for other skills ("play rain sounds", "how many
     # milligrams in a gram"): near the skill's own words, so a few get through in cross-validation.
-    assert let_through <= 0.25, "held-out off-topic requests let through at the default threshold"
+    assert let_through <= 0.3, "held-out off-topic requests let through at the default threshold"
     assert accuracy >= 0.85
     assert cv.rates(0.0)[1] == 0.0 and cv.rates(1.01)[0] == 0.0  # the rates move with the threshold
 
