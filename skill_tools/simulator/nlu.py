@@ -31,7 +31,8 @@ How it decides:
    tagged as the slot, as Alexa's slot tagging would hear them; or unless it is a run-on whose
    clearest clause (split at "and", "so", question words...) is an intent above the threshold.
 4. Intent and slots together, as a joint model would weigh them: a health mention (a ConditionType
-   value) needs an intent with a condition slot, two forms need an intent that holds two, and an
+   value, or an age under 18) needs an intent with a condition slot, a topic the sources do not
+   cover needs the intent that holds one, two forms need an intent that holds two, and an
    intent never said without a value is not chosen without one; the next likeliest intent that
    fits is taken instead (``_explaining``).
 5. Slot filling. Slots are filled only if the chosen intent declares them. Where several slots
