@@ -11,7 +11,7 @@ from ask_sdk_model.services import ApiClient
 
 from skill.content import available_locales, load_catalog
 from skill.handlers import can_fulfill, core, dose, events, habits, routine, topics
-from skill.handlers.base import Handler, Router
+from skill.handlers.base import Handler, HealthListener, Router
 from skill.interceptors import RequestLogger, ResponseLogger
 from skill.services import Services
 from skill.settings import Settings
@@ -49,6 +49,7 @@ def build_skill(
     builder.add_exception_handler(events.QuietErrorHandler())  # requests that take no speech: no apology
     builder.add_exception_handler(core.ErrorHandler(voice))
     builder.add_global_request_interceptor(RequestLogger())
+    builder.add_global_request_interceptor(HealthListener())
     builder.add_global_response_interceptor(ResponseLogger())
     return builder.create()
 

@@ -17,10 +17,15 @@ from ask_sdk_model.interfaces.system import SystemState
 from ask_sdk_model.ui import SimpleCard
 
 from skill.content import Catalog
+from skill.knowledge import safety_gate
 from skill.state import DoseAsked, Frozen, State, Topic, Value, Waiting
 
 # Alexa rejects output speech over 8,000 characters; stay well inside it.
 MAX_SSML_CHARS = 6000
+# Request attribute: health mentions first heard in this request (skill.handlers.base.HealthListener).
+HEARD_NOW = "health_heard_now"
+# Lines that already answer a health mention; an answer with none of them gets the gate's words.
+_ANSWERS_HEALTH = ("gate.", "safety.", "symptom.")
 CARD_TITLE = "Bedtime Magnesium"
 DEFAULT_LOCALE = "en-US"
 # The conversation state read for this request, so every handler reads the session once.
@@ -314,6 +319,10 @@ class Voice:
 
     def respond(self, handler_input: HandlerInput, reply: Reply) -> Response:
         """Render a reply into the response, and write the conversation state it leaves (the one place)."""
+        heard = handler_input.attributes_manager.request_attributes.get(HEARD_NOW)
+        if isinstance(heard, set) and heard and not any(line.key.startswith(_ANSWERS_HEALTH) for line in reply.lines):
+            # "I'm pregnant, which form is best?": the answer, then what the gate says for that mention.
+            reply = replace(reply, lines=[*reply.lines, *(Line(f"gate.{gate.value}") for gate in safety_gate(heard))])
         spoken = self.render(reply, request_locale(handler_input))
         builder = handler_input.response_builder
         builder.speak(spoken.ssml)

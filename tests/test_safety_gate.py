@@ -162,3 +162,26 @@ def test_a_condition_said_while_saving_an_amount_gates_it_at_once(talk: Conversa
     a = talk.ask("SetPreferenceIntent", condition="pregnancy:pregnant", amount="300", unit="mg:milligrams",
                  form="glycinate:glycinate")
     assert a.said("gate.pregnancy") and not DOSE_KEYS & set(a.keys)
+
+
+def test_a_health_mention_beside_any_question_gates_the_rest_of_the_session(talk: Conversation) -> None:
+    # U: I'm pregnant, which magnesium is best for sleep?
+    a = talk.ask("FormAdviceIntent", need="falling_asleep:sleep", condition="pregnancy:pregnant")
+    assert a.said("form.advice.falling_asleep", "gate.pregnancy")  # the answer, then the gate's words
+    # U: and how much should I take?
+    a = talk.ask("DoseIntent")
+    assert a.said("gate.pregnancy") and not DOSE_KEYS & set(a.keys)
+
+
+def test_an_age_beside_a_sleepless_night_gates_a_later_dose(talk: Conversation) -> None:
+    # U: I'm 15 and I can't sleep.
+    assert talk.ask("SleeplessIntent", age="15").said("gate.child")
+    # U: how much magnesium can I take?
+    assert talk.ask("DoseIntent").said("gate.child")
+
+
+def test_a_mention_already_answered_is_not_repeated_on_every_answer(talk: Conversation) -> None:
+    talk.ask("SafetyIntent", condition="kidney:kidney disease")
+    # U: which form is best for cramps?   -- no new mention: no gate line added again
+    a = talk.ask("FormAdviceIntent", need="cramps:cramps")
+    assert not any(k.startswith("gate.") for k in a.keys)

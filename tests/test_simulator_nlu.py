@@ -511,6 +511,17 @@ def test_a_topic_the_sources_do_not_cover_is_heard_by_the_intent_that_holds_one(
     assert real_resolver.resolve("how does magnesium affect melatonin").intent == "MechanismIntent"
 
 
+@pytest.mark.parametrize("said", ["it's four am and i'm still up", "is six hours of sleep enough",
+                                  "why do people pair magnesium with vitamin d three"])
+def test_a_number_is_an_age_only_when_said_like_one(real_resolver: Resolver, said: str) -> None:
+    assert "age" not in real_resolver.resolve(said).slots
+
+
+def test_an_age_said_like_one_is_heard_by_any_question(real_resolver: Resolver) -> None:
+    assert real_resolver.resolve("how much magnesium can an 11 year old take").slots["age"].value == "11"
+    assert real_resolver.resolve("i'm 15 and i can't sleep").slots["age"].value == "15"
+
+
 def test_a_typed_wake_word_is_not_part_of_the_request(real_resolver: Resolver) -> None:
     assert real_resolver.resolve("alexa how much magnesium should i take").intent == "DoseIntent"
 

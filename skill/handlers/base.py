@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
+from ask_sdk_core.dispatch_components import AbstractRequestHandler, AbstractRequestInterceptor
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_slot
 from ask_sdk_model import IntentRequest, Response
@@ -18,7 +18,7 @@ from ask_sdk_model.slu.entityresolution import StatusCode
 
 from skill.knowledge import (Condition, Form, Label, Mechanism, Need, Symptom, Uncovered, Unit, health_mention,
                              is_warning_sign)
-from skill.speech import Line, Reply, Voice, set_state, state_of
+from skill.speech import HEARD_NOW, Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
 
 # S4 speaks of children; from this age on, the adult answers apply.
@@ -77,6 +77,9 @@ OTHER_FORM = Slot("other_form", "FormType")
 CONDITION = Slot("condition", "ConditionType")
 # "I'm 16", "for a 12 year old": an age said beside a dose question (AMAZON.NUMBER hears any age).
 AGE = Slot("age", "AMAZON.NUMBER")
+# Every question a person might open with their health ("I'm pregnant, which form is best?") carries
+# these, so the mention is heard and gates every later dose answer in the session (fail closed).
+HEALTH = (CONDITION, AGE)
 NEED = Slot("need", "NeedType")
 MECHANISM = Slot("mechanism", "MechanismType")
 SYMPTOM = Slot("symptom", "SymptomType")
@@ -149,6 +152,24 @@ def hear_symptom(handler_input: HandlerInput) -> tuple[bool, Symptom | None]:
     if is_warning_sign(symptom):
         set_state(handler_input, state_of(handler_input).with_condition(Condition.OTHER))
     return True, symptom
+
+
+class HealthListener(AbstractRequestInterceptor):
+    """Hear a health mention in any request, before its handler runs, and note what was new this turn.
+
+    The voice adds "ask your doctor" for a new mention to an answer that gives no dose (a dose answer
+    carries the gate itself), so "I'm pregnant, which form is best?" is not answered as if unsaid.
+    """
+
+    def process(self, handler_input: HandlerInput) -> None:
+        request = handler_input.request_envelope.request
+        if not isinstance(request, IntentRequest) or request.intent is None or not request.intent.slots:
+            return
+        before = state_of(handler_input).health
+        hear_condition(handler_input)
+        new = state_of(handler_input).health - before
+        if new:
+            handler_input.attributes_manager.request_attributes[HEARD_NOW] = new
 
 
 def health(handler_input: HandlerInput) -> set[Condition]:

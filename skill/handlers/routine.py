@@ -11,7 +11,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import is_intent_name
 from ask_sdk_model import Response
 
-from skill.handlers.base import ANY, Intent, request_key, slot
+from skill.handlers.base import ANY, HEALTH, Intent, request_key, slot
 from skill.handlers.dose import dose_reply
 from skill.handlers.personal import SET_BEDTIME, PersonalHandler, schedule_reminder, unsaved_line
 from skill.knowledge import Tier, assess_dose, parse_form
@@ -220,7 +220,7 @@ class RoutineHelpHandler(RoutineHandler):
 class SleeplessHandler(RoutineHandler):
     """Serve "can't sleep again", "still awake": a kind, short answer that offers a minute of breathing now."""
 
-    intent = Intent("SleeplessIntent")
+    intent = Intent("SleeplessIntent", HEALTH)
     keys = ("sleepless",)
 
     def handle(self, handler_input: HandlerInput) -> Response:

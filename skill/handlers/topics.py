@@ -4,7 +4,7 @@ from __future__ import annotations
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
-from skill.handlers.base import (AGE, AMOUNT, CONDITION, FORM, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
+from skill.handlers.base import (AGE, AMOUNT, CONDITION, FORM, HEALTH, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
                                  Intent, health, hear_condition, hear_symptom, slot)
 from skill.handlers.dose import continue_dose, dose_reply
 from skill.knowledge import Form, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
@@ -17,7 +17,7 @@ class TopicHandler(Handler):
 
     def __init__(self, voice: Voice, intent: str, key: str, topic: Topic | None = None) -> None:
         super().__init__(voice)
-        self.intent, self.key, self.topic = Intent(intent), key, topic
+        self.intent, self.key, self.topic = Intent(intent, HEALTH), key, topic
         self.keys = (key,)
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -55,7 +55,7 @@ def mechanism_of(resolved: str | None, heard: str | None) -> str | None:
 class MechanismHandler(Handler):
     """Serve "how does magnesium affect melatonin": one of the four mechanisms, or the menu."""
 
-    intent = Intent("MechanismIntent", (MECHANISM,))
+    intent = Intent("MechanismIntent", (MECHANISM, *HEALTH))
     keys = ("mechanism.menu", *(f"mechanism.{m.value}" for m in Mechanism))
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -68,7 +68,7 @@ class MechanismHandler(Handler):
 class FormAdviceHandler(Handler):
     """Serve "which magnesium is best for cramps": the form for a need, or for sleep in general."""
 
-    intent = Intent("FormAdviceIntent", (NEED,))
+    intent = Intent("FormAdviceIntent", (NEED, *HEALTH))
     keys = ("form.advice.general",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -86,7 +86,7 @@ def _form(handler_input: HandlerInput, name: str = "form") -> tuple[Form | None,
 class FormInfoHandler(Handler):
     """Serve "tell me about threonate": what one form is and what it suits."""
 
-    intent = Intent("FormInfoIntent", (FORM,))
+    intent = Intent("FormInfoIntent", (FORM, *HEALTH))
     keys = ("form.unknown", "form.which", *(f"form.info.{f.value}" for f in Form))
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -102,7 +102,7 @@ class FormInfoHandler(Handler):
 class CompareFormsHandler(Handler):
     """Serve "glycinate or citrate?": one line on each, and which the article puts first for sleep."""
 
-    intent = Intent("CompareFormsIntent", (FORM, OTHER_FORM))
+    intent = Intent("CompareFormsIntent", (FORM, OTHER_FORM, *HEALTH))
     keys = ("compare.close", *(f"form.brief.{f.value}" for f in Form))
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -152,7 +152,7 @@ class SideEffectsHandler(Handler):
     advice (T5), never a dose. A symptom the skill does not recognise is treated as a warning too.
     """
 
-    intent = Intent("SideEffectsIntent", (SYMPTOM,))
+    intent = Intent("SideEffectsIntent", (SYMPTOM, *HEALTH))
     keys = ("side_effects.general", "side_effects.stomach", "symptom.warning")
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -165,7 +165,7 @@ class SideEffectsHandler(Handler):
 class UncoveredHandler(Handler):
     """Serve what the sources do not cover (zinc, melatonin pills, alcohol, with food): say so honestly (T6)."""
 
-    intent = Intent("UncoveredIntent", (TOPIC,))
+    intent = Intent("UncoveredIntent", (TOPIC, *HEALTH))
     keys = ("uncovered",)
 
     def handle(self, handler_input: HandlerInput) -> Response:

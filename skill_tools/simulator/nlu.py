@@ -465,6 +465,10 @@ class Resolver:
             self._samples_of[sample.intent].append(sample)
             self._literal_words[sample.intent].update(p for p in sample.parts if isinstance(p, str))
         self._slot_contexts = _slot_contexts(samples)
+        self._contexts_by_name: dict[str, _SlotContext] = defaultdict(_SlotContext)
+        for (_, name), counted in self._slot_contexts.items():
+            self._contexts_by_name[name].counts.update(counted.counts)
+            self._contexts_by_name[name].samples += counted.samples
         # Intents every sample of which carries a slot: never heard without a value.
         self._needs_value = {intent for intent, owned in self._samples_of.items()
                              if owned and all(any(not isinstance(p, str) for p in o.parts) for o in owned)}
@@ -786,8 +790,11 @@ class Resolver:
                 for name, slot_type in declared.items():
                     if slot_type == reading.slot_type:
                         fit = self._slot_contexts.get((intent, name), _NO_CONTEXT).fit(context)
+                        strict = name in _SAID_LIKE_ITSELF
+                        if strict and not self._said_like(name, context):
+                            continue  # "it's FOUR am", "is SIX hours enough": numbers, not ages
                         shared = sum(t == slot_type for t in declared.values()) > 1 or slot_type.startswith("AMAZON.")
-                        if shared and (intent, name) not in nearest and fit < _LEAST_FIT:
+                        if shared and not strict and (intent, name) not in nearest and fit < _LEAST_FIT:
                             # A number is said for many reasons: "is 300 safe" holds no age. A number, or a
                             # value several slots could take, fills a slot the nearest sample lacks only
                             # where the words around it are that slot's.
@@ -801,12 +808,24 @@ class Resolver:
                 continue
             slots[name] = SlotMatch(name, reading.value, reading.slot_type, reading.resolved_id, reading.resolved_name)
             placed.add(entity.start)
-        # Words heard as any known custom value, or as a number a slot took, are not an unknown value of
-        # another slot; a number no slot took may be part of one ("type 1 diabetic").
-        placed_or_custom = [e for e in [*entities, *_claim(found)] if e.start in placed
-                            or any(r.slot_type in self._custom_types for r in e.readings)]
-        slots.update(self._unknown_values(intent, words, placed_or_custom, slots))
+        # Words heard as a known value of one of this intent's custom types, or as a number a slot took,
+        # are not an unknown value of another slot. A number no slot took may be part of one ("type 1
+        # diabetic"), and so may a value of a type this intent does not take: "high blood sugar" is a
+        # topic the sources do not cover, and a condition when said beside a dose (fail closed).
+        kinds = {t for t in declared.values() if t in self._custom_types}
+        placed_or_own = [e for e in [*entities, *_claim(found)] if e.start in placed
+                         or any(r.slot_type in kinds for r in e.readings)]
+        slots.update(self._unknown_values(intent, words, placed_or_own, slots))
         return slots
+
+    def _said_like(self, name: str, context: Sequence[str]) -> bool:
+        """Whether a value has words some sample puts beside a slot of this name: next to it on both
+        sides ("i'm {age} and"), or the two after it ("an {age} YEAR OLD")."""
+        seen = self._contexts_by_name.get(name, _NO_CONTEXT).counts
+        side = {feature[:2]: bool(seen[feature]) for feature in context}
+        words_after = "R1:</s>" not in context  # at the sentence's end, "the two after it" are no words
+        return (side.get("L1", False) and side.get("R1", False)) or (
+            words_after and side.get("R1", False) and side.get("R2", False))
 
     def _unknown_values(
         self, intent: str, words: Sequence[str], entities: Sequence[_Entity], filled: Mapping[str, SlotMatch]
@@ -863,6 +882,10 @@ class _SlotContext:
 
 _NO_CONTEXT = _SlotContext()
 _NEAREST_WEIGHT = 2.0
+# Slots a value fills only when said the way the samples say them, on both sides ("i'm {age} and",
+# "a {age} year old"): a clock time or a count of hours heard as an age would send someone to a doctor
+# for nothing.
+_SAID_LIKE_ITSELF = frozenset({"age"})
 _LEAST_FIT = 0.3
 # Next words count most; the word beyond them a little ("i'M {age}", "TAKE {amount} {unit}").
 _CONTEXT_WEIGHTS = {"L1": 1.0, "R1": 1.0, "L2": 0.5, "R2": 0.5}
