@@ -14,7 +14,6 @@ from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_slot
 from ask_sdk_model import IntentRequest, Response
-from ask_sdk_model.slu.entityresolution import StatusCode
 
 from skill.knowledge import (Condition, Form, Label, Mechanism, Need, Symptom, Uncovered, Unit, health_mention,
                              is_warning_sign)
@@ -103,6 +102,10 @@ def slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None
     heard = str(found.value).strip()[:200] or None  # cap: a slot value is words, not an essay
     resolved = None
     authorities = getattr(found.resolutions, "resolutions_per_authority", None) or []
+    if authorities:
+        # Here, not at import: only a slot that carries resolutions needs it, and reading that
+        # request loaded it already; a launch would pay ~1 ms of cold start for eight modules.
+        from ask_sdk_model.slu.entityresolution import StatusCode
     for authority in authorities:
         if authority.status and authority.status.code == StatusCode.ER_SUCCESS_MATCH and authority.values:
             resolved = authority.values[0].value.id or authority.values[0].value.name
