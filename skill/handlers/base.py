@@ -8,7 +8,7 @@ that intent in any state; no two handlers may claim one pair, so the order of a 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
@@ -19,6 +19,7 @@ from skill.knowledge import (Condition, Form, Label, Mechanism, Need, Symptom, U
                              is_warning_sign)
 from skill.speech import Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
+from skill.values import Frozen
 
 # S4 speaks of children; from this age on, the adult answers apply.
 ADULT_AGE = 18
@@ -36,22 +37,34 @@ BUILT_IN_INTENTS = (
 )
 
 
-@dataclass(frozen=True)
-class Slot:
+# Slot and Intent are frozen values declared at import, so not @dataclass: skill.values says why.
+class Slot(Frozen):
     """A slot of a custom intent: its name and its type (AMAZON.* or a custom type from the knowledge enums)."""
 
+    __slots__ = _fields = ("name", "type", "elicit")
     name: str
     type: str
     # Asked for with Dialog.ElicitSlot; the model gets this slot's own samples from content.
-    elicit: bool = False
+    elicit: bool
+
+    def __init__(self, name: str, type: str, elicit: bool = False) -> None:
+        set_field = object.__setattr__
+        set_field(self, "name", name)
+        set_field(self, "type", type)
+        set_field(self, "elicit", elicit)
 
 
-@dataclass(frozen=True)
-class Intent:
+class Intent(Frozen):
     """A custom intent, declared once, beside the handler that introduces it."""
 
+    __slots__ = _fields = ("name", "slots")
     name: str
-    slots: tuple[Slot, ...] = ()
+    slots: tuple[Slot, ...]
+
+    def __init__(self, name: str, slots: tuple[Slot, ...] = ()) -> None:
+        set_field = object.__setattr__
+        set_field(self, "name", name)
+        set_field(self, "slots", slots)
 
 
 # Custom slot types and their ids, taken from the knowledge enums (the words for each id are per locale,
