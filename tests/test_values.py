@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from skill.alexa_api import SkillReminder
 from skill.handlers.base import TIME, Intent, Slot
 from skill.knowledge import Condition, DoseAdvice, Form, Gate, Label, Need, Tier
 from skill.knowledge.forms import FormAdvice
@@ -70,7 +71,7 @@ CASES: list[tuple[type, bool, dict[str, Any], tuple[Any, ...], tuple[Any, ...]]]
                     "then": None, "topic": None, "dose": None},
      ([Line("launch")], Line("help"), False, None, True, True, Waiting.CHECKIN, None, Topic.SAFETY, DOSE),
      ([], None, True, "more.details", False, False, Waiting.NOTHING, "x", None, None)),
-    # The values built on every cold start beyond the conversation's: declarations, knowledge, store, services.
+    # The other values on the Lambda path: declarations, knowledge, store, services, outbound calls.
     (Slot, True, {"elicit": False}, ("time", "AMAZON.TIME", True), ("age", "AMAZON.NUMBER", False)),
     (Intent, True, {"slots": ()}, ("SetBedtimeIntent", (TIME,)), ("ForgetIntent", ())),
     (Tonight, True, {}, (BED.date(), BED, BED - timedelta(minutes=45), Phase.WINDOW),
@@ -84,6 +85,7 @@ CASES: list[tuple[type, bool, dict[str, Any], tuple[Any, ...], tuple[Any, ...]]]
     (Change, True, {"value": None, "added": (), "removed": (), "is_list": False}, ("22:30", (), (), False),
      (None, ("2026-11-01",), ("2026-10-31",), True)),
     (HttpResponse, True, {}, (200, [("Content-Type", "application/json")], "{}"), (503, [], "")),
+    (SkillReminder, True, {}, ("nightly-token", True), ("nightly-token", False)),
     (CircuitBreaker, False, {"failures": 5, "cooldown": 30.0, "max_in_flight": 4, "clock": time.monotonic,
                              "state": "closed", "in_flight": 0, "failed_in_a_row": 0, "opened_at": 0.0, "refused": 0,
                              "_slots": Fresh(threading.Condition)},
