@@ -18,7 +18,8 @@ from ask_sdk_model.ui import SimpleCard
 
 from skill.content import Catalog
 from skill.knowledge import safety_gate
-from skill.state import DoseAsked, Frozen, State, Topic, Value, Waiting
+from skill.state import DoseAsked, State, Topic, Waiting
+from skill.values import Frozen, Value
 
 # Alexa rejects output speech over 8,000 characters; stay well inside it.
 MAX_SSML_CHARS = 6000
@@ -91,7 +92,7 @@ def request_locale(handler_input: HandlerInput) -> str:
 _FRESH: Any = object()  # "not given": a fresh dict each time, as a dataclass default_factory gives
 
 # Line and Spoken are plain frozen classes, Reply a dataclass with nothing generated (it is changed
-# with dataclasses.replace): skill.state.Value says why.
+# with dataclasses.replace): skill.values says why.
 
 
 class Line(Frozen):

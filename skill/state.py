@@ -9,11 +9,12 @@ the session, and conditions a person names live only here (never in the profile)
 from __future__ import annotations
 
 import math
-from dataclasses import FrozenInstanceError, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from skill.knowledge import Condition, Form
+from skill.values import Frozen
 
 # Session attribute names; the state owns all of them.
 WAITING = "waiting"
@@ -52,49 +53,6 @@ class Topic(StrEnum):
     FORM_ADVICE = "form_advice"
     SAFETY = "safety"
     TIMING = "timing"
-
-
-class Value:
-    """Equality, repr and copying over `_fields`, as @dataclass writes them, less compiling them.
-
-    @dataclass compiles the methods it generates on every import, about a millisecond a class
-    on each Lambda cold start (see skill/fields.py); these are written once, here. Each class
-    still writes its own `__init__`, the one method on the request path.
-    """
-
-    __slots__ = ()
-    _fields: ClassVar[tuple[str, ...]] = ()
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple([getattr(self, name) for name in self._fields])
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
-
-    __hash__ = None  # type: ignore[assignment]  # as @dataclass(eq=True) leaves a mutable class
-
-    def __repr__(self) -> str:
-        return f"{type(self).__qualname__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._fields)})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), self._values()  # copy and pickle rebuild through __init__
-
-
-class Frozen(Value):
-    """A Value that cannot change once built, hashed by its fields: @dataclass(frozen=True)."""
-
-    __slots__ = ()
-
-    def __hash__(self) -> int:  # type: ignore[override]  # Value has none: a mutable value is unhashable
-        return hash(self._values())
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
 class DoseAsked(Frozen):

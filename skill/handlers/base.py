@@ -8,18 +8,18 @@ that intent in any state; no two handlers may claim one pair, so the order of a 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ask_sdk_core.dispatch_components import AbstractRequestHandler, AbstractRequestInterceptor
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_slot
 from ask_sdk_model import IntentRequest, Response
-from ask_sdk_model.slu.entityresolution import StatusCode
 
 from skill.knowledge import (Condition, Form, Label, Mechanism, Need, Symptom, Uncovered, Unit, health_mention,
                              is_warning_sign)
 from skill.speech import HEARD_NOW, Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
+from skill.values import Frozen
 
 # S4 speaks of children; from this age on, the adult answers apply.
 ADULT_AGE = 18
@@ -37,22 +37,34 @@ BUILT_IN_INTENTS = (
 )
 
 
-@dataclass(frozen=True)
-class Slot:
+# Slot and Intent are frozen values declared at import, so not @dataclass: skill.values says why.
+class Slot(Frozen):
     """A slot of a custom intent: its name and its type (AMAZON.* or a custom type from the knowledge enums)."""
 
+    __slots__ = _fields = ("name", "type", "elicit")
     name: str
     type: str
     # Asked for with Dialog.ElicitSlot; the model gets this slot's own samples from content.
-    elicit: bool = False
+    elicit: bool
+
+    def __init__(self, name: str, type: str, elicit: bool = False) -> None:
+        set_field = object.__setattr__
+        set_field(self, "name", name)
+        set_field(self, "type", type)
+        set_field(self, "elicit", elicit)
 
 
-@dataclass(frozen=True)
-class Intent:
+class Intent(Frozen):
     """A custom intent, declared once, beside the handler that introduces it."""
 
+    __slots__ = _fields = ("name", "slots")
     name: str
-    slots: tuple[Slot, ...] = ()
+    slots: tuple[Slot, ...]
+
+    def __init__(self, name: str, slots: tuple[Slot, ...] = ()) -> None:
+        set_field = object.__setattr__
+        set_field(self, "name", name)
+        set_field(self, "slots", slots)
 
 
 # Custom slot types and their ids, taken from the knowledge enums (the words for each id are per locale,
@@ -106,6 +118,10 @@ def slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None
     heard = str(found.value).strip()[:200] or None  # cap: a slot value is words, not an essay
     resolved = None
     authorities = getattr(found.resolutions, "resolutions_per_authority", None) or []
+    if authorities:
+        # Here, not at import: only a slot that carries resolutions needs it, and reading that
+        # request loaded it already; a launch would pay ~1 ms of cold start for eight modules.
+        from ask_sdk_model.slu.entityresolution import StatusCode
     for authority in authorities:
         if authority.status and authority.status.code == StatusCode.ER_SUCCESS_MATCH and authority.values:
             resolved = authority.values[0].value.id or authority.values[0].value.name

@@ -36,7 +36,6 @@ from ask_sdk_model.canfulfill import (
     CanFulfillSlotValues,
     CanUnderstandSlotValues,
 )
-from ask_sdk_model.slu.entityresolution import StatusCode
 
 from skill.handlers.events import EventHandler
 from skill.handlers.topics import TOPICS, mechanism_of
@@ -97,6 +96,8 @@ def _read(slot: Slot) -> tuple[str | None, str | None]:
     """(resolved id, words heard) of a slot, as Alexa's entity resolution and ASR gave them."""
     heard = str(slot.value).strip()[:200] or None if slot.value else None
     authorities = getattr(slot.resolutions, "resolutions_per_authority", None) or []
+    if authorities:
+        from ask_sdk_model.slu.entityresolution import StatusCode  # see skill.handlers.base.slot
     for authority in authorities:
         if authority.status and authority.status.code == StatusCode.ER_SUCCESS_MATCH and authority.values:
             value = authority.values[0].value

@@ -7,7 +7,6 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Intent as AskIntent
 from ask_sdk_model import IntentRequest, Response
 from ask_sdk_model import Slot as AskSlot
-from ask_sdk_model.dialog import ElicitSlotDirective
 
 from skill.handlers.base import (AGE, AMOUNT, ANY, CONDITION, COUNT, FORM, SYMPTOM, UNIT, Handler, Intent, Slot, health,
                                  hear_symptom, slot)
@@ -107,6 +106,8 @@ def answer_dose(handler: Handler, handler_input: HandlerInput, asked: DoseAsked,
         # "Should I take two?": two of what? Ask rather than guess what a capsule holds, with
         # Dialog.ElicitSlot on DoseIntent's amount so "two hundred each" is heard as the answer.
         if isinstance(handler_input.request_envelope.request, IntentRequest):
+            from ask_sdk_model.dialog import ElicitSlotDirective  # not at import: see PersonalHandler.ask_bedtime
+
             wanted = AskIntent(name="DoseIntent", slots={DOSE_AMOUNT.name: AskSlot(name=DOSE_AMOUNT.name)})
             handler_input.response_builder.add_directive(ElicitSlotDirective(updated_intent=wanted,
                                                                              slot_to_elicit=DOSE_AMOUNT.name))

@@ -7,7 +7,6 @@ import logging
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import is_intent_name
 from ask_sdk_model import Response
-from ask_sdk_model.interfaces.connections import ConnectionsResponse
 
 from skill.alexa_errors import ReminderError
 from skill.handlers.base import AGE, AMOUNT, ANY, CONDITION, FORM, UNIT, Intent, health, slot
@@ -164,6 +163,9 @@ class PermissionResponseHandler(PersonalHandler):
     keys = ("reminder.denied",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        # Imported here: reading a Connections.Response loaded it, and no other request needs it.
+        from ask_sdk_model.interfaces.connections import ConnectionsResponse
+
         request = handler_input.request_envelope.request
         if not isinstance(request, ConnectionsResponse) or request.name != "AskFor":
             # Not the answer to our permission request: nothing to say, as for any event.

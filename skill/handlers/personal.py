@@ -8,8 +8,6 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Intent as AskIntent
 from ask_sdk_model import IntentRequest, Response
 from ask_sdk_model import Slot as AskSlot
-from ask_sdk_model.dialog import ElicitSlotDirective
-from ask_sdk_model.interfaces.connections import SendRequestDirective
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
 from typing import TYPE_CHECKING
@@ -51,6 +49,9 @@ class PersonalHandler(Handler):
     def ask_bedtime(self, handler_input: HandlerInput, then: str, key: str = "routine.ask_bedtime") -> Response:
         """Ask "what time do you go to bed?", eliciting SetBedtimeIntent's time slot; `then` is what follows."""
         if isinstance(handler_input.request_envelope.request, IntentRequest):
+            # Imported where used: the package loads 14 modules a cold start that asks nothing would pay for.
+            from ask_sdk_model.dialog import ElicitSlotDirective
+
             wanted = AskIntent(name=SET_BEDTIME.name, slots={TIME.name: AskSlot(name=TIME.name)})
             handler_input.response_builder.add_directive(ElicitSlotDirective(updated_intent=wanted,
                                                                              slot_to_elicit=TIME.name))
@@ -84,6 +85,8 @@ def schedule_reminder(
         return handler.ask_bedtime(handler_input, then="reminder")
     if services.alexa_api and not has_consent(handler_input):
         # Ask by voice first (Alexa speaks the consent prompt); a card is the fallback if unanswered.
+        from ask_sdk_model.interfaces.connections import SendRequestDirective  # as ElicitSlotDirective above
+
         directive = SendRequestDirective(
             name="AskFor",
             payload={"@type": "AskForPermissionsConsentRequest", "@version": "1", "permissionScope": REMINDERS_SCOPE},

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+
+from skill.values import Frozen
 
 # Take magnesium about 30 to 60 minutes before bed: the reminder and the advice aim at the middle.
 DOSE_LEAD = timedelta(minutes=45)
@@ -23,14 +24,21 @@ class Phase(StrEnum):
     LATE = "late"  # bedtime has passed
 
 
-@dataclass(frozen=True)
-class Tonight:
-    """Tonight's schedule for one person."""
+class Tonight(Frozen):
+    """Tonight's schedule for one person (a frozen value, not @dataclass: skill.values says why)."""
 
+    __slots__ = _fields = ("night", "bedtime", "dose_at", "phase")
     night: date
     bedtime: datetime
     dose_at: datetime
     phase: Phase
+
+    def __init__(self, night: date, bedtime: datetime, dose_at: datetime, phase: Phase) -> None:
+        set_field = object.__setattr__
+        set_field(self, "night", night)
+        set_field(self, "bedtime", bedtime)
+        set_field(self, "dose_at", dose_at)
+        set_field(self, "phase", phase)
 
 
 def bedtime_from_slot(value: str | None) -> str | None:
