@@ -615,3 +615,8 @@ def test_a_mangled_model_is_a_model_error_or_still_resolves(language: dict[str, 
     except ModelError:
         return
     assert isinstance(resolver.resolve(said).intent, str)
+
+
+def test_a_value_is_heard_in_the_plural_after_its_article_is_dropped(real_resolver: Resolver) -> None:
+    # "a teen" is a child; so are "teens", said without the article, beside a dose question.
+    assert real_resolver.resolve("what dose for teens").slots["condition"].resolved_id == "child"

@@ -248,10 +248,11 @@ def _variants(phrase: str) -> set[str]:
     out = {phrase}
     if len(words) > 1 and words[0] in ("my", "a", "an", "the"):
         out.add(" ".join(words[1:]))  # "my 6 year old" is heard in "it's for MY 6 year old" and "a 6 year old"
-    last = words[-1]
-    if len(last) > 3 and last.isalpha():
-        other = last[:-1] if last.endswith("s") and not last.endswith("ss") else last + "s"
-        out.add(" ".join([*words[:-1], other]))
+    for said in list(out):  # "a teen" is heard in "what dose for TEENS"
+        *head, last = said.split()
+        if len(last) > 3 and last.isalpha():
+            other = last[:-1] if last.endswith("s") and not last.endswith("ss") else last + "s"
+            out.add(" ".join([*head, other]))
     out |= {v.replace("'", "") for v in out}
     return out
 
