@@ -944,7 +944,7 @@ def _a_minor(words: Sequence[str], found: Iterable[_Entity]) -> bool:
     return False
 
 
-_AGE_BEFORE = frozenset({"i'm", "im", "am", "she's", "he's", "shes", "hes", "only", "aged"})
+_AGE_BEFORE = frozenset({"i'm", "im", "am", "she's", "he's", "shes", "hes", "only", "aged", "who's", "whos"})
 _AGE_AFTER = frozenset({("year", "old"), ("years", "old"), ("yr", "old"), ("years", "of")})
 
 
