@@ -19,7 +19,7 @@ from ask_sdk_model.ui import SimpleCard
 from skill.content import Catalog
 from skill.knowledge import safety_gate
 from skill.state import DoseAsked, State, Topic, Waiting
-from skill.values import Frozen, Value
+from skill.values import FRESH, Frozen, Value
 
 # Alexa rejects output speech over 8,000 characters; stay well inside it.
 MAX_SSML_CHARS = 6000
@@ -89,7 +89,6 @@ def request_locale(handler_input: HandlerInput) -> str:
     return getattr(request, "locale", None) or DEFAULT_LOCALE
 
 
-_FRESH: Any = object()  # "not given": a fresh dict each time, as a dataclass default_factory gives
 
 # Line and Spoken are plain frozen classes, Reply a dataclass with nothing generated (it is changed
 # with dataclasses.replace): skill.values says why.
@@ -107,11 +106,11 @@ class Line(Frozen):
     variant: int | None
     reprompt_variant: int | None
 
-    def __init__(self, key: str, params: Mapping[str, Any] = _FRESH, variant: int | None = None,
+    def __init__(self, key: str, params: Mapping[str, Any] = FRESH, variant: int | None = None,
                  reprompt_variant: int | None = None) -> None:
         set_field = object.__setattr__
         set_field(self, "key", key)
-        set_field(self, "params", {} if params is _FRESH else params)
+        set_field(self, "params", {} if params is FRESH else params)
         set_field(self, "variant", variant)
         set_field(self, "reprompt_variant", reprompt_variant)
 
@@ -163,14 +162,14 @@ class Spoken(Frozen):
     replay: dict[str, Any]  # the reply with its wordings pinned
 
     def __init__(self, ssml: str, reprompt_ssml: str | None, card_title: str | None, card_text: str | None,
-                 keys: tuple[str, ...], replay: dict[str, Any] = _FRESH) -> None:
+                 keys: tuple[str, ...], replay: dict[str, Any] = FRESH) -> None:
         set_field = object.__setattr__
         set_field(self, "ssml", ssml)
         set_field(self, "reprompt_ssml", reprompt_ssml)
         set_field(self, "card_title", card_title)
         set_field(self, "card_text", card_text)
         set_field(self, "keys", keys)
-        set_field(self, "replay", {} if replay is _FRESH else replay)
+        set_field(self, "replay", {} if replay is FRESH else replay)
 
     @property
     def text(self) -> str:

@@ -113,7 +113,7 @@ def test_with_the_rule_broken_every_path_check_fails(
 ) -> None:
     # The old behaviour: only a recognised condition, age or symptom counts; anything else is noise.
     monkeypatch.setattr(handler_base, "health_mention", parse_condition)
-    monkeypatch.setattr(handler_base, "_age_mention", lambda heard: None)
+    monkeypatch.setattr(handler_base, "age_mention", lambda heard: None)
     monkeypatch.setattr(handler_base, "is_warning_sign", lambda symptom: symptom is not None and symptom not in MILD)
     with pytest.raises(AssertionError):
         path(conversation(settings, clock))

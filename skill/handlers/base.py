@@ -15,14 +15,11 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_slot
 from ask_sdk_model import IntentRequest, Response
 
-from skill.knowledge import (Condition, Form, Label, Mechanism, Need, Symptom, Uncovered, Unit, health_mention,
+from skill.knowledge import (Condition, Form, Label, Mechanism, Need, Symptom, Uncovered, Unit, age_mention, health_mention,
                              is_warning_sign)
 from skill.speech import HEARD_NOW, Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
 from skill.values import Frozen
-
-# S4 speaks of children; from this age on, the adult answers apply.
-ADULT_AGE = 18
 
 # A claim's waiting value that matches any state.
 ANY: Waiting | None = None
@@ -137,23 +134,10 @@ def hear_condition(handler_input: HandlerInput) -> Condition | None:
     """
     resolved, heard = slot(handler_input, "condition")
     known = Condition(resolved) if resolved is not None and resolved in Condition.__members__.values() else None
-    condition = known or health_mention(heard) or _age_mention(slot(handler_input, "age")[1])
+    condition = known or health_mention(heard) or age_mention(slot(handler_input, "age")[1])
     if condition is not None:
         set_state(handler_input, state_of(handler_input).with_condition(condition))
     return condition
-
-
-def _age_mention(heard: str | None) -> Condition | None:
-    """An age in the age slot: under 18 is a child (S4); an age Alexa could not read ("?") gates too (fail closed)."""
-    if heard is None:
-        return None
-    try:
-        age = float(heard)
-    except ValueError:
-        return Condition.OTHER
-    if age != age or age < 0:
-        return Condition.OTHER
-    return Condition.CHILD if age < ADULT_AGE else None
 
 
 def hear_symptom(handler_input: HandlerInput) -> tuple[bool, Symptom | None]:

@@ -7,9 +7,10 @@ from skill.knowledge.dose import DoseAdvice, Label, Tier, assess_dose, parse_amo
 from skill.knowledge.facts import FACT_IDS, is_fact_id
 from skill.knowledge.forms import ELEMENTAL_SHARE, Form, Need, advise_form, elemental_mg, parse_form, parse_need
 from skill.knowledge.topics import Mechanism, Symptom, Uncovered, Unit, is_warning_sign
-from skill.knowledge.safety import Condition, Gate, health_mention, parse_condition, safety_gate
+from skill.knowledge.safety import Condition, Gate, age_mention, health_mention, parse_condition, safety_gate
 
 __all__ = [
+    "age_mention",
     "ELEMENTAL_SHARE",
     "FACT_IDS",
     "Condition",

@@ -178,6 +178,8 @@ NOT_HEALTH = frozenset({
     "even", "it", "that", "this", "them", "magnesium", "sleep", "bed", "night", "tonight", "nothing", "none",
     "no", "nope", "not", "anything", "supplement", "a supplement", "supplements", "vitamins",
 })
+# S4 speaks of children; from this age on, the adult answers apply.
+ADULT_AGE = 18
 # "my 8 year old", "I'm 15", "a fifteen year old": ages under 18 are children (S4).
 _AGE = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:years?|yrs?|yo)\b|^(?:i'?m|i am|she'?s|he'?s|they'?re)\s+(\d{1,2})$")
 _AGE_WORDS = {
@@ -206,7 +208,7 @@ def parse_condition(raw: str | None) -> Condition | None:
     except ValueError:
         pass
     age = _age(text)
-    if age is not None and age < 18:
+    if age is not None and age < ADULT_AGE:
         return Condition.CHILD
     # "son" and "kid" must be whole words: "reason" and "kidney" are not children.
     words = set(text.replace("'", " ").split())
@@ -238,6 +240,20 @@ def health_mention(raw: str | None) -> Condition | None:
     if age is not None:
         return None  # an adult's age is not a condition
     return Condition.OTHER
+
+
+def age_mention(heard: str | None) -> Condition | None:
+    """An age said as a number (the age slot): under 18 is a child (S4); one that cannot be read ("?",
+    as Alexa sends a number it heard but could not make out) gates too (fail closed)."""
+    if heard is None:
+        return None
+    try:
+        age = float(heard)
+    except ValueError:
+        return Condition.OTHER
+    if age != age or age < 0:
+        return Condition.OTHER
+    return Condition.CHILD if age < ADULT_AGE else None
 
 
 def safety_gate(conditions: Iterable[Condition], elemental_mg: float | None = None) -> tuple[Gate, ...]:

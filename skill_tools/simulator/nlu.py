@@ -63,6 +63,7 @@ import numpy as np
 if TYPE_CHECKING:
     from sklearn.svm import LinearSVC
 
+from skill.knowledge.safety import ADULT_AGE
 from skill_tools.simulator.builtin_slots import BUILTIN_PARSERS, MAX_BUILTIN_WORDS, may_end_a_value
 
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
@@ -626,35 +627,35 @@ class Resolver:
                     found: Sequence[_Entity]) -> str:
         """The classifier's intent, unless its slots cannot hold what was said, as a joint intent and slot model decides.
 
-        - A health mention ("i have hashimoto's", "my kid") needs an intent with a condition slot, or
-          the skill never hears it: the likeliest such intent is taken if the classifier gave it any weight.
+        - A health mention ("i have hashimoto's", "my kid", "i'm 16") needs an intent with a condition slot,
+          or the skill never hears it: the likeliest such intent is taken if the classifier gave it any weight.
+          So does a topic the sources do not cover (a topic slot), and two forms (two form slots).
         - An intent that is never said without a value ("and {form}", "what about {amount}") is not
           heard when no value of its slots was said ("and what if i forget"): the next likeliest is.
         """
         ranked = self._ranked(features)
-        health = any(r.slot_type == _HEALTH_TYPE for e in _claim(found) for r in e.readings) or _a_minor(words, found)
-        if health and _HEALTH_TYPE not in self.intents.get(intent, {}).values():
-            holder = next((c for c, p in ranked if p >= _RESCUE_FLOOR and _HEALTH_TYPE in self.intents.get(c, {}).values()),
-                          None)
-            if holder is not None:
-                return holder
+        claimed = _claim(found)
+
+        def holds(candidate: str, slot_type: str, count: int = 1) -> bool:
+            return list(self.intents.get(candidate, {}).values()).count(slot_type) >= count
+
+        def likeliest(slot_type: str, count: int) -> str | None:
+            return next((c for c, p in ranked if p >= _RESCUE_FLOOR and holds(c, slot_type, count)), None)
+
+        held = set(self.intents.get(intent, {}).values())
+        health = any(r.slot_type == _HEALTH_TYPE for e in claimed for r in e.readings) or self._a_minor(words, found)
         # A topic the sources do not cover ("how much melatonin should i take with it") is heard by the
         # intent that holds one, unless the chosen intent holds the same words otherwise (melatonin as
         # a mechanism in "how does magnesium affect melatonin").
-        held = set(self.intents.get(intent, {}).values())
-        topics = [e for e in _claim(found) if any(r.slot_type == _TOPIC_TYPE for r in e.readings)]
-        if any(not held & {r.slot_type for r in e.readings} for e in topics):
-            holder = next((c for c, p in ranked if p >= _RESCUE_FLOOR and _TOPIC_TYPE in self.intents.get(c, {}).values()),
-                          None)
-            if holder is not None:
-                return holder
+        topic = any(any(r.slot_type == _TOPIC_TYPE for r in e.readings) and not held & {r.slot_type for r in e.readings}
+                    for e in claimed)
         # Two forms said ("is threonate worth it over glycinate") need an intent that holds two.
-        forms = sum(any(r.slot_type == _PAIRED_TYPE for r in e.readings) for e in _claim(found))
-        if forms > 1 and list(self.intents.get(intent, {}).values()).count(_PAIRED_TYPE) < forms:
-            holder = next((c for c, p in ranked if p >= _RESCUE_FLOOR
-                           and list(self.intents.get(c, {}).values()).count(_PAIRED_TYPE) >= forms), None)
-            if holder is not None:
-                return holder
+        forms = sum(any(r.slot_type == _PAIRED_TYPE for r in e.readings) for e in claimed)
+        for needed, slot_type, count in ((health, _HEALTH_TYPE, 1), (topic, _TOPIC_TYPE, 1), (forms > 1, _PAIRED_TYPE, forms)):
+            if needed and not holds(intent, slot_type, count):
+                holder = likeliest(slot_type, count)
+                if holder is not None:
+                    return holder
         if intent in self._needs_value:
             sample = self._nearest_sample(intent, features)
             if not self._fill_slots(intent, sample, words, found):
@@ -819,6 +820,15 @@ class Resolver:
         slots.update(self._unknown_values(intent, words, placed_or_own, slots))
         return slots
 
+    def _a_minor(self, words: Sequence[str], found: Sequence[_Entity]) -> bool:
+        """Whether an age under 18 is said the way the samples say an age ("i'm 16 and", "a 12 year old")."""
+        for entity in found:
+            for reading in entity.readings:
+                if reading.slot_type == "AMAZON.NUMBER" and reading.value.isdigit() and int(reading.value) < ADULT_AGE \
+                        and self._said_like("age", _context_of(words, entity, _claim(found))):
+                    return True
+        return False
+
     def _said_like(self, name: str, context: Sequence[str]) -> bool:
         """Whether a value has words some sample puts beside a slot of this name: next to it on both
         sides ("i'm {age} and"), or the two after it ("an {age} YEAR OLD")."""
@@ -930,22 +940,6 @@ def _slot_contexts(samples: Iterable[_Sample]) -> dict[tuple[str, str], _SlotCon
             context.counts.update({f"L1:{tokens[at - 1]}", f"L2:{tokens[at - 2]}", f"R1:{tokens[at + 1]}",
                                    f"R2:{tokens[at + 2]}"})
     return dict(out)
-
-
-def _a_minor(words: Sequence[str], found: Iterable[_Entity]) -> bool:
-    """Whether an age under 18 is said ("i'm 16 and have cramps", "she's nine", "a 12 year old")."""
-    for entity in found:
-        for reading in entity.readings:
-            if reading.slot_type != "AMAZON.NUMBER" or not reading.value.isdigit() or int(reading.value) >= 18:
-                continue
-            before = words[entity.start - 1] if entity.start else ""
-            if before in _AGE_BEFORE or tuple(words[entity.end:entity.end + 2]) in _AGE_AFTER:
-                return True
-    return False
-
-
-_AGE_BEFORE = frozenset({"i'm", "im", "am", "she's", "he's", "shes", "hes", "only", "aged", "who's", "whos"})
-_AGE_AFTER = frozenset({("year", "old"), ("years", "old"), ("yr", "old"), ("years", "of")})
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
