@@ -52,6 +52,20 @@ def test_the_signs_of_too_much_mean_stop_and_get_advice(talk: Conversation) -> N
         assert a.said("symptom.warning") and "stop" in a.speech and not DOSE_FIGURES & set(a.keys), heard
 
 
+def test_a_symptom_beyond_the_listed_signs_is_a_warning_too(talk: Conversation) -> None:
+    # U: I'm having trouble breathing after my magnesium  (S3 names signs "such as", not all of them)
+    a = talk.ask("SideEffectsIntent", symptom="other:trouble breathing")
+    assert a.said("symptom.warning") and not DOSE_FIGURES & set(a.keys)
+    # ... and every dose answer after it is gated.
+    assert not DOSE_FIGURES & set(talk.ask("DoseIntent").keys)
+
+
+def test_the_side_effects_answer_says_when_to_stop_even_when_no_symptom_was_heard(talk: Conversation) -> None:
+    # U: I feel funny after the magnesium  (a report Alexa may send with no symptom at all)
+    a = talk.ask("SideEffectsIntent")
+    assert a.said("side_effects.general") and "stop and get medical advice" in a.speech
+
+
 def test_a_symptom_the_skill_does_not_know_is_treated_as_a_warning(talk: Conversation) -> None:
     # U: I feel strange and tingly after taking it  (no id: Alexa could not resolve it)
     a = talk.ask("SideEffectsIntent", symptom="strange and tingly")

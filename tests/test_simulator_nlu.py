@@ -87,6 +87,9 @@ def test_normalise_keeps_words_numbers_and_apostrophes(typed: str, normal: str) 
         ("half", "0.5"),
         ("one and a half", "1.5"),
         ("2 and a half", "2.5"),
+        ("three fifty", "350"),  # hundreds said short, as amounts and prices are said aloud
+        ("two twenty five", "225"),
+        ("one twelve", "112"),
     ],
 )
 def test_amazon_number_gives_the_digit_string(spoken: str, value: str) -> None:
@@ -512,7 +515,8 @@ def test_a_topic_the_sources_do_not_cover_is_heard_by_the_intent_that_holds_one(
 
 
 @pytest.mark.parametrize("said", ["it's four am and i'm still up", "is six hours of sleep enough",
-                                  "why do people pair magnesium with vitamin d three"])
+                                  "why do people pair magnesium with vitamin d three",
+                                  "i'm two weeks into taking it and nothing"])
 def test_a_number_is_an_age_only_when_said_like_one(real_resolver: Resolver, said: str) -> None:
     assert "age" not in real_resolver.resolve(said).slots
 
@@ -520,6 +524,17 @@ def test_a_number_is_an_age_only_when_said_like_one(real_resolver: Resolver, sai
 def test_an_age_said_like_one_is_heard_by_any_question(real_resolver: Resolver) -> None:
     assert real_resolver.resolve("how much magnesium can an 11 year old take").slots["age"].value == "11"
     assert real_resolver.resolve("i'm 15 and i can't sleep").slots["age"].value == "15"
+    # Said where a sample's two words before an age are ("<s> i'm {age}"), whatever follows it.
+    assert real_resolver.resolve("i'm 16 whats the right amount").slots["age"].value == "16"
+
+
+@pytest.mark.parametrize("said", ["i'm having trouble breathing after my magnesium",
+                                  "my heartbeat feels weird since taking magnesium should i take less"])
+def test_a_symptom_is_heard_by_an_intent_with_a_symptom_slot(real_resolver: Resolver, said: str) -> None:
+    # "breathing" pulls to the breathing exercise and "should i take less" to a dose: the symptom
+    # would be lost, and a dose or a breathing minute said to someone who needs advice.
+    res = real_resolver.resolve(said)
+    assert "symptom" in res.declared_slots and "symptom" in res.slots, (res.intent, res.slots)
 
 
 def test_a_typed_wake_word_is_not_part_of_the_request(real_resolver: Resolver) -> None:

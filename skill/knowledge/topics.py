@@ -30,6 +30,7 @@ class Symptom(StrEnum):
     WEAKNESS = "weakness"
     HEARTBEAT = "heartbeat"
     BLOOD_PRESSURE = "blood_pressure"
+    OTHER = "other"  # trouble breathing, a tight chest, a rash, confusion: S3 names signs "such as", not all
 
 
 # A complaining stomach is the common, mild effect the article answers with a lower or split dose

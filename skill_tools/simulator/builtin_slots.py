@@ -70,6 +70,8 @@ def parse_number(text: str) -> str | None:
         fraction = "".join(str(UNITS[w]) for w in digits)
         words = words[:at]
     whole = _parse_integer_words(words)
+    if whole is None and not fraction:
+        whole = _hundreds_said_short(words)
     if whole is None:
         return None
     return _format(Decimal(f"{whole}.{fraction}")) if fraction else str(whole)
@@ -79,6 +81,16 @@ def _format(value: Decimal) -> str:
     if value == value.to_integral_value():
         return str(int(value))
     return format(value.normalize(), "f")
+
+
+def _hundreds_said_short(words: list[str]) -> int | None:
+    """ "three fifty" is 350 and "two twenty five" 225, as amounts and prices are said aloud."""
+    digit = {k: v for k, v in UNITS.items() if v > 0 and k != "oh"}
+    if len(words) == 2 and words[0] in digit and (words[1] in TENS or words[1] in TEENS):
+        return digit[words[0]] * 100 + {**TENS, **TEENS}[words[1]]
+    if len(words) == 3 and words[0] in digit and words[1] in TENS and words[2] in digit:
+        return digit[words[0]] * 100 + TENS[words[1]] + digit[words[2]]
+    return None
 
 
 def _parse_integer_words(words: list[str]) -> int | None:

@@ -31,10 +31,10 @@ How it decides:
    tagged as the slot, as Alexa's slot tagging would hear them; or unless it is a run-on whose
    clearest clause (split at "and", "so", question words...) is an intent above the threshold.
 4. Intent and slots together, as a joint model would weigh them: a health mention (a ConditionType
-   value, or an age under 18) needs an intent with a condition slot, a topic the sources do not
-   cover needs the intent that holds one, two forms need an intent that holds two, and an
-   intent never said without a value is not chosen without one; the next likeliest intent that
-   fits is taken instead (``_explaining``).
+   value, or an age under 18) needs an intent with a condition slot, a symptom one with a symptom
+   slot, a topic the sources do not cover the intent that holds one, two forms an intent that
+   holds two, and an intent never said without a value is not chosen without one; the next
+   likeliest intent that fits is taken instead (``_explaining``).
 5. Slot filling. Slots are filled only if the chosen intent declares them. Where several slots
    share a type (amount, count and age are all numbers) the words either side of a value decide,
    counted over the intent's samples and the nearest sample most ("i'M {age}", "take {amount}
@@ -171,6 +171,7 @@ _HEALTH_TYPE = "ConditionType"
 _RESCUE_FLOOR = 0.02
 _PAIRED_TYPE = "FormType"  # people name two forms to compare them
 _TOPIC_TYPE = "TopicType"  # what the sources do not cover
+_SYMPTOM_TYPE = "SymptomType"  # how someone feels after taking it: answered "stop and get advice" (T5)
 _CLAUSE_MIN_UTTERANCE = 5  # shorter utterances are one clause
 _CLAUSE_MIN_WORDS = 3
 _FILLERS = frozenset("um umm uh uhh erm er hmm hm mm ah actually honestly basically literally though".split())
@@ -629,7 +630,8 @@ class Resolver:
 
         - A health mention ("i have hashimoto's", "my kid", "i'm 16") needs an intent with a condition slot,
           or the skill never hears it: the likeliest such intent is taken if the classifier gave it any weight.
-          So does a topic the sources do not cover (a topic slot), and two forms (two form slots).
+          So does a symptom (a symptom slot), a topic the sources do not cover (a topic slot), and two
+          forms (two form slots).
         - An intent that is never said without a value ("and {form}", "what about {amount}") is not
           heard when no value of its slots was said ("and what if i forget"): the next likeliest is.
         """
@@ -651,7 +653,10 @@ class Resolver:
                     for e in claimed)
         # Two forms said ("is threonate worth it over glycinate") need an intent that holds two.
         forms = sum(any(r.slot_type == _PAIRED_TYPE for r in e.readings) for e in claimed)
-        for needed, slot_type, count in ((health, _HEALTH_TYPE, 1), (topic, _TOPIC_TYPE, 1), (forms > 1, _PAIRED_TYPE, forms)):
+        # A symptom ("my chest feels tight after it") needs an intent that holds one, like a health mention.
+        symptom = any(r.slot_type == _SYMPTOM_TYPE for e in claimed for r in e.readings)
+        for needed, slot_type, count in ((health, _HEALTH_TYPE, 1), (symptom, _SYMPTOM_TYPE, 1), (topic, _TOPIC_TYPE, 1),
+                                         (forms > 1, _PAIRED_TYPE, forms)):
             if needed and not holds(intent, slot_type, count):
                 holder = likeliest(slot_type, count)
                 if holder is not None:
@@ -831,12 +836,16 @@ class Resolver:
 
     def _said_like(self, name: str, context: Sequence[str]) -> bool:
         """Whether a value has words some sample puts beside a slot of this name: next to it on both
-        sides ("i'm {age} and"), or the two after it ("an {age} YEAR OLD")."""
+        sides ("i'm {age} and"), the two after it ("an {age} YEAR OLD"), or the same two words before
+        it in one sample ("<s> I'M {age} whats the right amount")."""
         seen = self._contexts_by_name.get(name, _NO_CONTEXT).counts
         side = {feature[:2]: bool(seen[feature]) for feature in context}
         words_after = "R1:</s>" not in context  # at the sentence's end, "the two after it" are no words
+        before = {feature[:2]: feature[3:] for feature in context}
         return (side.get("L1", False) and side.get("R1", False)) or (
-            words_after and side.get("R1", False) and side.get("R2", False))
+            words_after and side.get("R1", False) and side.get("R2", False)) or (
+            "L1" in before and bool(seen[_before_two(before.get("L2", ""), before["L1"])])
+            and not _MEASURE.fullmatch(before.get("R1", "")))  # "i'm TWO WEEKS into it" is no age
 
     def _unknown_values(
         self, intent: str, words: Sequence[str], entities: Sequence[_Entity], filled: Mapping[str, SlotMatch]
@@ -897,6 +906,9 @@ _NEAREST_WEIGHT = 2.0
 # "a {age} year old"): a clock time or a count of hours heard as an age would send someone to a doctor
 # for nothing.
 _SAID_LIKE_ITSELF = frozenset({"age"})
+# Words after a number that make it a measure, not an age: "i'm two WEEKS in", "i'm 400 MG in".
+_MEASURE = re.compile(r"(?:minute|hour|day|night|week|month|time|capsule|pill|tablet|gummie|gummy|milligram|gram|mg|g)s?"
+                      r"|am|pm|o'clock|slot[a-z0-9]+")  # slot...: another value (a unit) follows
 _LEAST_FIT = 0.3
 # Next words count most; the word beyond them a little ("i'M {age}", "TAKE {amount} {unit}").
 _CONTEXT_WEIGHTS = {"L1": 1.0, "R1": 1.0, "L2": 0.5, "R2": 0.5}
@@ -938,8 +950,13 @@ def _slot_contexts(samples: Iterable[_Sample]) -> dict[tuple[str, str], _SlotCon
             context = out[(sample.intent, part[0])]
             context.samples += 1
             context.counts.update({f"L1:{tokens[at - 1]}", f"L2:{tokens[at - 2]}", f"R1:{tokens[at + 1]}",
-                                   f"R2:{tokens[at + 2]}"})
+                                   f"R2:{tokens[at + 2]}", _before_two(tokens[at - 2], tokens[at - 1])})
     return dict(out)
+
+
+def _before_two(second: str, first: str) -> str:
+    """The two words before a slot, together ("<s> i'm {age}"): only for _said_like, never weighed in fit."""
+    return f"B2:{second} {first}"
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
