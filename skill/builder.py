@@ -69,6 +69,7 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         core.SessionEndedHandler(voice),
         # What the sources answer
         topics.MechanismHandler(voice),
+        topics.DietHandler(voice),
         topics.FormAdviceHandler(voice),
         topics.FormInfoHandler(voice),
         topics.CompareFormsHandler(voice),

@@ -72,6 +72,20 @@ def test_a_symptom_the_skill_does_not_know_is_treated_as_a_warning(talk: Convers
     assert a.said("symptom.warning")
 
 
+def test_a_single_food_gets_what_the_sources_say_about_food_and_no_figure(talk: Conversation) -> None:
+    # U: what foods have magnesium
+    talk.ask("DietIntent")
+    # U: what about bananas
+    a = talk.ask("DietIntent", food="fruit:bananas")
+    assert a.said("diet.food") and "don't go food by food" in a.speech and not numbers(a.speech)
+
+
+def test_white_rice_gets_the_general_food_answer_which_speaks_to_it(talk: Conversation) -> None:
+    # U: does white rice have magnesium  (A8 names refined rice: no food slot, the general answer)
+    a = talk.ask("DietIntent")
+    assert a.said("diet") and "Refined rice" in a.speech
+
+
 def test_two_forms_compared(talk: Conversation) -> None:
     # U: glycinate or citrate?
     a = talk.ask("CompareFormsIntent", form="glycinate:glycinate", other_form="citrate:citrate")

@@ -537,6 +537,12 @@ def test_a_symptom_is_heard_by_an_intent_with_a_symptom_slot(real_resolver: Reso
     assert "symptom" in res.declared_slots and "symptom" in res.slots, (res.intent, res.slots)
 
 
+def test_a_food_after_what_about_is_a_food_question_not_a_form(real_resolver: Resolver) -> None:
+    res = real_resolver.resolve("what about bananas")
+    assert res.intent == "DietIntent" and res.slots["food"].resolved_id == "fruit"
+    assert real_resolver.resolve("what about threonate").intent == "WhatAboutIntent"
+
+
 def test_a_typed_wake_word_is_not_part_of_the_request(real_resolver: Resolver) -> None:
     assert real_resolver.resolve("alexa how much magnesium should i take").intent == "DoseIntent"
 

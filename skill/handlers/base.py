@@ -15,7 +15,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_slot
 from ask_sdk_model import IntentRequest, Response
 
-from skill.knowledge import (Condition, Form, Label, Mechanism, Need, Symptom, Uncovered, Unit, age_mention, health_mention,
+from skill.knowledge import (Condition, Food, Form, Label, Mechanism, Need, Symptom, Uncovered, Unit, age_mention, health_mention,
                              is_warning_sign)
 from skill.speech import HEARD_NOW, Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
@@ -73,6 +73,7 @@ SLOT_TYPES: dict[str, tuple[str, ...]] = {
     "MechanismType": tuple(Mechanism),
     "UnitType": tuple(Unit),
     "SymptomType": tuple(Symptom),
+    "FoodType": tuple(Food),
     "TopicType": tuple(Uncovered),
     "LabelType": (Label.COMPOUND, Label.ELEMENTAL),
 }
@@ -91,6 +92,7 @@ AGE = Slot("age", "AMAZON.NUMBER")
 HEALTH = (CONDITION, AGE)
 NEED = Slot("need", "NeedType")
 MECHANISM = Slot("mechanism", "MechanismType")
+FOOD = Slot("food", "FoodType")
 SYMPTOM = Slot("symptom", "SymptomType")
 TOPIC = Slot("topic", "TopicType")
 TIME = Slot("time", "AMAZON.TIME", elicit=True)

@@ -39,14 +39,15 @@ from ask_sdk_model.canfulfill import (
 
 from skill.handlers.events import EventHandler
 from skill.handlers.topics import TOPICS, mechanism_of
-from skill.knowledge import Condition, Symptom, Uncovered, parse_condition, parse_form, parse_need
+from skill.knowledge import Condition, Food, Symptom, Uncovered, parse_condition, parse_form, parse_need
 
 log = logging.getLogger(__name__)
 
 # The intents answered from knowledge alone; tests hold this against the handlers' declared intents.
 NAME_FREE_INTENTS: frozenset[str] = frozenset(
     {
-        *TOPICS,  # why magnesium, insomnia signs, diet, timing, who it helps, vitamin D, sleep facts
+        *TOPICS,  # why magnesium, insomnia signs, timing, who it helps, vitamin D, sleep facts
+        "DietIntent",
         "MechanismIntent",
         "DoseIntent",
         "ElementalIntent",
@@ -82,14 +83,16 @@ UNDERSTANDS: dict[str, Callable[[str | None, str | None], bool]] = {
     "need": lambda resolved, heard: (parse_need(resolved) or parse_need(heard)) is not None,
     "condition": lambda resolved, heard: resolved in Condition.__members__.values() or parse_condition(heard) is not None,
     "mechanism": lambda resolved, heard: mechanism_of(resolved, heard) is not None,
+    "food": lambda resolved, heard: resolved in Food.__members__.values(),
     "unit": lambda resolved, heard: (resolved or "").lower() in _UNITS or (heard or "").strip().lower() in _UNITS,
     "amount": _number,
     "count": _number,
     "age": _number,
 }
 # Slots whose value the skill serves whatever it is: the safety gate answers any health mention and any
-# age, an unknown symptom is answered as a warning sign, an unknown topic as "my sources don't cover that".
-ALWAYS_FULFILLED = frozenset({"condition", "symptom", "topic", "age"})
+# age, an unknown symptom is answered as a warning sign, an unknown topic as "my sources don't cover that",
+# and any food with what the sources do say about food (they name no single food's magnesium).
+ALWAYS_FULFILLED = frozenset({"condition", "symptom", "topic", "age", "food"})
 
 
 def _read(slot: Slot) -> tuple[str | None, str | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
-from skill.handlers.base import (AGE, AMOUNT, CONDITION, FORM, HEALTH, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
+from skill.handlers.base import (AGE, AMOUNT, CONDITION, FOOD, FORM, HEALTH, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
                                  Intent, health, hear_condition, hear_symptom, slot)
 from skill.handlers.dose import continue_dose, dose_reply
 from skill.knowledge import Form, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
@@ -28,7 +28,6 @@ class TopicHandler(Handler):
 TOPICS: dict[str, tuple[str, Topic | None]] = {
     "WhyMagnesiumIntent": ("why", None),
     "InsomniaSignsIntent": ("insomnia", None),
-    "DietIntent": ("diet", None),
     "TimeToWorkIntent": ("time_to_work", None),
     "WhoItHelpsIntent": ("who_it_helps", None),
     "VitaminDIntent": ("vitamin_d", None),
@@ -63,6 +62,18 @@ class MechanismHandler(Handler):
         if mechanism is None:
             return self.voice.respond(handler_input, Reply([], ask=Line("mechanism.menu")))
         return self.voice.respond(handler_input, self.answer(f"mechanism.{mechanism}"))
+
+
+class DietHandler(Handler):
+    """Serve "which foods have magnesium", "what about bananas": why food falls short (A8), never a food-by-food claim."""
+
+    intent = Intent("DietIntent", (FOOD, *HEALTH))
+    keys = ("diet", "diet.food")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        # The sources name no single food's magnesium: a food asked about gets that said plainly.
+        _, food = slot(handler_input, "food")
+        return self.voice.respond(handler_input, self.answer("diet.food" if food else "diet"))
 
 
 class FormAdviceHandler(Handler):

@@ -6,7 +6,7 @@ knowledge layer questions with no request envelope at all.
 from skill.knowledge.dose import DoseAdvice, Label, Tier, assess_dose, parse_amount
 from skill.knowledge.facts import FACT_IDS, is_fact_id
 from skill.knowledge.forms import ELEMENTAL_SHARE, Form, Need, advise_form, elemental_mg, parse_form, parse_need
-from skill.knowledge.topics import Mechanism, Symptom, Uncovered, Unit, is_warning_sign
+from skill.knowledge.topics import Food, Mechanism, Symptom, Uncovered, Unit, is_warning_sign
 from skill.knowledge.safety import Condition, Gate, age_mention, health_mention, parse_condition, safety_gate
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Condition",
     "Mechanism",
     "Symptom",
+    "Food",
     "Uncovered",
     "Unit",
     "is_warning_sign",

@@ -1,4 +1,4 @@
-"""The smaller vocabularies people use: mechanisms, units, symptoms, and topics the sources leave open."""
+"""The smaller vocabularies people use: mechanisms, units, symptoms, foods, and topics the sources leave open."""
 from __future__ import annotations
 
 from enum import StrEnum
@@ -41,6 +41,19 @@ MILD_SYMPTOMS = frozenset({Symptom.STOMACH, Symptom.DIARRHOEA})
 def is_warning_sign(symptom: Symptom | None) -> bool:
     """True for anything but a complaining stomach: a symptom the skill does not know is a warning too."""
     return symptom not in MILD_SYMPTOMS
+
+
+class Food(StrEnum):
+    """Foods people ask about. The sources name no single food's magnesium (A8 speaks of vegetables,
+    nuts and refined grains), so every one gets the same honest answer; the groups only keep the
+    model's word lists readable. White rice and bread are no values: A8 speaks to them, and the
+    general food answer says so."""
+
+    FRUIT = "fruit"
+    NUTS_SEEDS = "nuts_seeds"
+    VEGETABLES = "vegetables"
+    GRAINS_BEANS = "grains_beans"
+    OTHER_FOOD = "other_food"
 
 
 class Uncovered(StrEnum):
