@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from skill.knowledge import Condition, Gate, Tier, assess_dose
+from skill.knowledge import Condition, Gate, Tier, amount_for_the_day, assess_dose
 from skill.knowledge.forms import Form
-from tests.conversation import Conversation
+from tests.conversation import Conversation, numbers
 
 DOSE_KEYS = {"dose.low", "dose.everyday", "dose.between", "dose.deficient", "dose.general", "dose.converted",
              "elemental.converted"}
@@ -81,6 +81,43 @@ forms = st.one_of(st.none(), st.sampled_from(list(Form)))
 def test_with_any_condition_no_amount_ever_gets_a_tier(amount: float | None, form: Form | None, conds: set) -> None:
     advice = assess_dose(None if amount is None else float(amount), form, conds)
     assert advice.tier is Tier.GATED and advice.gates
+
+
+def test_a_days_amounts_said_together_are_judged_together(talk: Conversation) -> None:
+    # U: can I take 500 mg twice a day  -> 1000 mg a day: over 800, a doctor's call
+    a = talk.ask("DoseIntent", amount="500", unit="mg:milligrams", times="two:twice")
+    assert a.said("gate.over_800") and 1000 in numbers(a.speech) and not DOSE_KEYS & set(a.keys)
+    # U: I take 600 in the morning and 600 at night  -> 1200
+    a = talk.ask("DoseIntent", amount="600", unit="mg:milligrams", more_amount="600")
+    assert a.said("gate.over_800") and 1200 in numbers(a.speech)
+    # U: should I take 800 or 1000  -> judged by the larger, never by its safer half
+    a = talk.ask("DoseIntent", amount="800", or_amount="1000")
+    assert a.said("gate.over_800") and 1000 in numbers(a.speech)
+    # U: I take four 250 mg capsules  -> 1000
+    a = talk.ask("DoseIntent", count="4", amount="250", unit="mg:milligrams")
+    assert a.said("gate.over_800") and 1000 in numbers(a.speech)
+    # U: 200 in the morning and 200 at night  -> 400 a day, within the everyday range
+    a = talk.ask("DoseIntent", amount="200", unit="mg:milligrams", more_amount="200")
+    assert a.said("dose.everyday") and 400 in numbers(a.speech)
+
+
+def test_an_unreadable_second_amount_is_asked_about_not_ignored(talk: Conversation) -> None:
+    # U: 300 in the morning and [unclear] at night  -> Alexa sends "?": no figure is judged on half of it
+    a = talk.ask("DoseIntent", amount="300", unit="mg:milligrams", more_amount="?")
+    assert a.said("dose.invalid") and not DOSE_KEYS & set(a.keys)
+
+
+amounts_said = st.floats(min_value=1, max_value=5000)
+
+
+@given(first=amounts_said, second=amounts_said, count=st.none() | st.integers(1, 10), times=st.integers(1, 4))
+def test_the_days_amount_is_never_less_than_any_part_said(first: float, second: float, count: int | None,
+                                                          times: int) -> None:
+    together = amount_for_the_day(first, count=count, times=times, also_mg=second)
+    either = amount_for_the_day(first, count=count, times=times, or_mg=second)
+    assert together is not None and either is not None
+    assert together >= max(first, second) and either >= max(first, second)
+    assert either == max(first * (count or 1) * times, second)
 
 
 @settings(max_examples=300, deadline=None)

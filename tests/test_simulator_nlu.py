@@ -537,6 +537,18 @@ def test_a_symptom_is_heard_by_an_intent_with_a_symptom_slot(real_resolver: Reso
     assert "symptom" in res.declared_slots and "symptom" in res.slots, (res.intent, res.slots)
 
 
+@pytest.mark.parametrize(("said", "expected"), [
+    ("can i take 500 mg twice a day", {"amount": "500", "times": "twice"}),
+    ("i take 600 mg in the morning and 600 at night", {"amount": "600", "more_amount": "600"}),
+    ("should i take 800 or 1000", {"amount": "800", "or_amount": "1000"}),
+    ("i take four 250 mg capsules", {"count": "4", "amount": "250"}),
+])
+def test_several_numbers_in_one_breath_each_find_their_slot(real_resolver: Resolver, said: str,
+                                                            expected: dict[str, str]) -> None:
+    slots = real_resolver.resolve(said).slots
+    assert {name: slots[name].value for name in expected if name in slots} == expected, slots
+
+
 def test_a_food_after_what_about_is_a_food_question_not_a_form(real_resolver: Resolver) -> None:
     res = real_resolver.resolve("what about bananas")
     assert res.intent == "DietIntent" and res.slots["food"].resolved_id == "fruit"

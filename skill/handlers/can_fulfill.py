@@ -39,7 +39,7 @@ from ask_sdk_model.canfulfill import (
 
 from skill.handlers.events import EventHandler
 from skill.handlers.topics import TOPICS, mechanism_of
-from skill.knowledge import Condition, Food, Symptom, Uncovered, parse_condition, parse_form, parse_need
+from skill.knowledge import Condition, Food, Symptom, Times, Uncovered, parse_condition, parse_form, parse_need
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,9 @@ UNDERSTANDS: dict[str, Callable[[str | None, str | None], bool]] = {
     "food": lambda resolved, heard: resolved in Food.__members__.values(),
     "unit": lambda resolved, heard: (resolved or "").lower() in _UNITS or (heard or "").strip().lower() in _UNITS,
     "amount": _number,
+    "more_amount": _number,
+    "or_amount": _number,
+    "times": lambda resolved, heard: resolved in Times.__members__.values(),
     "count": _number,
     "age": _number,
 }

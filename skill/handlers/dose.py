@@ -8,9 +8,10 @@ from ask_sdk_model import Intent as AskIntent
 from ask_sdk_model import IntentRequest, Response
 from ask_sdk_model import Slot as AskSlot
 
-from skill.handlers.base import (AGE, AMOUNT, ANY, CONDITION, COUNT, FORM, SYMPTOM, UNIT, Handler, Intent, Slot, health,
-                                 hear_symptom, slot)
-from skill.knowledge import Condition, DoseAdvice, Gate, Label, Tier, assess_dose, parse_amount, parse_form
+from skill.handlers.base import (AGE, ALSO_AMOUNT, AMOUNT, ANY, CONDITION, COUNT, FORM, OR_AMOUNT, SYMPTOM, TIMES, UNIT, Handler,
+                                 Intent, Slot, health, hear_symptom, slot)
+from skill.knowledge import (Condition, DoseAdvice, Gate, Label, Tier, Times, amount_for_the_day, assess_dose, parse_amount,
+                             parse_form)
 from skill.speech import Line, Reply, fmt_mg, state_of
 from skill.state import DoseAsked, Topic, Waiting
 
@@ -91,7 +92,17 @@ def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], b
         # "I'm 16, can I take...": a small bare number is an age or a count far more often than a dose;
         # answering it as milligrams would call it too little. Ask for the amount instead.
         amount = math.nan
-    asked = DoseAsked(amount_mg=amount, form=parse_form(form_id) or parse_form(form_heard), count=_count(count_heard))
+    count = _count(count_heard)
+    # "500 twice a day", "600 in the morning and 600 at night", "800 or 1000": the day's amount, so the
+    # gate and the upper limit see what the person means to take (the second number in the first's unit).
+    times_id, _ = slot(handler_input, "times")
+    _, also_heard = slot(handler_input, "more_amount")
+    _, or_heard = slot(handler_input, "or_amount")
+    times = Times(times_id).per_day if times_id is not None and times_id in Times.__members__.values() else 1
+    also, alternative = (parse_amount(heard, unit_id or unit_heard) for heard in (also_heard, or_heard))
+    if amount is not None and (times > 1 or also is not None or alternative is not None):
+        amount, count = amount_for_the_day(amount, count=count, times=times, also_mg=also, or_mg=alternative), None
+    asked = DoseAsked(amount_mg=amount, form=parse_form(form_id) or parse_form(form_heard), count=count)
     said = any(v is not None for v in (amount_heard, form_heard, count_heard))
     return asked, health(handler_input), said
 
@@ -114,7 +125,7 @@ def answer_dose(handler: Handler, handler_input: HandlerInput, asked: DoseAsked,
         ask = Line("dose.per_capsule", {"count": asked.count})
         return handler.voice.respond(handler_input, Reply([], ask=ask, waiting=Waiting.PER_CAPSULE,
                                                           topic=Topic.DOSE, dose=asked))
-    total = asked.amount_mg * asked.count if asked.amount_mg is not None and asked.count else asked.amount_mg
+    total = amount_for_the_day(asked.amount_mg, count=asked.count)
     advice = assess_dose(total, asked.form, conditions, label)
     return handler.voice.respond(handler_input, dose_reply(advice, asked=asked))
 
@@ -141,7 +152,7 @@ def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: b
 class DoseHandler(Handler):
     """Serve "how much magnesium should I take", "is 500 milligrams too much", "should I take two"."""
 
-    intent = Intent("DoseIntent", (DOSE_AMOUNT, UNIT, FORM, CONDITION, COUNT, AGE, SYMPTOM))
+    intent = Intent("DoseIntent", (DOSE_AMOUNT, UNIT, FORM, CONDITION, COUNT, AGE, SYMPTOM, ALSO_AMOUNT, OR_AMOUNT, TIMES))
     keys = ("symptom.warning", "side_effects.stomach", "dose.general", "dose.general.more", "dose.low", "dose.everyday", "dose.between", "dose.deficient",
             "dose.upper_limit", "dose.converted", "dose.invalid", "dose.caveat", "dose.per_capsule",
             "gate.kidney", "gate.pregnancy", "gate.child", "gate.medicines", "gate.other", "gate.over_800",

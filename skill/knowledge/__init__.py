@@ -3,10 +3,10 @@
 The voice layer turns these answers into speech through the content files; tests can ask the
 knowledge layer questions with no request envelope at all.
 """
-from skill.knowledge.dose import DoseAdvice, Label, Tier, assess_dose, parse_amount
+from skill.knowledge.dose import DoseAdvice, Label, Tier, amount_for_the_day, assess_dose, parse_amount
 from skill.knowledge.facts import FACT_IDS, is_fact_id
 from skill.knowledge.forms import ELEMENTAL_SHARE, Form, Need, advise_form, elemental_mg, parse_form, parse_need
-from skill.knowledge.topics import Food, Mechanism, Symptom, Uncovered, Unit, is_warning_sign
+from skill.knowledge.topics import Food, Mechanism, Symptom, Times, Uncovered, Unit, is_warning_sign
 from skill.knowledge.safety import Condition, Gate, age_mention, health_mention, parse_condition, safety_gate
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Mechanism",
     "Symptom",
     "Food",
+    "Times",
     "Uncovered",
     "Unit",
     "is_warning_sign",
@@ -31,6 +32,7 @@ __all__ = [
     "elemental_mg",
     "is_fact_id",
     "parse_amount",
+    "amount_for_the_day",
     "health_mention",
     "parse_condition",
     "parse_form",

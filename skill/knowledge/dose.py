@@ -98,6 +98,23 @@ def parse_amount(value: str | float | int | None, unit: str | None = None) -> fl
     return number
 
 
+def amount_for_the_day(amount_mg: float | None, *, count: int | None = None, times: int = 1,
+                       also_mg: float | None = None, or_mg: float | None = None) -> float | None:
+    """The day's amount a person means when they say several numbers at once, for the gate and the tier.
+
+    "four 250 mg capsules" is 1000; "500 twice a day" is 1000; "600 in the morning and 600 at night"
+    is 1200; "800 or 1000" is judged by 1000, so a choice is never answered by its safer half. An
+    unreadable number anywhere (NaN) leaves the whole unreadable.
+    """
+    if amount_mg is None:
+        return None
+    per_dose = amount_mg * count if count else amount_mg
+    total = per_dose * max(1, times) + (also_mg if also_mg is not None else 0.0)
+    if or_mg is not None:
+        total = or_mg if math.isnan(or_mg) or or_mg > total else total
+    return total
+
+
 def _tier_for(elemental: float) -> Tier:
     if elemental < 200:
         return Tier.LOW

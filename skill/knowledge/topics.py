@@ -43,6 +43,18 @@ def is_warning_sign(symptom: Symptom | None) -> bool:
     return symptom not in MILD_SYMPTOMS
 
 
+class Times(StrEnum):
+    """How many times a day a dose is taken ("twice a day", "morning and night"): the day's amount multiplies."""
+
+    TWO = "two"
+    THREE = "three"
+    FOUR = "four"
+
+    @property
+    def per_day(self) -> int:
+        return {"two": 2, "three": 3, "four": 4}[self.value]
+
+
 class Food(StrEnum):
     """Foods people ask about. The sources name no single food's magnesium (A8 speaks of vegetables,
     nuts and refined grains), so every one gets the same honest answer; the groups only keep the
