@@ -70,6 +70,7 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         # What the sources answer
         topics.MechanismHandler(voice),
         topics.DietHandler(voice),
+        topics.MissedDoseHandler(voice),
         topics.FormAdviceHandler(voice),
         topics.FormInfoHandler(voice),
         topics.CompareFormsHandler(voice),

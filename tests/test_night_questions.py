@@ -41,6 +41,16 @@ def test_a_missed_night_is_never_doubled(talk: Conversation) -> None:
     assert not DOSE_FIGURES & set(a.keys)
 
 
+def test_too_much_already_taken_gets_the_signs_to_watch_and_no_more_tonight(talk: Conversation) -> None:
+    # U: I accidentally took 1200 mg  -> over 800: the doctor's line, the signs, and no more tonight
+    a = talk.ask("MissedDoseIntent", amount="1200", unit="mg:milligrams")
+    assert a.said("gate.over_800", "missed.too_much", "disclaimer") and 1200 in numbers(a.speech)
+    assert "medical advice" in a.speech and not DOSE_FIGURES & set(a.keys)
+    # U: I took 300 mg by accident  -> the usual: don't double up
+    a = talk.ask("MissedDoseIntent", amount="300", unit="mg:milligrams")
+    assert a.said("missed") and not a.said("gate.over_800")
+
+
 def test_a_complaining_stomach_gets_lower_or_split(talk: Conversation) -> None:
     a = talk.ask("SideEffectsIntent", symptom="stomach:stomach ache")
     assert a.said("side_effects.stomach") and "split" in a.speech

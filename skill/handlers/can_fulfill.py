@@ -48,6 +48,7 @@ NAME_FREE_INTENTS: frozenset[str] = frozenset(
     {
         *TOPICS,  # why magnesium, insomnia signs, timing, who it helps, vitamin D, sleep facts
         "DietIntent",
+        "MissedDoseIntent",
         "MechanismIntent",
         "DoseIntent",
         "ElementalIntent",

@@ -6,9 +6,9 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import (AGE, AMOUNT, CONDITION, FOOD, FORM, HEALTH, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
                                  Intent, health, hear_condition, hear_symptom, slot)
-from skill.handlers.dose import continue_dose, dose_reply
-from skill.knowledge import Form, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
-from skill.speech import Line, Reply, Voice, state_of
+from skill.handlers.dose import continue_dose, dose_reply, read_dose
+from skill.knowledge import Form, Gate, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
+from skill.speech import Line, Reply, Voice, fmt_mg, state_of
 from skill.state import DoseAsked, Topic
 
 
@@ -33,7 +33,6 @@ TOPICS: dict[str, tuple[str, Topic | None]] = {
     "VitaminDIntent": ("vitamin_d", None),
     "SleepFactsIntent": ("sleep_facts", None),
     "TimingIntent": ("timing", Topic.TIMING),  # T1-T3: no clock time is a finding
-    "MissedDoseIntent": ("missed", None),  # T4: never double
 }
 
 _MECHANISM_STEMS = {
@@ -62,6 +61,23 @@ class MechanismHandler(Handler):
         if mechanism is None:
             return self.voice.respond(handler_input, Reply([], ask=Line("mechanism.menu")))
         return self.voice.respond(handler_input, self.answer(f"mechanism.{mechanism}"))
+
+
+class MissedDoseHandler(Handler):
+    """Serve "I missed a night", "I took two by accident": never double (T4). An amount already taken
+    that is over 800 mg ("I took 1200 by mistake") gets the gate's words and when to get advice (S3, T5)."""
+
+    intent = Intent("MissedDoseIntent", (AMOUNT, UNIT, *HEALTH))
+    keys = ("missed", "missed.too_much", "gate.over_800", "disclaimer")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        taken, _, _ = read_dose(handler_input)
+        advice = assess_dose(taken.amount_mg)
+        if Gate.OVER_800 in advice.gates and advice.elemental_mg is not None:
+            lines = [Line("gate.over_800", {"amount": fmt_mg(advice.elemental_mg)}), Line("missed.too_much"),
+                     Line("disclaimer")]
+            return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+        return self.voice.respond(handler_input, self.answer("missed"))
 
 
 class DietHandler(Handler):
