@@ -90,9 +90,23 @@ def unknown_symptom_path(talk: Conversation) -> None:
     gated(talk.ask("DoseIntent").keys)  # and for the rest of the session
 
 
+def day_amount_path(talk: Conversation) -> None:
+    # U: I'm on zorbitrex, can I take 200 mg twice a day?   (the day's amount, 400, is within range)
+    gated(talk.ask("DoseIntent", amount="200", unit="mg:milligrams", times="two:twice", condition=UNKNOWN).keys)
+    # U: and 100 in the morning and 100 at night?
+    gated(talk.ask("DoseIntent", amount="100", unit="mg:milligrams", more_amount="100").keys)
+
+
+def already_taken_path(talk: Conversation) -> None:
+    # U: I take zorbitrex. I took 1200 mg by mistake.   A: the doctor's line and the signs, no dose advice;
+    talk.ask("SafetyIntent", condition=UNKNOWN)
+    talk.ask("MissedDoseIntent", amount="1200", unit="mg:milligrams")
+    gated(talk.ask("DoseIntent", amount="300", unit="mg:milligrams").keys)  # and no dose after it
+
+
 PATHS: list[Callable[[Conversation], None]] = [
     dose_path, same_breath_path, label_path, routine_path, saved_amount_path, follow_up_path, per_capsule_path,
-    unreadable_age_path, unknown_symptom_path,
+    unreadable_age_path, unknown_symptom_path, day_amount_path, already_taken_path,
 ]
 
 
