@@ -15,8 +15,8 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_slot
 from ask_sdk_model import IntentRequest, Response
 
-from skill.knowledge import (Condition, Food, Form, Times, Label, Mechanism, Need, Symptom, Uncovered, Unit, age_mention, health_mention,
-                             is_warning_sign)
+from skill.knowledge import (Condition, Food, Form, Label, Mechanism, Need, Symptom, Times, Uncovered, Unit, age_mention,
+                             health_mention, is_warning_sign)
 from skill.speech import HEARD_NOW, Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
 from skill.values import Frozen
@@ -83,7 +83,7 @@ SLOT_TYPES: dict[str, tuple[str, ...]] = {
 AMOUNT = Slot("amount", "AMAZON.NUMBER")
 COUNT = Slot("count", "AMAZON.NUMBER")
 # Several numbers said at once ("600 in the morning and 600 at night", "800 or 1000", "twice a day").
-ALSO_AMOUNT = Slot("more_amount", "AMAZON.NUMBER")
+MORE_AMOUNT = Slot("more_amount", "AMAZON.NUMBER")
 OR_AMOUNT = Slot("or_amount", "AMAZON.NUMBER")
 TIMES = Slot("times", "TimesType")
 UNIT = Slot("unit", "UnitType")

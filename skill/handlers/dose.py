@@ -8,7 +8,7 @@ from ask_sdk_model import Intent as AskIntent
 from ask_sdk_model import IntentRequest, Response
 from ask_sdk_model import Slot as AskSlot
 
-from skill.handlers.base import (AGE, ALSO_AMOUNT, AMOUNT, ANY, CONDITION, COUNT, FORM, OR_AMOUNT, SYMPTOM, TIMES, UNIT, Handler,
+from skill.handlers.base import (AGE, AMOUNT, ANY, CONDITION, COUNT, FORM, MORE_AMOUNT, OR_AMOUNT, SYMPTOM, TIMES, UNIT, Handler,
                                  Intent, Slot, health, hear_symptom, slot)
 from skill.knowledge import (Condition, DoseAdvice, Gate, Label, Tier, Times, amount_for_the_day, assess_dose, parse_amount,
                              parse_form)
@@ -33,9 +33,7 @@ def dose_reply(advice: DoseAdvice, *, lead: list[Line] | None = None, asked: Dos
     lines = list(lead or [])
     context = {"topic": Topic.DOSE, "dose": asked}
     if advice.tier is Tier.GATED:
-        for gate in advice.gates:
-            params = {"amount": fmt_mg(advice.elemental_mg)} if gate is Gate.OVER_800 and advice.elemental_mg else {}
-            lines.append(Line(f"gate.{gate.value}", params))
+        lines += gate_lines(advice)
         lines.append(Line("disclaimer"))
         only_amount = advice.gates == (Gate.OVER_800,)
         if only_amount and advice.label_matters and advice.stated_mg and advice.form:
@@ -61,6 +59,12 @@ def dose_reply(advice: DoseAdvice, *, lead: list[Line] | None = None, asked: Dos
                                                                "elemental": fmt_mg(advice.if_compound_mg)}))
         return Reply(lines, ask=ask, waiting=Waiting.LABEL_LINE, **context)  # type: ignore[arg-type]
     return Reply(lines, ask=Line("anything_else"), **context)  # type: ignore[arg-type]
+
+
+def gate_lines(advice: DoseAdvice) -> list[Line]:
+    """The gate's words for each reason it closed: over 800 mg names the amount."""
+    return [Line(f"gate.{gate.value}", {"amount": fmt_mg(advice.elemental_mg)}
+                 if gate is Gate.OVER_800 and advice.elemental_mg else {}) for gate in advice.gates]
 
 
 def _conversion(advice: DoseAdvice) -> dict[str, str]:
@@ -152,7 +156,7 @@ def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: b
 class DoseHandler(Handler):
     """Serve "how much magnesium should I take", "is 500 milligrams too much", "should I take two"."""
 
-    intent = Intent("DoseIntent", (DOSE_AMOUNT, UNIT, FORM, CONDITION, COUNT, AGE, SYMPTOM, ALSO_AMOUNT, OR_AMOUNT, TIMES))
+    intent = Intent("DoseIntent", (DOSE_AMOUNT, UNIT, FORM, CONDITION, COUNT, AGE, SYMPTOM, MORE_AMOUNT, OR_AMOUNT, TIMES))
     keys = ("symptom.warning", "side_effects.stomach", "dose.general", "dose.general.more", "dose.low", "dose.everyday", "dose.between", "dose.deficient",
             "dose.upper_limit", "dose.converted", "dose.invalid", "dose.caveat", "dose.per_capsule",
             "gate.kidney", "gate.pregnancy", "gate.child", "gate.medicines", "gate.other", "gate.over_800",

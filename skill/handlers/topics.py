@@ -6,9 +6,9 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import (AGE, AMOUNT, CONDITION, FOOD, FORM, HEALTH, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
                                  Intent, health, hear_condition, hear_symptom, slot)
-from skill.handlers.dose import continue_dose, dose_reply, read_dose
+from skill.handlers.dose import continue_dose, dose_reply, gate_lines, read_dose
 from skill.knowledge import Form, Gate, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
-from skill.speech import Line, Reply, Voice, fmt_mg, state_of
+from skill.speech import Line, Reply, Voice, state_of
 from skill.state import DoseAsked, Topic
 
 
@@ -72,10 +72,9 @@ class MissedDoseHandler(Handler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         taken, _, _ = read_dose(handler_input)
-        advice = assess_dose(taken.amount_mg)
-        if Gate.OVER_800 in advice.gates and advice.elemental_mg is not None:
-            lines = [Line("gate.over_800", {"amount": fmt_mg(advice.elemental_mg)}), Line("missed.too_much"),
-                     Line("disclaimer")]
+        advice = assess_dose(taken.amount_mg)  # the same 800 mg line as every dose answer
+        if Gate.OVER_800 in advice.gates:
+            lines = [*gate_lines(advice), Line("missed.too_much"), Line("disclaimer")]
             return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
         return self.voice.respond(handler_input, self.answer("missed"))
 

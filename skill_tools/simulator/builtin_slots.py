@@ -34,6 +34,7 @@ TENS: dict[str, int] = {
     "eighty": 80, "ninety": 90,
 }
 SCALES: dict[str, int] = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+DIGITS: dict[str, int] = {k: v for k, v in UNITS.items() if v > 0 and k != "oh"}  # one to nine, as said
 
 
 def _alt(words: Iterable[str]) -> str:
@@ -85,11 +86,10 @@ def _format(value: Decimal) -> str:
 
 def _hundreds_said_short(words: list[str]) -> int | None:
     """ "three fifty" is 350 and "two twenty five" 225, as amounts and prices are said aloud."""
-    digit = {k: v for k, v in UNITS.items() if v > 0 and k != "oh"}
-    if len(words) == 2 and words[0] in digit and (words[1] in TENS or words[1] in TEENS):
-        return digit[words[0]] * 100 + {**TENS, **TEENS}[words[1]]
-    if len(words) == 3 and words[0] in digit and words[1] in TENS and words[2] in digit:
-        return digit[words[0]] * 100 + TENS[words[1]] + digit[words[2]]
+    if len(words) == 2 and words[0] in DIGITS and (words[1] in TENS or words[1] in TEENS):
+        return DIGITS[words[0]] * 100 + TENS.get(words[1], 0) + TEENS.get(words[1], 0)
+    if len(words) == 3 and words[0] in DIGITS and words[1] in TENS and words[2] in DIGITS:
+        return DIGITS[words[0]] * 100 + TENS[words[1]] + DIGITS[words[2]]
     return None
 
 
@@ -145,10 +145,10 @@ def _parse_integer_words(words: list[str]) -> int | None:
 
 # --- AMAZON.TIME -----------------------------------------------------------------------------
 
-_HOUR_WORDS = {**{k: v for k, v in UNITS.items() if v > 0 and k != "oh"}, "ten": 10, "eleven": 11, "twelve": 12}
+_HOUR_WORDS = {**DIGITS, "ten": 10, "eleven": 11, "twelve": 12}
 _MINUTE_WORD = (
-    rf"(?:oh (?:{_alt(k for k in UNITS if k not in ('zero', 'oh'))})"
-    rf"|(?:twenty|thirty|forty|fifty)(?: (?:{_alt(k for k in UNITS if k not in ('zero', 'oh'))}))?"
+    rf"(?:oh (?:{_alt(DIGITS)})"
+    rf"|(?:twenty|thirty|forty|fifty)(?: (?:{_alt(DIGITS)}))?"
     rf"|{_alt(TEENS)}|o'clock)"
 )
 _SUFFIX = r"(?P<suffix>am|pm|in the morning|in the afternoon|in the evening|at night|tonight)"
