@@ -195,9 +195,9 @@ def describe_misses(results: Iterable[Scored]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m skill_tools.phrasebank [dev|heldout ...] [--misses]`: score the halves of the bank."""
+    """`python -m skill_tools.phrasebank [dev|probes|heldout|dev2|heldout2 ...] [--misses]`: score the halves of the bank."""
     parser = argparse.ArgumentParser(prog="python -m skill_tools.phrasebank", description=main.__doc__)
-    parser.add_argument("halves", nargs="*", default=["dev", "heldout"], help="dev, probes or heldout")
+    parser.add_argument("halves", nargs="*", default=["dev", "heldout"], help="dev, probes, heldout, dev2 or heldout2")
     parser.add_argument("--misses", action="store_true", help="list the phrases answered wrongly (never the held-out's)")
     args = parser.parse_args(argv)
     scorer = Scorer()
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         report = score_file(BANK / f"{half}.toml", scorer)
         print(json.dumps(report.summary(), indent=None if not args.misses else 2))
         # The held-out half is scored, never studied: its misses are not printed.
-        if args.misses and half != "heldout":
+        if args.misses and not half.startswith("heldout"):
             print("\n".join(describe_misses(report.results)), file=sys.stderr)
     return 0
 

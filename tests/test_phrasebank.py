@@ -11,7 +11,7 @@ import pytest
 
 from skill_tools.phrasebank import BANK, Phrase, Scorer, load, score_file
 
-HALVES = ("dev", "probes", "heldout")
+HALVES = ("dev", "probes", "heldout", "dev2", "heldout2")
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,7 @@ def test_every_phrase_has_a_unique_id_and_an_expectation_the_scorer_understands(
     assert len(ids) == len(set(ids)) >= 300 + 400
     # The two halves written first are the same size: neither was trimmed to flatter a score.
     assert len(load(BANK / "dev.toml")) == len(load(BANK / "heldout.toml"))
+    assert len(load(BANK / "dev2.toml")) == len(load(BANK / "heldout2.toml"))
 
 
 @pytest.mark.parametrize("half", ["dev", "probes"])
