@@ -65,6 +65,16 @@ def test_more_than_800_mg_goes_to_a_doctor_whatever_the_path(talk: Conversation)
     assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
 
 
+def test_a_label_over_800_mg_with_no_form_is_read_as_magnesium_and_gated(talk: Conversation) -> None:
+    # U: my supplement has 1000 mg of magnesium in it   -> the larger reading: 1000 mg of magnesium
+    a = talk.ask("ElementalIntent", amount="1000", unit="mg:milligrams")
+    assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
+    # U: it says 1000 but also 140, which counts?      -> a bare number may be either line: the lesson
+    assert talk.ask("ElementalIntent", amount="1000").said("elemental.explain")
+    # U: my label says 300 mg                          -> under 800 either way: the lesson too
+    assert talk.ask("ElementalIntent", amount="300", unit="mg:milligrams").said("elemental.explain")
+
+
 def test_several_conditions_are_all_named(talk: Conversation) -> None:
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask("DoseIntent", amount="900", unit="mg:milligrams", condition="medicines:pills")

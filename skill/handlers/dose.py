@@ -216,6 +216,13 @@ class ElementalHandler(Handler):
         if conditions:
             return self.voice.respond(handler_input, dose_reply(assess_dose(asked.amount_mg, form, conditions),
                                                                 asked=asked))
+        if asked.amount_mg is not None and form is None and slot(handler_input, "unit")[1] is not None:
+            # "my supplement has 1000 mg of magnesium": with no form, read as magnesium (the larger
+            # reading), so more than 800 mg meets the gate rather than a lesson on labels. A bare
+            # number ("it says 1000 but also 140") may be either line: the lesson answers that.
+            advice = assess_dose(asked.amount_mg, None, ())
+            if advice.tier is Tier.GATED:
+                return self.voice.respond(handler_input, dose_reply(advice, asked=asked))
         if asked.amount_mg is None or form is None:
             return self.voice.respond(handler_input, self.answer("elemental.explain"))
         advice = assess_dose(asked.amount_mg, form, (), Label.COMPOUND)

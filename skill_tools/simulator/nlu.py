@@ -172,6 +172,10 @@ _RESCUE_FLOOR = 0.02
 _PAIRED_TYPE = "FormType"  # people name two forms to compare them
 _TOPIC_TYPE = "TopicType"  # what the sources do not cover
 _SYMPTOM_TYPE = "SymptomType"  # how someone feels after taking it: answered "stop and get advice" (T5)
+_UNIT_TYPE = "UnitType"  # "milligrams": with a number, an amount
+# The least probability an intent holding a health mention, symptom or amount needs to be heard for an
+# utterance the classifier is unsure of (below the threshold): its values, not its words, carry it.
+_JOINT_FLOOR = 0.1
 _CLAUSE_MIN_UTTERANCE = 5  # shorter utterances are one clause
 _CLAUSE_MIN_WORDS = 3
 _FILLERS = frozenset("um umm uh uhh erm er hmm hm mm ah actually honestly basically literally though".split())
@@ -618,11 +622,41 @@ class Resolver:
                 if clause is not None:
                     intent, confidence, features = clause
             if intent == FALLBACK_INTENT or confidence < self.threshold:
-                return Resolution(FALLBACK_INTENT, {}, round(confidence, 3), None, self.intents.get(FALLBACK_INTENT, {}))
+                held = self._holding_what_was_said(features, words, found)
+                if held is None:
+                    return Resolution(FALLBACK_INTENT, {}, round(confidence, 3), None,
+                                      self.intents.get(FALLBACK_INTENT, {}))
+                intent, confidence = held
             intent = self._explaining(intent, features, words, found)
             sample = self._nearest_sample(intent, features)
         slots = self._fill_slots(intent, sample, words, found)
         return Resolution(intent, slots, round(confidence, 3), sample.text, self.intents.get(intent, {}))
+
+    def _holding_what_was_said(self, features: tuple[np.ndarray, np.ndarray], words: Sequence[str],
+                               found: Sequence[_Entity]) -> tuple[str, float] | None:
+        """An unsure utterance that says a health mention, a symptom or an amount with its unit, heard by the
+        likeliest intent that holds it, as a joint intent and slot model weighs slot evidence.
+
+        "i'm getting chemo what dose" or "i'm planning on 1500 milligrams" is no off-topic request: the
+        values carry the domain even when the words around them are unlike any sample. Fallback here
+        would answer a health mention with "I can't help with that one"; heard, it meets the gate.
+        """
+        claimed = _claim(found)
+        said = {r.slot_type for e in claimed for r in e.readings}
+        wanted: list[tuple[str, ...]] = []
+        if _HEALTH_TYPE in said or self._a_minor(words, found):
+            wanted.append((_HEALTH_TYPE,))
+        if _SYMPTOM_TYPE in said:
+            wanted.append((_SYMPTOM_TYPE,))
+        if _UNIT_TYPE in said and "AMAZON.NUMBER" in said:
+            wanted.append(("AMAZON.NUMBER", _UNIT_TYPE))
+        for types in wanted:
+            for candidate, p in self._ranked(features):
+                if p < _JOINT_FLOOR:
+                    break
+                if candidate != FALLBACK_INTENT and set(types) <= set(self.intents.get(candidate, {}).values()):
+                    return candidate, p
+        return None
 
     def _explaining(self, intent: str, features: tuple[np.ndarray, np.ndarray], words: Sequence[str],
                     found: Sequence[_Entity]) -> str:
