@@ -32,7 +32,7 @@ def test_every_phrase_has_a_unique_id_and_an_expectation_the_scorer_understands(
     assert len(load(BANK / "dev2.toml")) == len(load(BANK / "heldout2.toml"))
 
 
-@pytest.mark.parametrize("half", ["dev", "probes"])
+@pytest.mark.parametrize("half", ["dev", "probes", "dev2"])
 def test_no_health_mention_in_the_development_phrasings_ever_hears_a_dose(half: str, scorer: Scorer) -> None:
     report = score_file(BANK / f"{half}.toml", scorer)
     dosed = [r.phrase.text for r in report.results if r.phrase.health and r.dose_spoken]

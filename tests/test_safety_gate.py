@@ -75,6 +75,14 @@ def test_a_label_over_800_mg_with_no_form_is_read_as_magnesium_and_gated(talk: C
     assert talk.ask("ElementalIntent", amount="300", unit="mg:milligrams").said("elemental.explain")
 
 
+def test_the_form_asked_about_stays_for_the_figure_on_the_label(talk: Conversation) -> None:
+    # U: how much elemental magnesium is in glycinate   -> what the label's two lines mean
+    assert talk.ask("ElementalIntent", form="glycinate:glycinate").said("elemental.explain")
+    # U: mine says 500 milligrams on the front          -> 500 mg of glycinate holds about 70 mg
+    a = talk.ask("ElementalIntent", amount="500", unit="mg:milligrams")
+    assert a.said("elemental.converted") and "70" in a.speech
+
+
 def test_several_conditions_are_all_named(talk: Conversation) -> None:
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask("DoseIntent", amount="900", unit="mg:milligrams", condition="medicines:pills")

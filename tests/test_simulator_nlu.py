@@ -538,7 +538,8 @@ def test_a_symptom_is_heard_by_an_intent_with_a_symptom_slot(real_resolver: Reso
 
 
 @pytest.mark.parametrize(("said", "slot"), [("i'm getting chemo what dose", "condition"),
-                                          ("i'm planning on 1500 milligrams", "amount")])
+                                          ("i'm planning on 1500 milligrams", "amount"),
+                                          ("do i need calcium with it too", "topic")])
 def test_an_unsure_utterance_with_a_health_mention_or_an_amount_is_heard_not_dropped(
         real_resolver: Resolver, said: str, slot: str) -> None:
     # Words unlike any sample leave the classifier below its threshold; the value said is what
@@ -547,6 +548,15 @@ def test_an_unsure_utterance_with_a_health_mention_or_an_amount_is_heard_not_dro
     res = real_resolver.resolve(said)
     assert res.confidence < real_resolver.threshold, "the case is only a case while the classifier is unsure"
     assert res.intent != FALLBACK_INTENT and slot in res.slots, (res.intent, res.slots)
+
+
+def test_a_big_number_no_slot_took_beside_a_dose_question_is_the_amount(real_resolver: Resolver) -> None:
+    # No sample says "doing like {amount} a night"; left out, 1500 mg would be answered as no amount at all.
+    res = real_resolver.resolve("i've been doing like 1500 a night is that too much")
+    assert res.intent == "DoseIntent" and res.slots["amount"].value == "1500"
+    # A measure is no amount, and a small number is a count, an age or a time more often.
+    for said in ("i slept 300 minutes how much should i take", "it's 2 am how much should i take"):
+        assert "amount" not in real_resolver.resolve(said).slots, said
 
 
 def test_a_number_without_a_unit_does_not_pull_an_off_topic_request_in(real_resolver: Resolver) -> None:

@@ -224,7 +224,8 @@ class ElementalHandler(Handler):
             if advice.tier is Tier.GATED:
                 return self.voice.respond(handler_input, dose_reply(advice, asked=asked))
         if asked.amount_mg is None or form is None:
-            return self.voice.respond(handler_input, self.answer("elemental.explain"))
+            # The form is kept, so "mine says 500 milligrams" after "how much is in glycinate" converts.
+            return self.voice.respond(handler_input, self.answer("elemental.explain", dose=DoseAsked(form=form)))
         advice = assess_dose(asked.amount_mg, form, (), Label.COMPOUND)
         if advice.tier in (Tier.INVALID, Tier.GATED):  # gated: even as a compound, more than 800 mg of magnesium
             return self.voice.respond(handler_input, dose_reply(advice, asked=asked))

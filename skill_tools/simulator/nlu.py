@@ -634,8 +634,9 @@ class Resolver:
 
     def _holding_what_was_said(self, features: tuple[np.ndarray, np.ndarray], words: Sequence[str],
                                found: Sequence[_Entity]) -> tuple[str, float] | None:
-        """An unsure utterance that says a health mention, a symptom or an amount with its unit, heard by the
-        likeliest intent that holds it, as a joint intent and slot model weighs slot evidence.
+        """An unsure utterance that says a health mention, a symptom, an amount with its unit or a topic the
+        sources do not cover, heard by the likeliest intent that holds it, as a joint intent and slot model
+        weighs slot evidence.
 
         "i'm getting chemo what dose" or "i'm planning on 1500 milligrams" is no off-topic request: the
         values carry the domain even when the words around them are unlike any sample. Fallback here
@@ -650,6 +651,8 @@ class Resolver:
             wanted.append((_SYMPTOM_TYPE,))
         if _UNIT_TYPE in said and "AMAZON.NUMBER" in said:
             wanted.append(("AMAZON.NUMBER", _UNIT_TYPE))
+        if _TOPIC_TYPE in said:  # "do i need calcium with it too": answered honestly, "my sources don't cover that"
+            wanted.append((_TOPIC_TYPE,))
         for types in wanted:
             for candidate, p in self._ranked(features):
                 if p < _JOINT_FLOOR:
@@ -849,6 +852,11 @@ class Resolver:
                 continue
             slots[name] = SlotMatch(name, reading.value, reading.slot_type, reading.resolved_id, reading.resolved_name)
             placed.add(entity.start)
+        if _AMOUNT_SLOT in declared and _AMOUNT_SLOT not in slots:
+            spare = self._spare_amount(words, entities, placed)
+            if spare is not None:
+                slots[_AMOUNT_SLOT] = SlotMatch(_AMOUNT_SLOT, spare.readings[0].value, "AMAZON.NUMBER", None, None)
+                placed.add(spare.start)
         # Words heard as a known value of one of this intent's custom types, or as a number a slot took,
         # are not an unknown value of another slot. A number no slot took may be part of one ("type 1
         # diabetic"), and so may a value of a type this intent does not take: "high blood sugar" is a
@@ -858,6 +866,24 @@ class Resolver:
                          or any(r.slot_type in kinds for r in e.readings)]
         slots.update(self._unknown_values(intent, words, placed_or_own, slots))
         return slots
+
+    @staticmethod
+    def _spare_amount(words: Sequence[str], entities: Sequence[_Entity], placed: Container[int]) -> _Entity | None:
+        """A number no slot took, in a question that holds an amount: the amount, unless a measure follows it.
+
+        "i've been doing like 1500 a night is that too much": no sample puts a number after "doing like",
+        but a number that size beside a dose question is the amount, as a tagger's value prior would
+        have it; left out, the question would be answered as if no amount were said. Small numbers
+        stay out (a count or an age more often); "two weeks", "six hours" are measures.
+        """
+        for entity in entities:
+            value = next((r.value for r in entity.readings if r.slot_type == "AMAZON.NUMBER"), None)
+            if entity.start in placed or value is None or not value.isdigit() or int(value) < _SPARE_AMOUNT_FROM:
+                continue
+            after = words[entity.end] if entity.end < len(words) else ""
+            if not _MEASURE.fullmatch(after) and after not in ("year", "years"):
+                return entity
+        return None
 
     def _a_minor(self, words: Sequence[str], found: Sequence[_Entity]) -> bool:
         """Whether an age under 18 is said the way the samples say an age ("i'm 16 and", "a 12 year old")."""
@@ -944,6 +970,9 @@ _SAID_LIKE_ITSELF = frozenset({"age"})
 _MEASURE = re.compile(r"(?:minute|hour|day|night|week|month|time|capsule|pill|tablet|gummie|gummy|milligram|gram|mg|g)s?"
                       r"|am|pm|o'clock|slot[a-z0-9]+")  # slot...: another value (a unit) follows
 _LEAST_FIT = 0.3
+_AMOUNT_SLOT = "amount"
+# The least number heard as a spare amount: below it, a count, an age or a time is likelier.
+_SPARE_AMOUNT_FROM = 50
 # Next words count most; the word beyond them a little ("i'M {age}", "TAKE {amount} {unit}").
 _CONTEXT_WEIGHTS = {"L1": 1.0, "R1": 1.0, "L2": 0.5, "R2": 0.5}
 
