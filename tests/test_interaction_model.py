@@ -523,6 +523,7 @@ _LITERAL_HEALTH_ALLOWED = {
     ("DoseIntent", "lots of tablets"),  # "my {condition} is on lots of tablets": the slot is the person; it gates
     ("SleepFactsIntent", "high blood pressure"), ("SleepFactsIntent", "diabetes"),
     ("SleepFactsIntent", "health problems"),
+    ("SideEffectsIntent", "my heart"),  # "my heart is {symptom}": the symptom beside it is the mention (T5, never a dose)
 }
 
 
