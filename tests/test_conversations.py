@@ -25,6 +25,16 @@ def test_why_then_yes_gives_the_details_then_no_says_good_night(talk: Conversati
     assert a.said("no_more") and a.ended
 
 
+def test_go_on_after_an_offer_of_details_gives_them(talk: Conversation) -> None:
+    # U: why does magnesium help me sleep   A: ... Want the details?
+    assert talk.ask("WhyMagnesiumIntent").said("offer_more")
+    # U: keep going   (Alexa hears ResumeIntent)
+    a = talk.ask("AMAZON.ResumeIntent")
+    assert a.said("why.more") and not a.ended
+    # U: go on        (nothing more is offered now: no details are invented)
+    assert not talk.ask("AMAZON.ResumeIntent").said("why.more")
+
+
 def test_yes_with_nothing_offered_does_not_invent_details(talk: Conversation) -> None:
     talk.launch()
     a = talk.ask("AMAZON.YesIntent")

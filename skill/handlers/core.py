@@ -58,9 +58,10 @@ class YesHandler(Handler):
 
 
 class DetailsHandler(Handler):
-    """Serve "yes" or "tell me more" after "Want the details?": speak the details offered."""
+    """Serve "yes", "tell me more" or "go on" after "Want the details?": speak the details offered."""
 
-    claims = (("AMAZON.YesIntent", Waiting.MORE), ("AMAZON.MoreIntent", Waiting.MORE))
+    # "keep going" and "go on" reach Alexa's ResumeIntent; after an offer of details they mean "more".
+    claims = (("AMAZON.YesIntent", Waiting.MORE), ("AMAZON.MoreIntent", Waiting.MORE), ("AMAZON.ResumeIntent", Waiting.MORE))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = state_of(handler_input)
