@@ -83,6 +83,15 @@ def test_the_form_asked_about_stays_for_the_figure_on_the_label(talk: Conversati
     assert a.said("elemental.converted") and "70" in a.speech
 
 
+def test_a_count_after_a_label_question_counts_what_was_just_asked_about(talk: Conversation) -> None:
+    # U: how much magnesium is in 1000 mg of glycinate   -> about 140 mg
+    assert talk.ask("ElementalIntent", amount="1000", unit="mg:milligrams", form="glycinate:glycinate").said(
+        "elemental.converted")
+    # U: so can I take 7 of them   -> 7000 mg on the label, no dose: the gate, not "what does each hold?"
+    a = talk.ask("DoseIntent", count="7")
+    assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys) and not a.said("dose.per_capsule")
+
+
 def test_several_conditions_are_all_named(talk: Conversation) -> None:
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask("DoseIntent", amount="900", unit="mg:milligrams", condition="medicines:pills")

@@ -148,8 +148,11 @@ def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: b
             asked = before
         else:
             keep = follow_up and asked.amount_mg is None
-            asked = DoseAsked(amount_mg=before.amount_mg if keep else asked.amount_mg, form=asked.form or before.form,
-                              count=(asked.count or before.count) if keep else asked.count)
+            # "so can I take 7 of them" right after "how much is in 1000 mg of glycinate": each is the 1000 mg
+            # just asked about, so the gate weighs 7 of them rather than asking what one holds.
+            each = before.amount_mg if state.topic is Topic.ELEMENTAL and asked.count and asked.amount_mg is None else None
+            asked = DoseAsked(amount_mg=before.amount_mg if keep else (each or asked.amount_mg), form=asked.form or before.form,
+                              count=(asked.count or before.count) if keep or each else asked.count)
     return answer_dose(handler, handler_input, asked, conditions)
 
 
