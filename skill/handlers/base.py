@@ -133,17 +133,24 @@ def slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None
     return resolved, heard
 
 
+_CONDITION_READ = "condition_read"  # request attribute: this request's condition slot, once read
+
+
 def hear_condition(handler_input: HandlerInput) -> Condition | None:
     """Read the condition slot and remember any health mention for the rest of the session.
 
     Fails closed: a value Alexa could not resolve (ER_SUCCESS_NO_MATCH) is still a health mention,
     kept as Condition.OTHER, unless it is plainly about something else ("with food").
     """
+    read = handler_input.attributes_manager.request_attributes
+    if _CONDITION_READ in read:  # the listener read it before the handler asks again: once per request
+        return read[_CONDITION_READ]
     resolved, heard = slot(handler_input, "condition")
     known = Condition(resolved) if resolved is not None and resolved in Condition.__members__.values() else None
     condition = known or health_mention(heard) or age_mention(slot(handler_input, "age")[1])
     if condition is not None:
         set_state(handler_input, state_of(handler_input).with_condition(condition))
+    read[_CONDITION_READ] = condition
     return condition
 
 
