@@ -81,6 +81,9 @@ def test_the_form_asked_about_stays_for_the_figure_on_the_label(talk: Conversati
     # U: mine says 500 milligrams on the front          -> 500 mg of glycinate holds about 70 mg
     a = talk.ask("ElementalIntent", amount="500", unit="mg:milligrams")
     assert a.said("elemental.converted") and "70" in a.speech
+    # U: and taurate?                                   -> the same 500 mg, as taurate: about 45 mg
+    a = talk.ask("WhatAboutIntent", form="taurate:taurate")
+    assert a.said("elemental.converted") and "45" in a.speech and not DOSE_KEYS - {"elemental.converted"} & set(a.keys)
 
 
 def test_a_count_after_a_label_question_counts_what_was_just_asked_about(talk: Conversation) -> None:
@@ -90,6 +93,14 @@ def test_a_count_after_a_label_question_counts_what_was_just_asked_about(talk: C
     # U: so can I take 7 of them   -> 7000 mg on the label, no dose: the gate, not "what does each hold?"
     a = talk.ask("DoseIntent", count="7")
     assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys) and not a.said("dose.per_capsule")
+
+
+def test_how_often_said_after_an_amount_is_weighed_for_the_day(talk: Conversation) -> None:
+    # U: is 500 mg of magnesium okay
+    talk.ask("DoseIntent", amount="500", unit="mg:milligrams")
+    # U: and if I took it twice a day   -> 1000 mg a day: the gate, no tier
+    a = talk.ask("DoseIntent", times="two:twice")
+    assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
 
 
 def test_several_conditions_are_all_named(talk: Conversation) -> None:

@@ -559,6 +559,21 @@ def test_a_big_number_no_slot_took_beside_a_dose_question_is_the_amount(real_res
         assert "amount" not in real_resolver.resolve(said).slots, said
 
 
+def test_a_symptom_heard_in_one_clause_keeps_the_intent_the_whole_utterance_leans_to(real_resolver: Resolver) -> None:
+    # "is it the magnesium i took" alone sounds like "i took my magnesium": the dizziness would be lost.
+    res = real_resolver.resolve("i'm so dizzy is it the magnesium i took")
+    assert res.intent == "SideEffectsIntent" and res.slots["symptom"].resolved_id == "dizziness"
+
+
+@pytest.mark.parametrize(("said", "condition"), [
+    ("ugh my nephrologist would kill me if she knew i was up this late", "kidney"),
+    ("oh and i'm thirty weeks along", "pregnancy"),
+])
+def test_a_health_mention_said_in_passing_is_heard(real_resolver: Resolver, said: str, condition: str) -> None:
+    res = real_resolver.resolve(said)
+    assert res.slots["condition"].resolved_id == condition, (res.intent, res.slots)
+
+
 def test_a_number_without_a_unit_does_not_pull_an_off_topic_request_in(real_resolver: Resolver) -> None:
     for said in ("set a timer for 500 seconds", "how many milligrams in a gram"):
         assert real_resolver.resolve(said).intent == FALLBACK_INTENT

@@ -80,6 +80,12 @@ def _count(raw: str | None) -> int | None:
     return count if 0 < count <= MOST_CAPSULES else None
 
 
+def times_a_day(handler_input: HandlerInput) -> int:
+    """How often a day the person said ("twice a day": 2), else once."""
+    times_id, _ = slot(handler_input, "times")
+    return Times(times_id).per_day if times_id is not None and times_id in Times.__members__.values() else 1
+
+
 def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], bool]:
     """The dose question in this request (amount in mg, form, capsule count), every health mention of the
     session, and whether anything new was said (False: "is that enough" continues the last question)."""
@@ -99,10 +105,9 @@ def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], b
     count = _count(count_heard)
     # "500 twice a day", "600 in the morning and 600 at night", "800 or 1000": the day's amount, so the
     # gate and the upper limit see what the person means to take (the second number in the first's unit).
-    times_id, _ = slot(handler_input, "times")
+    times = times_a_day(handler_input)
     _, also_heard = slot(handler_input, "more_amount")
     _, or_heard = slot(handler_input, "or_amount")
-    times = Times(times_id).per_day if times_id is not None and times_id in Times.__members__.values() else 1
     also, alternative = (parse_amount(heard, unit_id or unit_heard) for heard in (also_heard, or_heard))
     if amount is not None and (times > 1 or also is not None or alternative is not None):
         amount, count = amount_for_the_day(amount, count=count, times=times, also_mg=also, or_mg=alternative), None
@@ -143,7 +148,11 @@ def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: b
     asked, conditions, said = read_dose(handler_input)
     state = state_of(handler_input)
     before = state.dose if state.topic in (Topic.DOSE, Topic.ELEMENTAL) and state.dose else None
-    if before is not None:
+    times = times_a_day(handler_input)
+    if before is not None and asked.amount_mg is None and times > 1 and before.amount_mg is not None:
+        # "and if I took it twice a day?" after "is 500 mg okay": the gate weighs 1000 mg a day.
+        asked = DoseAsked(amount_for_the_day(before.amount_mg, count=before.count, times=times), asked.form or before.form)
+    elif before is not None:
         if not said:
             asked = before
         else:
@@ -216,22 +225,31 @@ class ElementalHandler(Handler):
         asked, conditions, _ = read_dose(handler_input)
         state = state_of(handler_input)
         form = asked.form or (state.dose.form if state.dose else None)
-        if conditions:
-            return self.voice.respond(handler_input, dose_reply(assess_dose(asked.amount_mg, form, conditions),
-                                                                asked=asked))
-        if asked.amount_mg is not None and form is None and slot(handler_input, "unit")[1] is not None:
-            # "my supplement has 1000 mg of magnesium": with no form, read as magnesium (the larger
-            # reading), so more than 800 mg meets the gate rather than a lesson on labels. A bare
-            # number ("it says 1000 but also 140") may be either line: the lesson answers that.
-            advice = assess_dose(asked.amount_mg, None, ())
-            if advice.tier is Tier.GATED:
-                return self.voice.respond(handler_input, dose_reply(advice, asked=asked))
-        if asked.amount_mg is None or form is None:
-            # The form is kept, so "mine says 500 milligrams" after "how much is in glycinate" converts.
-            return self.voice.respond(handler_input, self.answer("elemental.explain", dose=DoseAsked(form=form)))
-        advice = assess_dose(asked.amount_mg, form, (), Label.COMPOUND)
-        if advice.tier in (Tier.INVALID, Tier.GATED):  # gated: even as a compound, more than 800 mg of magnesium
-            return self.voice.respond(handler_input, dose_reply(advice, asked=asked))
-        lines = [Line("elemental.converted", _conversion(advice))]
-        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else"), topic=Topic.ELEMENTAL,
-                                                       dose=DoseAsked(asked.amount_mg, form)))
+        unit_said = slot(handler_input, "unit")[1] is not None
+        return convert(self, handler_input, DoseAsked(asked.amount_mg, form, asked.count), conditions, unit_said=unit_said)
+
+
+def convert(handler: Handler, handler_input: HandlerInput, asked: DoseAsked, conditions: set[Condition], *,
+            unit_said: bool) -> Response:
+    """The label conversion for an amount and form, through the gate; a lesson on labels when one is missing."""
+    voice, form = handler.voice, asked.form
+    if conditions:
+        return voice.respond(handler_input, dose_reply(assess_dose(asked.amount_mg, form, conditions), asked=asked))
+    if asked.amount_mg is not None and form is None and unit_said:
+        # "my supplement has 1000 mg of magnesium": with no form, read as magnesium (the larger
+        # reading), so more than 800 mg meets the gate rather than a lesson on labels. A bare
+        # number ("it says 1000 but also 140") may be either line: the lesson answers that.
+        advice = assess_dose(asked.amount_mg, None, ())
+        if advice.tier is Tier.GATED:
+            return voice.respond(handler_input, dose_reply(advice, asked=asked))
+    if asked.amount_mg is None or form is None:
+        # The amount or form said is kept, so "mine says 500 milligrams" after "how much is in glycinate",
+        # or "and taurate?" after "how much is in 500 mg", converts.
+        return voice.respond(handler_input, handler.answer("elemental.explain", topic=Topic.ELEMENTAL,
+                                                           dose=DoseAsked(asked.amount_mg, form)))
+    advice = assess_dose(asked.amount_mg, form, (), Label.COMPOUND)
+    if advice.tier in (Tier.INVALID, Tier.GATED):  # gated: even as a compound, more than 800 mg of magnesium
+        return voice.respond(handler_input, dose_reply(advice, asked=asked))
+    lines = [Line("elemental.converted", _conversion(advice))]
+    return voice.respond(handler_input, Reply(lines, ask=Line("anything_else"), topic=Topic.ELEMENTAL,
+                                              dose=DoseAsked(asked.amount_mg, form)))

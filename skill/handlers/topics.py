@@ -6,7 +6,7 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import (AGE, AMOUNT, CONDITION, FOOD, FORM, HEALTH, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
                                  Intent, health, hear_condition, hear_symptom, slot)
-from skill.handlers.dose import continue_dose, dose_reply, gate_lines, read_dose
+from skill.handlers.dose import continue_dose, convert, dose_reply, gate_lines, read_dose
 from skill.knowledge import Form, Gate, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
 from skill.speech import Line, Reply, Voice, state_of
 from skill.state import DoseAsked, Topic
@@ -245,7 +245,14 @@ class WhatAboutHandler(Handler):
         need_id, need_heard = slot(handler_input, "need")
         need = parse_need(need_id) or parse_need(need_heard)
         _, amount = slot(handler_input, "amount")
-        if state.topic in (Topic.DOSE, Topic.ELEMENTAL) or amount is not None:
+        if state.topic is Topic.ELEMENTAL:
+            # "and taurate?" after "how much is in 500 mg of citrate": the same conversion for what changed.
+            asked, conditions, _ = read_dose(handler_input)
+            before = state.dose or DoseAsked()
+            merged = DoseAsked(asked.amount_mg or before.amount_mg, asked.form or before.form)
+            return convert(self, handler_input, merged, conditions,
+                           unit_said=before.amount_mg is not None or slot(handler_input, "unit")[1] is not None)
+        if state.topic is Topic.DOSE or amount is not None:
             return continue_dose(self, handler_input, follow_up=True)
         if condition is not None:
             return self.voice.respond(handler_input, self.answer(f"safety.{condition.value}", topic=Topic.SAFETY))

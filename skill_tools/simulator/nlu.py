@@ -168,7 +168,7 @@ _CLAUSE_OPENERS = frozenset("how what when where why which who can could should 
 # The slot type that carries health mentions, and the least probability an intent that can hold a
 # value said needs before it is chosen over one that cannot.
 _HEALTH_TYPE = "ConditionType"
-_RESCUE_FLOOR = 0.02
+_RESCUE_FLOOR = 0.01
 _PAIRED_TYPE = "FormType"  # people name two forms to compare them
 _TOPIC_TYPE = "TopicType"  # what the sources do not cover
 _SYMPTOM_TYPE = "SymptomType"  # how someone feels after taking it: answered "stop and get advice" (T5)
@@ -606,7 +606,7 @@ class Resolver:
         if certain is not None:
             intent, confidence, sample = certain.intent, 1.0, certain
         else:
-            features = self._features(" ".join(words), _delexicalise(words, _claim(found)))
+            features = whole = self._features(" ".join(words), _delexicalise(words, _claim(found)))
             intent, confidence = self._classify(features)
             if (intent == FALLBACK_INTENT or confidence < self.threshold) and tagged is not None:
                 # Said like a sample but with a value the type does not list ("what is zinc"):
@@ -627,7 +627,7 @@ class Resolver:
                     return Resolution(FALLBACK_INTENT, {}, round(confidence, 3), None,
                                       self.intents.get(FALLBACK_INTENT, {}))
                 intent, confidence = held
-            intent = self._explaining(intent, features, words, found)
+            intent = self._explaining(intent, features, words, found, whole)
             sample = self._nearest_sample(intent, features)
         slots = self._fill_slots(intent, sample, words, found)
         return Resolution(intent, slots, round(confidence, 3), sample.text, self.intents.get(intent, {}))
@@ -662,7 +662,7 @@ class Resolver:
         return None
 
     def _explaining(self, intent: str, features: tuple[np.ndarray, np.ndarray], words: Sequence[str],
-                    found: Sequence[_Entity]) -> str:
+                    found: Sequence[_Entity], whole: tuple[np.ndarray, np.ndarray] | None = None) -> str:
         """The classifier's intent, unless its slots cannot hold what was said, as a joint intent and slot model decides.
 
         - A health mention ("i have hashimoto's", "my kid", "i'm 16") needs an intent with a condition slot,
@@ -673,6 +673,13 @@ class Resolver:
           heard when no value of its slots was said ("and what if i forget"): the next likeliest is.
         """
         ranked = self._ranked(features)
+        if whole is not None and whole is not features:
+            # Heard by one clause, the whole utterance still counts: "i'm so dizzy is it the magnesium i took"
+            # is heard by "the magnesium i took", and the symptom needs the intent the whole leans to.
+            best = dict(ranked)
+            for candidate, p in self._ranked(whole):
+                best[candidate] = max(p, best.get(candidate, 0.0))
+            ranked = sorted(best.items(), key=lambda cp: cp[1], reverse=True)
         claimed = _claim(found)
 
         def holds(candidate: str, slot_type: str, count: int = 1) -> bool:
