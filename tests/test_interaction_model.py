@@ -148,7 +148,7 @@ def test_no_intent_has_a_slot_only_sample_and_the_bedtime_is_asked_for_with_elic
     assert "{time}" in time_slot["samples"]  # the bare answer lives on the slot, for Dialog.ElicitSlot
     dialog = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["interactionModel"]["dialog"]
     assert dialog["delegationStrategy"] == "SKILL_RESPONSE"
-    assert [i["name"] for i in dialog["intents"]] == ["DoseIntent", "SetBedtimeIntent"]
+    assert [i["name"] for i in dialog["intents"]] == ["DoseIntent", "SetBedtimeIntent", "SetPreferenceIntent"]
 
 
 @pytest.mark.parametrize(

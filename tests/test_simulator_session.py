@@ -375,3 +375,31 @@ def test_a_real_ask_sdk_skill_holds_a_conversation_through_the_simulator(resolve
     assert second.request["session"]["attributes"] == {"visits": 1, "questions": 1}
     assert ended is not None and ended.ended and not sim.in_session
     assert all(isinstance(turn, Turn) for turn in sim.history) and len(sim.history) == 4
+
+
+# --- a custom slot the skill asks for ---------------------------------------------------------
+
+
+def test_the_answer_to_an_elicited_custom_slot_is_heard_as_that_slot() -> None:
+    from skill.builder import build_skill
+    from skill.runtime import SkillRunner
+    from skill.settings import Settings
+    from skill_tools.paths import MODEL_FILE, default_model_dir
+    from skill_tools.simulator.dialog import load_slot_samples
+
+    model_file = default_model_dir() / MODEL_FILE
+    settings = Settings(_env_file=None, persistence="none", alexa_api=False, seed=1)  # type: ignore[call-arg]
+    sim = Simulator(SkillRunner(build_skill(settings)).invoke, Resolver.from_model(model_file), RequestFactory(),
+                    load_slot_samples(model_file))
+    # U: remember my magnesium   A: ... Which form do you take, like glycinate?  (Dialog.ElicitSlot on form)
+    asked = sim.say("remember my magnesium")
+    assert asked.response["response"]["directives"][0]["slotToElicit"] == "form"
+    # U: it's citrate   -> SetPreferenceIntent with the form resolved, not a fallback
+    answered = sim.say("it's citrate")
+    slot = answered.request["request"]["intent"]["slots"]["form"]
+    assert answered.request["request"]["intent"]["name"] == "SetPreferenceIntent"
+    assert slot["resolutions"]["resolutionsPerAuthority"][0]["values"][0]["value"]["id"] == "citrate"
+    assert "citrate" in answered.speech
+    # U: it's the weather   -> no form: heard afresh, not forced into the slot
+    sim.say("remember my magnesium")
+    assert sim.say("what's the weather").request["request"]["intent"]["name"] != "SetPreferenceIntent"

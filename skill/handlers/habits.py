@@ -6,10 +6,12 @@ import logging
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import is_intent_name
-from ask_sdk_model import Response
+from ask_sdk_model import Intent as AskIntent
+from ask_sdk_model import IntentRequest, Response
+from ask_sdk_model import Slot as AskSlot
 
 from skill.alexa_errors import ReminderError
-from skill.handlers.base import AGE, AMOUNT, ANY, CONDITION, FORM, UNIT, Intent, health, slot
+from skill.handlers.base import AGE, AMOUNT, ANY, CONDITION, UNIT, Intent, Slot, health, slot
 from skill.handlers.dose import dose_reply
 from skill.handlers.personal import (PersonalHandler, delete_reminders, reminder_problem, schedule_reminder,
                                      unsaved_line)
@@ -113,10 +115,14 @@ class CountNightsHandler(PersonalHandler):
         return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
 
 
+# The form to remember, asked for when none was heard ("remember my magnesium").
+PREFERRED_FORM = Slot("form", "FormType", elicit=True)
+
+
 class SetPreferenceHandler(PersonalHandler):
     """Serve "remember that I take 300 milligrams of glycinate" for the wind-down's dose step."""
 
-    intent = Intent("SetPreferenceIntent", (AMOUNT, UNIT, FORM, CONDITION, AGE))
+    intent = Intent("SetPreferenceIntent", (AMOUNT, UNIT, PREFERRED_FORM, CONDITION, AGE))
     keys = ("preference.saved.both", "preference.saved.form", "preference.saved.amount", "preference.unclear")
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -127,6 +133,13 @@ class SetPreferenceHandler(PersonalHandler):
         amount = parse_amount(amount_heard, unit_id or unit_heard)
         usable = amount is not None and amount == amount and 1 <= amount <= 2000
         if form is None and not usable:
+            # "Which form do you take?": asked with Dialog.ElicitSlot, so "it's citrate" is heard as the answer.
+            if isinstance(handler_input.request_envelope.request, IntentRequest):
+                from ask_sdk_model.dialog import ElicitSlotDirective  # not at import: see PersonalHandler.ask_bedtime
+
+                wanted = AskIntent(name=self.intent.name, slots={PREFERRED_FORM.name: AskSlot(name=PREFERRED_FORM.name)})
+                handler_input.response_builder.add_directive(ElicitSlotDirective(updated_intent=wanted,
+                                                                                 slot_to_elicit=PREFERRED_FORM.name))
             return self.voice.respond(handler_input, Reply([], ask=Line("preference.unclear")))
         profile = self.services.profile(handler_input)
         if form is not None:

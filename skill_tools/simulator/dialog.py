@@ -2,13 +2,13 @@
 
 Alexa, having sent `Dialog.ElicitSlot` for SetBedtimeIntent's time, hears "ten thirty" as that
 intent with that slot, using the slot's own samples ("{time}", "around {time}"). This does the same
-with the slot-level samples of the model and the built-in slot parsers.
+with the slot-level samples of the model, the built-in slot parsers and the resolver's custom values.
 """
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from skill_tools.simulator.nlu import Resolution, SlotMatch, normalise
 # (intent, slot) -> (slot type, the slot's samples)
 SlotSamples = Mapping[tuple[str, str], tuple[str, list[str]]]
 _PARSERS = {"AMAZON.TIME": parse_time, "AMAZON.NUMBER": parse_number}
+# (slot type, words) -> the value those words are of that custom type, or None
+CustomValue = Callable[[str, str], SlotMatch | None]
 
 
 def slot_samples(language_model: Mapping[str, Any]) -> dict[tuple[str, str], tuple[str, list[str]]]:
@@ -48,11 +50,19 @@ def elicited_directive(response: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def resolve_elicited(utterance: str, intent: str, slot: str, samples: SlotSamples) -> Resolution | None:
-    """The answer to an elicited slot, or None when the utterance is not one (the person changed topic)."""
+def resolve_elicited(utterance: str, intent: str, slot: str, samples: SlotSamples,
+                     custom: CustomValue | None = None) -> Resolution | None:
+    """The answer to an elicited slot, or None when the utterance is not one (the person changed topic).
+
+    Built-in types are parsed; a custom type's value ("it's citrate") is heard by ``custom``, the
+    resolver's own recognition of the type's values and synonyms.
+    """
     entry = samples.get((intent, slot))
-    parser = _PARSERS.get(entry[0]) if entry else None
-    if entry is None or parser is None:
+    if entry is None:
+        return None
+    slot_type = entry[0]
+    parser = _PARSERS.get(slot_type)
+    if parser is None and custom is None:
         return None
     text = normalise(utterance)
     for sample in entry[1]:
@@ -60,8 +70,14 @@ def resolve_elicited(utterance: str, intent: str, slot: str, samples: SlotSample
         marked = normalise(sample.replace("{" + slot + "}", " zzslotzz "))
         pattern = re.escape(marked).replace("zzslotzz", "(?P<value>.+)")
         match = re.fullmatch(pattern, text)
-        value = parser(match.group("value")) if match else None
-        if value is not None:
-            filled = SlotMatch(slot, value, entry[0], None, None)
-            return Resolution(intent, {slot: filled}, 1.0, sample, {slot: entry[0]})
+        if match is None:
+            continue
+        if parser is not None:
+            value = parser(match.group("value"))
+            filled = SlotMatch(slot, value, slot_type, None, None) if value is not None else None
+        else:
+            heard = custom(slot_type, match.group("value")) if custom is not None else None
+            filled = SlotMatch(slot, heard.value, slot_type, heard.resolved_id, heard.resolved_name) if heard else None
+        if filled is not None:
+            return Resolution(intent, {slot: filled}, 1.0, sample, {slot: slot_type})
     return None

@@ -572,6 +572,17 @@ class Resolver:
         name = re.escape(self.invocation_name)
         return re.compile(rf"(?:alexa )?(?:(?:{launch}) )?{name}(?: (?P<rest>.+))?")
 
+    def custom_value(self, slot_type: str, text: str) -> SlotMatch | None:
+        """``text`` heard whole as one value of a custom type ("citrate", "magnesium citrate"), as Alexa
+        hears the answer to a question that elicited a slot of that type; else None."""
+        words = normalise(text).split()
+        for entity in self._recogniser.find(words):
+            if (entity.start, entity.end) == (0, len(words)):
+                for reading in entity.readings:
+                    if reading.slot_type == slot_type and slot_type in self._custom_types:
+                        return SlotMatch("", reading.value, slot_type, reading.resolved_id, reading.resolved_name)
+        return None
+
     def split_invocation(self, utterance: str) -> tuple[bool, str]:
         """Tell whether the utterance names the skill ("open ...", "ask ... how much") and what follows.
 

@@ -110,7 +110,7 @@ class Simulator:
             utterance_text = utterance
         resolution = None
         if self.eliciting is not None and self.session is not None:
-            resolution = resolve_elicited(utterance_text, *self.eliciting, self.slot_samples)
+            resolution = resolve_elicited(utterance_text, *self.eliciting, self.slot_samples, self.resolver.custom_value)
         resolution = resolution or self.resolver.resolve(utterance_text)
         if self.session is None:
             self.session = self.factory.new_session()
