@@ -76,6 +76,14 @@ def test_yes_keeps_a_count_of_one_and_the_first_date_and_nothing_more(night: Con
     assert A_DATE.search(file_bytes(tmp_path))  # the check the "no" below passes does find the dates a yes keeps
 
 
+def test_keep_count_said_to_the_offer_is_its_yes(night: Conversation, tmp_path: Path) -> None:
+    night.ask("DoseTakenIntent")
+    # U: yes keep count   (heard as CountNightsIntent)  -> tonight is counted, as after a yes
+    a = night.ask("CountNightsIntent")
+    assert a.said("count.agreed", "dose_taken.first") and a.ended
+    assert kept(tmp_path)["nights_counted"] == 1
+
+
 def test_no_keeps_only_the_no_and_the_file_holds_no_date(night: Conversation, tmp_path: Path) -> None:
     night.ask("DoseTakenIntent")
     # U: no

@@ -103,6 +103,21 @@ def test_how_often_said_after_an_amount_is_weighed_for_the_day(talk: Conversatio
     assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
 
 
+def test_a_lone_second_amount_is_the_amount(talk: Conversation) -> None:
+    # U: okay and is 200 enough   (Alexa put 200 in or_amount, with no first amount)  -> judged as 200 mg
+    assert talk.ask("DoseIntent", or_amount="200").said("dose.everyday")
+    # U: is a gram and a half okay   (a gram, and a half more)  -> 1500 mg: the gate
+    assert talk.ask("DoseIntent", unit="g:gram", more_amount="0.5").said("gate.over_800")
+
+
+def test_a_gram_said_after_a_smaller_amount_is_weighed_not_the_amount_before(talk: Conversation) -> None:
+    # U: is 200 mg okay
+    assert talk.ask("DoseIntent", amount="200", unit="mg:milligrams").said("dose.everyday")
+    # U: is a gram too much   (a unit said alone: one gram)  -> the gate, not the 200 mg answer again
+    a = talk.ask("DoseIntent", unit="g:gram")
+    assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
+
+
 def test_several_conditions_are_all_named(talk: Conversation) -> None:
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask("DoseIntent", amount="900", unit="mg:milligrams", condition="medicines:pills")

@@ -93,11 +93,17 @@ def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], b
     unit_id, unit_heard = slot(handler_input, "unit")
     form_id, form_heard = slot(handler_input, "form")
     _, count_heard = slot(handler_input, "count")
+    _, also_heard = slot(handler_input, "more_amount")
+    _, or_heard = slot(handler_input, "or_amount")
     if amount_heard is None and count_heard is not None and _count(count_heard) is None:
         amount_heard = count_heard  # "can I take 400": more than any capsule count is an amount
     amount = parse_amount(amount_heard, unit_id or unit_heard)
     if amount is None and (unit_id == "g" or (unit_heard or "").strip().lower() in ("gram", "a gram")):
         amount = 1000.0  # "a gram of magnesium": a unit said alone is one of it
+    lone = parse_amount(also_heard or or_heard, unit_id or unit_heard) if amount is None else None
+    if lone is not None and lone >= SMALLEST_BARE_AMOUNT:
+        # A second amount with no first ("okay and is 200 enough" heard as "or 200") is the amount.
+        amount_heard, amount, also_heard, or_heard = also_heard or or_heard, lone, None, None
     if amount is not None and amount < SMALLEST_BARE_AMOUNT and not (unit_id or unit_heard):
         # "I'm 16, can I take...": a small bare number is an age or a count far more often than a dose;
         # answering it as milligrams would call it too little. Ask for the amount instead.
@@ -106,13 +112,12 @@ def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], b
     # "500 twice a day", "600 in the morning and 600 at night", "800 or 1000": the day's amount, so the
     # gate and the upper limit see what the person means to take (the second number in the first's unit).
     times = times_a_day(handler_input)
-    _, also_heard = slot(handler_input, "more_amount")
-    _, or_heard = slot(handler_input, "or_amount")
     also, alternative = (parse_amount(heard, unit_id or unit_heard) for heard in (also_heard, or_heard))
     if amount is not None and (times > 1 or also is not None or alternative is not None):
         amount, count = amount_for_the_day(amount, count=count, times=times, also_mg=also, or_mg=alternative), None
     asked = DoseAsked(amount_mg=amount, form=parse_form(form_id) or parse_form(form_heard), count=count)
-    said = any(v is not None for v in (amount_heard, form_heard, count_heard))
+    # A unit said alone ("is a gram too much") or a second amount is something new, never "the same again".
+    said = any(v is not None for v in (amount_heard, form_heard, count_heard, unit_heard, also_heard, or_heard)) or times > 1
     return asked, health(handler_input), said
 
 

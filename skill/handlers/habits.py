@@ -84,11 +84,13 @@ class DoseTakenHandler(PersonalHandler):
 class CountOfferHandler(PersonalHandler):
     """Serve yes or no to "shall I keep count of your nights?": a yes counts tonight, a no keeps only the no."""
 
-    claims = (("AMAZON.YesIntent", Waiting.COUNT_OFFER), ("AMAZON.NoIntent", Waiting.COUNT_OFFER))
+    # "Keep count" (CountNightsIntent) said to the offer is its yes.
+    claims = (("AMAZON.YesIntent", Waiting.COUNT_OFFER), ("AMAZON.NoIntent", Waiting.COUNT_OFFER),
+              ("CountNightsIntent", Waiting.COUNT_OFFER))
     keys = ("count.agreed", "count.declined", *NIGHT_KEYS, "store.unsaved")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        if is_intent_name("AMAZON.YesIntent")(handler_input):
+        if not is_intent_name("AMAZON.NoIntent")(handler_input):
             return count_tonight(self, handler_input, [Line("count.agreed")], agree=True)
         # The "no" is kept so the offer is not made every night; any count from before goes with it.
         self.services.update(handler_input, UserProfile.decline_count)

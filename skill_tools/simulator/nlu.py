@@ -169,6 +169,7 @@ _CLAUSE_OPENERS = frozenset("how what when where why which who can could should 
 # value said needs before it is chosen over one that cannot.
 _HEALTH_TYPE = "ConditionType"
 _RESCUE_FLOOR = 0.01
+_TOPIC_FLOOR = 0.002
 _PAIRED_TYPE = "FormType"  # people name two forms to compare them
 _TOPIC_TYPE = "TopicType"  # what the sources do not cover
 _SYMPTOM_TYPE = "SymptomType"  # how someone feels after taking it: answered "stop and get advice" (T5)
@@ -697,7 +698,10 @@ class Resolver:
             return list(self.intents.get(candidate, {}).values()).count(slot_type) >= count
 
         def likeliest(slot_type: str, count: int) -> str | None:
-            return next((c for c, p in ranked if p >= _RESCUE_FLOOR and holds(c, slot_type, count)), None)
+            # A topic the sources leave open is heard with less weight: "can i take my calcium at the same
+            # time" is a timing question in its words, and a question about calcium in its sense.
+            floor = _TOPIC_FLOOR if slot_type == _TOPIC_TYPE else _RESCUE_FLOOR
+            return next((c for c, p in ranked if p >= floor and holds(c, slot_type, count)), None)
 
         held = set(self.intents.get(intent, {}).values())
         health = any(r.slot_type == _HEALTH_TYPE for e in claimed for r in e.readings) or self._a_minor(words, found)
@@ -716,6 +720,16 @@ class Resolver:
                 holder = likeliest(slot_type, count)
                 if holder is not None:
                     return holder
+        # An amount said ("i do 500 in the morning and 500 before bed", "is a gram and a half ok") needs an
+        # intent with an amount slot, or the gate never weighs it: "before bed" alone would make it a
+        # question about timing, and "ok" a yes.
+        said = {r.slot_type for e in claimed for r in e.readings}
+        amount = self._spare_amount(words, claimed, ()) is not None or {_UNIT_TYPE, "AMAZON.NUMBER"} <= said
+        own = {t for t in self.intents.get(intent, {}).values() if t in self._custom_types} & said
+        if amount and _AMOUNT_SLOT not in self.intents.get(intent, {}) and not own:  # "the ELEMENTAL line says 140 mg"
+            holder = next((c for c, p in ranked if p >= _RESCUE_FLOOR and _AMOUNT_SLOT in self.intents.get(c, {})), None)
+            if holder is not None:
+                return holder
         if intent in self._needs_value:
             sample = self._nearest_sample(intent, features)
             if not self._fill_slots(intent, sample, words, found):
@@ -829,13 +843,14 @@ class Resolver:
         declared = self.intents.get(intent, {})
         if not declared:
             return {}
-        # A health word the nearest sample says itself, in the same place, is the sample's word, not a
-        # mention: "how MANY PILLS do i take" is said like "how many pills should i take". Only an exact
+        # A health word or number the nearest sample says itself, in the same place, is the sample's word, not
+        # a value: "how MANY PILLS do i take" is said like "how many pills should i take", and "what if i split
+        # it IN TWO" like the sample that says so (two is no second amount). Only an exact
         # alignment counts, so "i've got bad kidneys" still mentions kidneys beside "is magnesium bad
         # for your kidneys" (fail closed).
         literal = " ".join(p if isinstance(p, str) else "|" for p in sample.parts)
         entities = [e for e in _claim(found, set(declared.values()))
-                    if not (e.start and all(r.slot_type == _HEALTH_TYPE for r in e.readings)
+                    if not (e.start and all(r.slot_type in (_HEALTH_TYPE, "AMAZON.NUMBER") for r in e.readings)
                             and f" {' '.join(words[e.start - 1:e.end])} " in f" {literal} ")]
         # Slot names per type, the nearest sample's first: "compare {a} and {b}" fills a then b.
         order = [p[0] for p in sample.parts if not isinstance(p, str)] + list(declared)
