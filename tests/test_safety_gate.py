@@ -1,11 +1,16 @@
 """The safety gate: every dose answer passes it, in every path. A bug here is worse than a crash."""
 from __future__ import annotations
 
+import functools
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from skill.builder import build_skill
 from skill.knowledge import Condition, Gate, Tier, amount_for_the_day, assess_dose
 from skill.knowledge.forms import Form
+from skill.runtime import SkillRunner
+from skill.settings import Settings
 from tests.conversation import Conversation, numbers
 
 DOSE_KEYS = {"dose.low", "dose.everyday", "dose.between", "dose.deficient", "dose.general", "dose.converted",
@@ -275,3 +280,36 @@ def test_a_mention_already_answered_is_not_repeated_on_every_answer(talk: Conver
     # U: which form is best for cramps?   -- no new mention: no gate line added again
     a = talk.ask("FormAdviceIntent", need="cramps:cramps")
     assert not any(k.startswith("gate.") for k in a.keys)
+
+
+# --- every follow-up amount is weighed as said --------------------------------------------------
+
+
+@functools.cache
+def _runner_and_log() -> tuple[SkillRunner, list[str]]:
+    """One skill for the property below; each example is a fresh session (nothing is persisted)."""
+    said: list[str] = []
+    settings_ = Settings(_env_file=None, verify_signature=False, persistence="none", seed=7, alexa_api=False)  # type: ignore[call-arg]
+    return SkillRunner(build_skill(settings_, on_say=said.append)), said
+
+
+_SECOND_TURNS = st.one_of(
+    st.integers(50, 2000).map(lambda mg: ({"amount": str(mg), "unit": "mg:milligrams"}, float(mg))),
+    st.sampled_from([1, 2]).map(lambda g: ({"amount": str(g), "unit": "g:grams"}, g * 1000.0)),
+    st.just(({"unit": "g:gram"}, 1000.0)),  # "is a gram too much"
+    st.integers(50, 800).map(lambda mg: ({"or_amount": str(mg)}, float(mg))),  # a lone second amount
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=st.integers(50, 800), second=_SECOND_TURNS)
+def test_a_follow_up_amount_is_weighed_as_said_never_as_the_one_before(first: int, second: tuple[dict, float]) -> None:
+    runner, said = _runner_and_log()
+    talk = Conversation(runner, said)
+    # U: is <first> mg okay        then        U: what about <second>
+    talk.ask("DoseIntent", amount=str(first), unit="mg:milligrams")
+    slots, magnesium = second
+    a = talk.ask("DoseIntent", **slots)
+    assert a.said("gate.over_800") == (magnesium > 800), (first, slots, a.keys)
+    if magnesium > 800:
+        assert not DOSE_KEYS & set(a.keys)
