@@ -144,7 +144,8 @@ def hear_condition(handler_input: HandlerInput) -> Condition | None:
     """
     read = handler_input.attributes_manager.request_attributes
     if _CONDITION_READ in read:  # the listener read it before the handler asks again: once per request
-        return read[_CONDITION_READ]
+        earlier = read[_CONDITION_READ]
+        return earlier if isinstance(earlier, Condition) else None
     resolved, heard = slot(handler_input, "condition")
     known = Condition(resolved) if resolved is not None and resolved in Condition.__members__.values() else None
     condition = known or health_mention(heard) or age_mention(slot(handler_input, "age")[1])
