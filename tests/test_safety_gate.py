@@ -123,6 +123,17 @@ def test_a_gram_said_after_a_smaller_amount_is_weighed_not_the_amount_before(tal
     assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
 
 
+def test_another_adult_named_without_a_health_word_gets_the_adult_answer(talk: Conversation) -> None:
+    # U: is 400 mg okay
+    assert talk.ask("DoseIntent", amount="400", unit="mg:milligrams").said("dose.everyday")
+    # U: what about for my husband   (the words land in the condition slot, unresolved)  -> the same answer
+    assert talk.ask("WhatAboutIntent", condition="my husband").said("dose.everyday")
+    # U: and for my son   -> a child (S4): the gate, for the rest of the session
+    assert talk.ask("WhatAboutIntent", condition="child:my son").said("gate.child")
+    # U: and for my husband again   -> still gated: the session heard a child
+    assert not DOSE_KEYS & set(talk.ask("WhatAboutIntent", condition="my husband").keys)
+
+
 def test_several_conditions_are_all_named(talk: Conversation) -> None:
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask("DoseIntent", amount="900", unit="mg:milligrams", condition="medicines:pills")

@@ -177,6 +177,10 @@ NOT_HEALTH = frozenset({
     "food", "a meal", "meals", "dinner", "breakfast", "lunch", "water", "milk", "juice", "coffee", "tea",
     "even", "it", "that", "this", "them", "magnesium", "sleep", "bed", "night", "tonight", "nothing", "none",
     "no", "nope", "not", "anything", "supplement", "a supplement", "supplements", "vitamins",
+    # Another adult named with nothing about their health ("what about for my husband"): the adult answer.
+    # Children are no such word: "my son", "my daughter" are conditions (S4), and so is any age under 18.
+    "husband", "wife", "partner", "boyfriend", "girlfriend", "fiance", "fiancee", "mom", "mum", "mother",
+    "dad", "father", "friend", "sister", "brother", "roommate", "flatmate", "colleague", "me", "myself",
 })
 # S4 speaks of children; from this age on, the adult answers apply.
 ADULT_AGE = 18
@@ -234,7 +238,8 @@ def health_mention(raw: str | None) -> Condition | None:
     if found is not None:
         return found
     text = raw.strip().lower()
-    if text in NOT_HEALTH or text.removeprefix("my ").removeprefix("a ") in NOT_HEALTH:
+    bare = text.removeprefix("for ").removeprefix("my ").removeprefix("a ")
+    if text in NOT_HEALTH or bare in NOT_HEALTH:
         return None
     age = _age(text)
     if age is not None:
