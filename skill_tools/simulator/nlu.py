@@ -332,7 +332,10 @@ class _Recogniser:
                 heard = " ".join(words[i:j])
                 known = self.phrases.get(heard) or self.stemmed.get(" ".join(stems[i:j]), {})
                 readings = [_Reading(t, heard, rid, rname) for t, (rid, rname) in known.items()]
-                if j - i <= MAX_BUILTIN_WORDS and self.parsers and may_end_a_value(words[j - 1]):
+                # "two fifty THREE TIMES a day" is 250, three times a day: a number of several words does not
+                # run into the count of a "times".
+                runs_into_times = j - i > 1 and j < n and words[j] == "times"
+                if j - i <= MAX_BUILTIN_WORDS and self.parsers and may_end_a_value(words[j - 1]) and not runs_into_times:
                     for slot_type, parse in self.parsers.items():
                         value = parse(heard)
                         if value is not None and heard == "one" and i and words[i - 1] in _ONE_AS_PRONOUN:
