@@ -523,7 +523,9 @@ _LITERAL_HEALTH_ALLOWED = {
     ("DoseIntent", "lots of tablets"),  # "my {condition} is on lots of tablets": the slot is the person; it gates
     ("SleepFactsIntent", "high blood pressure"), ("SleepFactsIntent", "diabetes"),
     ("SleepFactsIntent", "health problems"),
-    ("SideEffectsIntent", "my heart"),  # "my heart is {symptom}": the symptom beside it is the mention (T5, never a dose)
+    ("SideEffectsIntent", "my heart"),
+    # "how much magnesium is in my pills": the pills are the supplement on the label, not a medicine
+    ("ElementalIntent", "my pills"), ("ElementalIntent", "pills"),  # "my heart is {symptom}": the symptom beside it is the mention (T5, never a dose)
 }
 
 

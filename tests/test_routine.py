@@ -141,6 +141,16 @@ def test_a_saved_amount_is_spoken_only_through_the_gate(night: Conversation) -> 
     assert a.said("gate.over_800") and "2000 milligrams of" not in a.speech
 
 
+def test_remember_that_keeps_what_was_just_said(night: Conversation) -> None:
+    # U: tell me about glycinate     U: remember that   -> glycinate is kept for the wind-down
+    night.ask("FormInfoIntent", form="glycinate:glycinate")
+    a = night.ask("SetPreferenceIntent")
+    assert a.said("preference.saved.form") and "glycinate" in a.speech
+    # U: remember my magnesium, in a new session, with nothing said before -> asked which form
+    night.ask("AMAZON.StopIntent")
+    assert night.ask("SetPreferenceIntent").said("preference.unclear")
+
+
 def test_i_took_my_magnesium_counts_the_nights(night: Conversation, clock: Clock) -> None:
     night.ask("SetBedtimeIntent", time="22:30")
     # U: I took my magnesium   A: ... Would you like me to keep count of your nights?   U: yes

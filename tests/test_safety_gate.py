@@ -134,6 +134,14 @@ def test_another_adult_named_without_a_health_word_gets_the_adult_answer(talk: C
     assert not DOSE_KEYS & set(talk.ask("WhatAboutIntent", condition="my husband").keys)
 
 
+def test_another_amount_later_in_the_day_is_added_to_the_one_before(talk: Conversation) -> None:
+    # U: I take 500 in the morning
+    talk.ask("DoseIntent", amount="500", unit="mg:milligrams")
+    # U: can I take another 400 at night   -> 900 mg a day: the gate
+    a = talk.ask("DoseIntent", more_amount="400")
+    assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
+
+
 def test_several_conditions_are_all_named(talk: Conversation) -> None:
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask("DoseIntent", amount="900", unit="mg:milligrams", condition="medicines:pills")
@@ -309,6 +317,7 @@ _SECOND_TURNS = st.one_of(
     st.sampled_from([1, 2]).map(lambda g: ({"amount": str(g), "unit": "g:grams"}, g * 1000.0)),
     st.just(({"unit": "g:gram"}, 1000.0)),  # "is a gram too much"
     st.integers(50, 800).map(lambda mg: ({"or_amount": str(mg)}, float(mg))),  # a lone second amount
+    st.integers(50, 800).map(lambda mg: ({"more_amount": str(mg)}, -float(mg))),  # "another <mg>": added (negative: see below)
 )
 
 
@@ -321,7 +330,9 @@ def test_a_follow_up_amount_is_weighed_as_said_never_as_the_one_before(first: in
     # U: is <first> mg okay        then        U: is <second> okay / what about <second>
     talk.ask("DoseIntent", amount=str(first), unit="mg:milligrams")
     slots, magnesium = second
-    a = talk.ask("DoseIntent" if "or_amount" in slots else intent, **slots)  # WhatAboutIntent has no or_amount
+    if magnesium < 0:  # "can I take another 400?" adds to the amount before it
+        magnesium = first - magnesium
+    a = talk.ask("DoseIntent" if {"or_amount", "more_amount"} & set(slots) else intent, **slots)  # not WhatAbout's
     assert a.said("gate.over_800") == (magnesium > 800), (first, slots, a.keys)
     if magnesium > 800:
         assert not DOSE_KEYS & set(a.keys)

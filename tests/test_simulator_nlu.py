@@ -591,6 +591,7 @@ def test_a_number_without_a_unit_does_not_pull_an_off_topic_request_in(real_reso
     ("should i take 800 or 1000", {"amount": "800", "or_amount": "1000"}),
     ("i take four 250 mg capsules", {"count": "4", "amount": "250"}),
     ("so two fifty three times a day is fine right", {"amount": "250", "times": "three times"}),  # not 253
+    ("label says two capsules per serving 250 mg each", {"count": "2", "amount": "250"}),  # two capsules: a count
 ])
 def test_several_numbers_in_one_breath_each_find_their_slot(real_resolver: Resolver, said: str,
                                                             expected: dict[str, str]) -> None:

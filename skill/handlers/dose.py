@@ -154,7 +154,15 @@ def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: b
     state = state_of(handler_input)
     before = state.dose if state.topic in (Topic.DOSE, Topic.ELEMENTAL) and state.dose else None
     times = times_a_day(handler_input)
-    if before is not None and asked.amount_mg is None and times > 1 and before.amount_mg is not None:
+    _, amount_heard = slot(handler_input, "amount")
+    _, more_heard = slot(handler_input, "more_amount")
+    unit_id, unit_heard = slot(handler_input, "unit")
+    more = parse_amount(more_heard, unit_id or unit_heard) if amount_heard is None else None
+    # Only a second amount said alone: "a gram and a half" (a unit said alone, and half more) is its own.
+    if before is not None and before.amount_mg is not None and more is not None and asked.amount_mg == more:
+        # "can I take another 200 at night?" after "I take 200 in the morning": the gate weighs both.
+        asked = DoseAsked(amount_for_the_day(before.amount_mg, count=before.count, also_mg=more), asked.form or before.form)
+    elif before is not None and asked.amount_mg is None and times > 1 and before.amount_mg is not None:
         # "and if I took it twice a day?" after "is 500 mg okay": the gate weighs 1000 mg a day.
         asked = DoseAsked(amount_for_the_day(before.amount_mg, count=before.count, times=times), asked.form or before.form)
     elif before is not None:

@@ -18,7 +18,7 @@ from skill.handlers.personal import (PersonalHandler, delete_reminders, reminder
 from skill.knowledge import Tier, assess_dose, parse_amount, parse_form
 from skill.knowledge.nights import tonight
 from skill.profile.models import UserProfile
-from skill.speech import Line, Reply
+from skill.speech import Line, Reply, state_of
 from skill.state import Waiting
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,11 @@ class SetPreferenceHandler(PersonalHandler):
         form = parse_form(form_id) or parse_form(form_heard)
         amount = parse_amount(amount_heard, unit_id or unit_heard)
         usable = amount is not None and amount == amount and 1 <= amount <= 2000
+        last = state_of(handler_input).dose
+        if form is None and not usable and last is not None and (last.form or last.amount_mg):
+            # "remember that", right after "I use glycinate" or "is 300 mg okay": what was just said.
+            form, amount = last.form, last.amount_mg
+            usable = amount is not None and 1 <= amount <= 2000
         if form is None and not usable:
             # "Which form do you take?": asked with Dialog.ElicitSlot, so "it's citrate" is heard as the answer.
             if isinstance(handler_input.request_envelope.request, IntentRequest):

@@ -870,6 +870,8 @@ class Resolver:
                 for name, slot_type in declared.items():
                     if slot_type == reading.slot_type:
                         fit = self._slot_contexts.get((intent, name), _NO_CONTEXT).fit(context)
+                        if name in _AMOUNT_SLOTS and context and context[2][3:] in _COUNTED:
+                            continue  # "two CAPSULES per serving": a count, never an amount
                         strict = name in _SAID_LIKE_ITSELF
                         if strict and not self._said_like(name, context):
                             continue  # "it's FOUR am", "is SIX hours enough": numbers, not ages
@@ -1007,6 +1009,9 @@ _MEASURE = re.compile(r"(?:minute|hour|day|night|week|month|time|capsule|pill|ta
                       r"|am|pm|o'clock|slot[a-z0-9]+")  # slot...: another value (a unit) follows
 _LEAST_FIT = 0.3
 _AMOUNT_SLOT = "amount"
+_AMOUNT_SLOTS = frozenset({"amount", "more_amount", "or_amount"})
+# Words after a number that make it a count of something: "two capsules", "three scoops".
+_COUNTED = frozenset("capsule capsules pill pills tablet tablets gummy gummies scoop scoops softgel softgels".split())
 # The least number heard as a spare amount: below it, a count, an age or a time is likelier.
 _SPARE_AMOUNT_FROM = 50
 # Next words count most; the word beyond them a little ("i'M {age}", "TAKE {amount} {unit}").
