@@ -568,6 +568,9 @@ def test_a_symptom_heard_in_one_clause_keeps_the_intent_the_whole_utterance_lean
 @pytest.mark.parametrize(("said", "condition"), [
     ("ugh my nephrologist would kill me if she knew i was up this late", "kidney"),
     ("oh and i'm thirty weeks along", "pregnancy"),
+    ("i've got terrible morning sickness and can't sleep", "pregnancy"),
+    ("how much magnesium um and i'm on the depo jab if that matters", "medicines"),
+    ("i'm having radiotherapy", "other"),
 ])
 def test_a_health_mention_said_in_passing_is_heard(real_resolver: Resolver, said: str, condition: str) -> None:
     res = real_resolver.resolve(said)
@@ -597,6 +600,12 @@ def test_several_numbers_in_one_breath_each_find_their_slot(real_resolver: Resol
                                                             expected: dict[str, str]) -> None:
     slots = real_resolver.resolve(said).slots
     assert {name: slots[name].value for name in expected if name in slots} == expected, slots
+
+
+def test_a_number_followed_by_a_length_of_time_is_no_amount(real_resolver: Resolver) -> None:
+    # "i'm twenty eight weeks" (pregnant) was heard as 28 mg, and answered with a dose.
+    slots = real_resolver.resolve("how many milligrams is ok i'm twenty eight weeks").slots
+    assert "amount" not in slots and "condition" in slots, slots
 
 
 def test_a_food_after_what_about_is_a_food_question_not_a_form(real_resolver: Resolver) -> None:

@@ -177,6 +177,7 @@ _UNIT_TYPE = "UnitType"  # "milligrams": with a number, an amount
 # The least probability an intent holding a health mention, symptom or amount needs to be heard for an
 # utterance the classifier is unsure of (below the threshold): its values, not its words, carry it.
 _JOINT_FLOOR = 0.1
+_SAFETY_JOINT_FLOOR = 0.05
 _CLAUSE_MIN_UTTERANCE = 5  # shorter utterances are one clause
 _CLAUSE_MIN_WORDS = 3
 _FILLERS = frozenset("um umm uh uhh erm er hmm hm mm ah actually honestly basically literally though".split())
@@ -669,8 +670,10 @@ class Resolver:
         if _TOPIC_TYPE in said:  # "do i need calcium with it too": answered honestly, "my sources don't cover that"
             wanted.append((_TOPIC_TYPE,))
         for types in wanted:
+            # A health mention or a symptom is heard on less: missed, the person hears "I can't help".
+            floor = _SAFETY_JOINT_FLOOR if types[0] in (_HEALTH_TYPE, _SYMPTOM_TYPE) else _JOINT_FLOOR
             for candidate, p in self._ranked(features):
-                if p < _JOINT_FLOOR:
+                if p < floor:
                     break
                 if candidate != FALLBACK_INTENT and set(types) <= set(self.intents.get(candidate, {}).values()):
                     return candidate, p
@@ -870,8 +873,9 @@ class Resolver:
                 for name, slot_type in declared.items():
                     if slot_type == reading.slot_type:
                         fit = self._slot_contexts.get((intent, name), _NO_CONTEXT).fit(context)
-                        if name in _AMOUNT_SLOTS and context and context[2][3:] in _COUNTED:
-                            continue  # "two CAPSULES per serving": a count, never an amount
+                        if name in _AMOUNT_SLOTS and context and (context[2][3:] in _COUNTED
+                                                                  or context[2][3:] in _DURATIONS):
+                            continue  # "two CAPSULES per serving", "i'm twenty eight WEEKS": never an amount
                         strict = name in _SAID_LIKE_ITSELF
                         if strict and not self._said_like(name, context):
                             continue  # "it's FOUR am", "is SIX hours enough": numbers, not ages
@@ -1010,6 +1014,8 @@ _MEASURE = re.compile(r"(?:minute|hour|day|night|week|month|time|capsule|pill|ta
 _LEAST_FIT = 0.3
 _AMOUNT_SLOT = "amount"
 _AMOUNT_SLOTS = frozenset({"amount", "more_amount", "or_amount"})
+# Words after a number that make it a length of time: "i'm twenty eight weeks", "six hours".
+_DURATIONS = frozenset("second seconds minute minutes hour hours day days night nights week weeks month months year years".split())
 # Words after a number that make it a count of something: "two capsules", "three scoops".
 _COUNTED = frozenset("capsule capsules pill pills tablet tablets gummy gummies scoop scoops softgel softgels".split())
 # The least number heard as a spare amount: below it, a count, an age or a time is likelier.
