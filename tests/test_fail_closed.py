@@ -104,9 +104,26 @@ def already_taken_path(talk: Conversation) -> None:
     gated(talk.ask("DoseIntent", amount="300", unit="mg:milligrams").keys)  # and no dose after it
 
 
+def follow_up_amount_path(talk: Conversation) -> None:
+    # U: is 200 mg okay?  U: I'm on zorbitrex.  U: and if I took it twice a day?  U: and another 100 at night?
+    talk.ask("DoseIntent", amount="200", unit="mg:milligrams")
+    talk.ask("SafetyIntent", condition=UNKNOWN)
+    gated(talk.ask("DoseIntent", times="two:twice").keys)
+    gated(talk.ask("DoseIntent", more_amount="100").keys)
+
+
+def label_follow_up_path(talk: Conversation) -> None:
+    # U: how much magnesium is in 500 mg of citrate?  U: and in taurate, for my mum? she's on zorbitrex
+    talk.ask("ElementalIntent", amount="500", unit="mg:milligrams", form="citrate:citrate")
+    gated(talk.ask("WhatAboutIntent", form="taurate:taurate", condition=UNKNOWN).keys)
+    # U: and in oxide?   -> still gated: the mention holds for the session
+    gated(talk.ask("WhatAboutIntent", form="oxide:oxide").keys)
+
+
 PATHS: list[Callable[[Conversation], None]] = [
     dose_path, same_breath_path, label_path, routine_path, saved_amount_path, follow_up_path, per_capsule_path,
-    unreadable_age_path, unknown_symptom_path, day_amount_path, already_taken_path,
+    unreadable_age_path, unknown_symptom_path, day_amount_path, already_taken_path, follow_up_amount_path,
+    label_follow_up_path,
 ]
 
 
