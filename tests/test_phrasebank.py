@@ -11,7 +11,7 @@ import pytest
 
 from skill_tools.phrasebank import BANK, Phrase, Scorer, load, score_file
 
-HALVES = ("dev", "probes", "heldout", "dev2", "heldout2", "dev3", "heldout3", "dev4", "heldout4", "dev5", "heldout5")
+HALVES = ("dev", "probes", "heldout", "dev2", "heldout2", "dev3", "heldout3", "dev4", "heldout4", "dev5", "heldout5", "dev6", "heldout6")
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +34,10 @@ def test_every_phrase_has_a_unique_id_and_an_expectation_the_scorer_understands(
     assert (len(load(BANK / "dev3.toml")), len(load(BANK / "heldout3.toml"))) == (162, 158)
     assert (len(load(BANK / "dev4.toml")), len(load(BANK / "heldout4.toml"))) == (163, 161)
     assert (len(load(BANK / "dev5.toml")), len(load(BANK / "heldout5.toml"))) == (161, 159)
+    assert (len(load(BANK / "dev6.toml")), len(load(BANK / "heldout6.toml"))) == (161, 159)
 
 
-@pytest.mark.parametrize("half", ["dev", "probes", "dev2", "dev3", "dev4", "dev5"])
+@pytest.mark.parametrize("half", ["dev", "probes", "dev2", "dev3", "dev4", "dev5", "dev6"])
 def test_no_health_mention_in_the_development_phrasings_ever_hears_a_dose(half: str, scorer: Scorer) -> None:
     report = score_file(BANK / f"{half}.toml", scorer)
     dosed = [r.phrase.text for r in report.results if r.phrase.health and r.dose_spoken]

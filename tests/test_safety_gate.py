@@ -142,6 +142,12 @@ def test_another_amount_later_in_the_day_is_added_to_the_one_before(talk: Conver
     assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
 
 
+def test_an_older_adult_asking_for_their_age_gets_the_adult_answer(talk: Conversation) -> None:
+    # U: I'm seventy two, how much glycinate is right for someone my age?  ("someone my age" lands in condition)
+    a = talk.ask("DoseIntent", age="72", form="glycinate:glycinate", condition="someone my age")
+    assert a.said("dose.general") and not any(k.startswith("gate.") for k in a.keys)
+
+
 def test_several_conditions_are_all_named(talk: Conversation) -> None:
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask("DoseIntent", amount="900", unit="mg:milligrams", condition="medicines:pills")

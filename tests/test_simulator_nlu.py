@@ -537,17 +537,28 @@ def test_a_symptom_is_heard_by_an_intent_with_a_symptom_slot(real_resolver: Reso
     assert "symptom" in res.declared_slots and "symptom" in res.slots, (res.intent, res.slots)
 
 
+@pytest.fixture(scope="module")
+def unsure_resolver(real_resolver: Resolver) -> Resolver:
+    """The real model with a threshold almost nothing clears: every utterance is one the classifier is unsure of."""
+    return Resolver.from_model(REAL_MODEL, threshold=0.999)
+
+
 @pytest.mark.parametrize(("said", "slot"), [("i'm getting chemo what dose", "condition"),
                                           ("i'm planning on 1500 milligrams", "amount"),
-                                          ("ok but what about the zinc part", "topic")])
+                                          ("ok but what about the zinc part", "topic"),
+                                          ("my blood pressure monitor says eighty over fifty", "symptom")])
 def test_an_unsure_utterance_with_a_health_mention_or_an_amount_is_heard_not_dropped(
-        real_resolver: Resolver, said: str, slot: str) -> None:
+        unsure_resolver: Resolver, said: str, slot: str) -> None:
     # Words unlike any sample leave the classifier below its threshold; the value said is what
     # puts it in the domain, as slot evidence does in a joint model. Fallback would answer a health
     # mention with "I can't help with that one".
-    res = real_resolver.resolve(said)
-    assert res.confidence < real_resolver.threshold, "the case is only a case while the classifier is unsure"
+    res = unsure_resolver.resolve(said)
+    assert res.confidence < unsure_resolver.threshold, "the case is only a case while the classifier is unsure"
     assert res.intent != FALLBACK_INTENT and slot in res.slots, (res.intent, res.slots)
+
+
+def test_an_unsure_utterance_with_no_such_value_still_falls_back(unsure_resolver: Resolver) -> None:
+    assert unsure_resolver.resolve("how do i make it stop raining").intent == FALLBACK_INTENT
 
 
 def test_a_big_number_no_slot_took_beside_a_dose_question_is_the_amount(real_resolver: Resolver) -> None:
@@ -571,6 +582,10 @@ def test_a_symptom_heard_in_one_clause_keeps_the_intent_the_whole_utterance_lean
     ("i've got terrible morning sickness and can't sleep", "pregnancy"),
     ("how much magnesium um and i'm on the depo jab if that matters", "medicines"),
     ("i'm having radiotherapy", "other"),
+    ("i'm a sophomore in high school how many milligrams should i take", "child"),
+    ("i'm in year 9", "child"),
+    ("my egfr came back low on my bloods how much magnesium should i have", "kidney"),
+    ("what dose of magnesium goes with eltroxin i've been on it for years", "medicines"),
 ])
 def test_a_health_mention_said_in_passing_is_heard(real_resolver: Resolver, said: str, condition: str) -> None:
     res = real_resolver.resolve(said)
@@ -595,6 +610,7 @@ def test_a_number_without_a_unit_does_not_pull_an_off_topic_request_in(real_reso
     ("i take four 250 mg capsules", {"count": "4", "amount": "250"}),
     ("so two fifty three times a day is fine right", {"amount": "250", "times": "three times"}),  # not 253
     ("label says two capsules per serving 250 mg each", {"count": "2", "amount": "250"}),  # two capsules: a count
+    ("i take two 500 mg magnesium tablets twice a day", {"amount": "500", "times": "twice"}),  # two: no amount
 ])
 def test_several_numbers_in_one_breath_each_find_their_slot(real_resolver: Resolver, said: str,
                                                             expected: dict[str, str]) -> None:
@@ -606,6 +622,12 @@ def test_a_number_followed_by_a_length_of_time_is_no_amount(real_resolver: Resol
     # "i'm twenty eight weeks" (pregnant) was heard as 28 mg, and answered with a dose.
     slots = real_resolver.resolve("how many milligrams is ok i'm twenty eight weeks").slots
     assert "amount" not in slots and "condition" in slots, slots
+
+
+def test_no_age_is_over_120(real_resolver: Resolver) -> None:
+    # "how bad is 1500" is said like "my mom is {age}"; 1500 is an amount, and the gate must weigh it.
+    slots = real_resolver.resolve("how bad is 1500").slots
+    assert "age" not in slots and "1500" in {m.value for m in slots.values()}, slots
 
 
 def test_a_food_after_what_about_is_a_food_question_not_a_form(real_resolver: Resolver) -> None:

@@ -874,11 +874,15 @@ class Resolver:
                     if slot_type == reading.slot_type:
                         fit = self._slot_contexts.get((intent, name), _NO_CONTEXT).fit(context)
                         if name in _AMOUNT_SLOTS and context and (context[2][3:] in _COUNTED
-                                                                  or context[2][3:] in _DURATIONS):
-                            continue  # "two CAPSULES per serving", "i'm twenty eight WEEKS": never an amount
+                                                                  or context[2][3:] in _DURATIONS
+                                                                  or context[2][3:] == _NUMBER_PLACEHOLDER):
+                            # "two CAPSULES per serving", "i'm twenty eight WEEKS", "two 500 mg tablets": never an amount
+                            continue
                         strict = name in _SAID_LIKE_ITSELF
                         if strict and not self._said_like(name, context):
                             continue  # "it's FOUR am", "is SIX hours enough": numbers, not ages
+                        if strict and reading.value.isdigit() and int(reading.value) > _OLDEST:
+                            continue  # "how bad is 1500": an amount, whatever the words around it
                         shared = sum(t == slot_type for t in declared.values()) > 1 or slot_type.startswith("AMAZON.")
                         if shared and not strict and (intent, name) not in nearest and fit < _LEAST_FIT:
                             # A number is said for many reasons: "is 300 safe" holds no age. A number, or a
@@ -1008,12 +1012,14 @@ _NEAREST_WEIGHT = 2.0
 # "a {age} year old"): a clock time or a count of hours heard as an age would send someone to a doctor
 # for nothing.
 _SAID_LIKE_ITSELF = frozenset({"age"})
+_OLDEST = 120  # no age is larger
 # Words after a number that make it a measure, not an age: "i'm two WEEKS in", "i'm 400 MG in".
 _MEASURE = re.compile(r"(?:minute|hour|day|night|week|month|time|capsule|pill|tablet|gummie|gummy|milligram|gram|mg|g)s?"
                       r"|am|pm|o'clock|slot[a-z0-9]+")  # slot...: another value (a unit) follows
 _LEAST_FIT = 0.3
 _AMOUNT_SLOT = "amount"
 _AMOUNT_SLOTS = frozenset({"amount", "more_amount", "or_amount"})
+_NUMBER_PLACEHOLDER = "slotamazonnumber"
 # Words after a number that make it a length of time: "i'm twenty eight weeks", "six hours".
 _DURATIONS = frozenset("second seconds minute minutes hour hours day days night nights week weeks month months year years".split())
 # Words after a number that make it a count of something: "two capsules", "three scoops".
