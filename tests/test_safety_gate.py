@@ -148,6 +148,24 @@ def test_an_older_adult_asking_for_their_age_gets_the_adult_answer(talk: Convers
     assert a.said("dose.general") and not any(k.startswith("gate.") for k in a.keys)
 
 
+def test_an_amount_already_taken_counts_towards_more_later(talk: Conversation) -> None:
+    # U: I already took six hundred this morning   A: don't double up...
+    assert talk.ask("MissedDoseIntent", amount="600").said("missed")
+    # U: would three hundred more tonight be alright   -> 900 mg today: the gate
+    a = talk.ask("DoseIntent", more_amount="300")
+    assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
+
+
+def test_capsules_counted_after_a_per_capsule_label_are_weighed_when_past_the_line(talk: Conversation) -> None:
+    # U: my bottle says five hundred milligrams per capsule   U: is four capsules okay   -> 2000 mg: the gate
+    talk.ask("DoseIntent", amount="500", unit="mg:milligrams")
+    a = talk.ask("DoseIntent", count="4")
+    assert a.said("gate.over_800") and not a.said("dose.per_capsule")
+    # Under the line the skill still asks what one holds rather than guessing.
+    talk.ask("DoseIntent", amount="100", unit="mg:milligrams")
+    assert talk.ask("DoseIntent", count="2").said("dose.per_capsule")
+
+
 def test_several_conditions_are_all_named(talk: Conversation) -> None:
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask("DoseIntent", amount="900", unit="mg:milligrams", condition="medicines:pills")

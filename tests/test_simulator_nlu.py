@@ -592,7 +592,8 @@ def test_a_health_mention_said_in_passing_is_heard(real_resolver: Resolver, said
     assert res.slots["condition"].resolved_id == condition, (res.intent, res.slots)
 
 
-@pytest.mark.parametrize("said", ["i do 500 in the morning and 500 before bed", "is a gram and a half ok"])
+@pytest.mark.parametrize("said", ["i do 500 in the morning and 500 before bed", "is a gram and a half ok",
+                                  "i take two hundred at lunch"])  # a meal with an amount says when, not what
 def test_an_amount_said_is_heard_by_an_intent_with_an_amount_slot(real_resolver: Resolver, said: str) -> None:
     # "before bed" pulls to timing and "ok" to a yes; neither holds the amount, which the gate must weigh.
     assert "amount" in real_resolver.resolve(said).declared_slots

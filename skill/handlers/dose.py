@@ -10,7 +10,7 @@ from ask_sdk_model import Slot as AskSlot
 
 from skill.handlers.base import (AGE, AMOUNT, ANY, CONDITION, COUNT, FORM, MORE_AMOUNT, OR_AMOUNT, SYMPTOM, TIMES, UNIT, Handler,
                                  Intent, Slot, health, hear_symptom, slot)
-from skill.knowledge import (Condition, DoseAdvice, Gate, Label, Tier, Times, amount_for_the_day, assess_dose, parse_amount,
+from skill.knowledge import (DOCTOR_ONLY_ABOVE_MG, Condition, DoseAdvice, Gate, Label, Tier, Times, amount_for_the_day, assess_dose, parse_amount,
                              parse_form)
 from skill.speech import Line, Reply, fmt_mg, state_of
 from skill.state import DoseAsked, Topic, Waiting
@@ -162,6 +162,11 @@ def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: b
     if before is not None and before.amount_mg is not None and more is not None and asked.amount_mg == more:
         # "can I take another 200 at night?" after "I take 200 in the morning": the gate weighs both.
         asked = DoseAsked(amount_for_the_day(before.amount_mg, count=before.count, also_mg=more), asked.form or before.form)
+    elif (before is not None and before.amount_mg is not None and asked.count and asked.amount_mg is None
+          and before.amount_mg * asked.count > DOCTOR_ONLY_ABOVE_MG):
+        # "is four capsules okay?" after "my bottle says 500 mg per capsule": if each holds what was just
+        # said, that is past the gate's line, and the gate speaks rather than asking what one holds.
+        asked = DoseAsked(before.amount_mg, asked.form or before.form, asked.count)
     elif before is not None and asked.amount_mg is None and times > 1 and before.amount_mg is not None:
         # "and if I took it twice a day?" after "is 500 mg okay": the gate weighs 1000 mg a day.
         asked = DoseAsked(amount_for_the_day(before.amount_mg, count=before.count, times=times), asked.form or before.form)

@@ -76,6 +76,9 @@ class MissedDoseHandler(Handler):
         if Gate.OVER_800 in advice.gates:
             lines = [*gate_lines(advice), Line("missed.too_much"), Line("disclaimer")]
             return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+        # An amount already taken stays the dose in question, so "would 300 more tonight be alright?" weighs both.
+        if taken.amount_mg:
+            return self.voice.respond(handler_input, self.answer("missed", topic=Topic.DOSE, dose=DoseAsked(taken.amount_mg)))
         return self.voice.respond(handler_input, self.answer("missed"))
 
 

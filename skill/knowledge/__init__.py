@@ -7,10 +7,12 @@ from skill.knowledge.dose import DoseAdvice, Label, Tier, amount_for_the_day, as
 from skill.knowledge.facts import FACT_IDS, is_fact_id
 from skill.knowledge.forms import ELEMENTAL_SHARE, Form, Need, advise_form, elemental_mg, parse_form, parse_need
 from skill.knowledge.topics import Food, Mechanism, Symptom, Times, Uncovered, Unit, is_warning_sign
-from skill.knowledge.safety import Condition, Gate, age_mention, health_mention, parse_condition, safety_gate
+from skill.knowledge.safety import (DOCTOR_ONLY_ABOVE_MG, Condition, Gate, age_mention, health_mention, parse_condition,
+                                    safety_gate)
 
 __all__ = [
     "age_mention",
+    "DOCTOR_ONLY_ABOVE_MG",
     "ELEMENTAL_SHARE",
     "FACT_IDS",
     "Condition",

@@ -181,7 +181,7 @@ NOT_HEALTH = frozenset({
     # Children are no such word: "my son", "my daughter" are conditions (S4), and so is any age under 18.
     "husband", "wife", "partner", "boyfriend", "girlfriend", "fiance", "fiancee", "mom", "mum", "mother",
     "dad", "father", "friend", "sister", "brother", "roommate", "flatmate", "colleague", "me", "myself",
-    "age", "my age", "someone my age", "people my age",  # "how much for someone my age" (an adult's age is no gate)
+    "age", "my age", "someone my age", "people my age", "him", "her", "he", "she", "us", "you",  # "how much for someone my age" (an adult's age is no gate)
 })
 # S4 speaks of children; from this age on, the adult answers apply.
 ADULT_AGE = 18

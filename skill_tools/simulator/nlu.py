@@ -172,6 +172,7 @@ _RESCUE_FLOOR = 0.01
 _TOPIC_FLOOR = 0.002
 _PAIRED_TYPE = "FormType"  # people name two forms to compare them
 _TOPIC_TYPE = "TopicType"  # what the sources do not cover
+_MEALS = "food"  # the TopicType value for meals and drinks with a dose ("with dinner", "at lunch")
 _SYMPTOM_TYPE = "SymptomType"  # how someone feels after taking it: answered "stop and get advice" (T5)
 _UNIT_TYPE = "UnitType"  # "milligrams": with a number, an amount
 # The least probability an intent holding a health mention, symptom or amount needs to be heard for an
@@ -714,8 +715,10 @@ class Resolver:
         # A topic the sources do not cover ("how much melatonin should i take with it") is heard by the
         # intent that holds one, unless the chosen intent holds the same words otherwise (melatonin as
         # a mechanism in "how does magnesium affect melatonin").
-        topic = any(any(r.slot_type == _TOPIC_TYPE for r in e.readings) and not held & {r.slot_type for r in e.readings}
-                    for e in claimed)
+        # A meal said with an amount ("i take two hundred AT LUNCH") says when, not what: the amount decides.
+        amount_said = self._spare_amount(words, claimed, ()) is not None
+        topic = any(any(r.slot_type == _TOPIC_TYPE and not (amount_said and r.resolved_id == _MEALS) for r in e.readings)
+                    and not held & {r.slot_type for r in e.readings} for e in claimed)
         # Two forms said ("is threonate worth it over glycinate") need an intent that holds two.
         forms = sum(any(r.slot_type == _PAIRED_TYPE for r in e.readings) for e in claimed)
         # A symptom ("my chest feels tight after it") needs an intent that holds one, like a health mention.
