@@ -155,6 +155,18 @@ def hear_condition(handler_input: HandlerInput) -> Condition | None:
     return condition
 
 
+def elicit(handler_input: HandlerInput, intent: str, slot_name: str) -> None:
+    """Ask for one slot with Dialog.ElicitSlot, so the bare answer ("ten thirty", "it's citrate") is heard as it."""
+    if isinstance(handler_input.request_envelope.request, IntentRequest):
+        # Imported where used: the package loads 14 modules a cold start that asks nothing would pay for.
+        from ask_sdk_model import Intent as AskIntent
+        from ask_sdk_model import Slot as AskSlot
+        from ask_sdk_model.dialog import ElicitSlotDirective
+
+        wanted = AskIntent(name=intent, slots={slot_name: AskSlot(name=slot_name)})
+        handler_input.response_builder.add_directive(ElicitSlotDirective(updated_intent=wanted, slot_to_elicit=slot_name))
+
+
 def hear_symptom(handler_input: HandlerInput) -> tuple[bool, Symptom | None]:
     """Whether a symptom was said, and which; a warning sign (S3) gates every later dose answer this session.
 

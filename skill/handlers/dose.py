@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_model import Intent as AskIntent
-from ask_sdk_model import IntentRequest, Response
-from ask_sdk_model import Slot as AskSlot
+from ask_sdk_model import Response
 
 from skill.handlers.base import (AGE, AMOUNT, ANY, CONDITION, COUNT, FORM, MORE_AMOUNT, OR_AMOUNT, SYMPTOM, TIMES, UNIT, Handler,
-                                 Intent, Slot, health, hear_symptom, slot)
+                                 Intent, Slot, elicit, health, hear_symptom, slot)
 from skill.knowledge import (DOCTOR_ONLY_ABOVE_MG, Condition, DoseAdvice, Gate, Label, Tier, Times, amount_for_the_day, assess_dose, parse_amount,
                              parse_form)
 from skill.speech import Line, Reply, fmt_mg, state_of
@@ -86,9 +85,18 @@ def times_a_day(handler_input: HandlerInput) -> int:
     return Times(times_id).per_day if times_id is not None and times_id in Times.__members__.values() else 1
 
 
-def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], bool]:
-    """The dose question in this request (amount in mg, form, capsule count), every health mention of the
-    session, and whether anything new was said (False: "is that enough" continues the last question)."""
+class DoseHeard(NamedTuple):
+    """A dose question as heard in one request."""
+
+    asked: DoseAsked  # amount in mg (the day's, when several numbers were said), form, capsule count
+    conditions: set[Condition]  # every health mention of the session
+    said: bool  # anything new (False: "is that enough" continues the last question)
+    times: int  # how often a day was said ("twice a day": 2)
+    added_mg: float | None  # "another 200": a second amount said alone, to add to the one before
+
+
+def read_dose(handler_input: HandlerInput) -> DoseHeard:
+    """Read the dose question in this request, every slot once."""
     _, amount_heard = slot(handler_input, "amount")
     unit_id, unit_heard = slot(handler_input, "unit")
     form_id, form_heard = slot(handler_input, "form")
@@ -101,8 +109,11 @@ def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], b
     if amount is None and (unit_id == "g" or (unit_heard or "").strip().lower() in ("gram", "a gram")):
         amount = 1000.0  # "a gram of magnesium": a unit said alone is one of it
     lone = parse_amount(also_heard or or_heard, unit_id or unit_heard) if amount is None else None
+    added = None
     if lone is not None and lone >= SMALLEST_BARE_AMOUNT:
-        # A second amount with no first ("okay and is 200 enough" heard as "or 200") is the amount.
+        # A second amount with no first ("okay and is 200 enough" heard as "or 200") is the amount; after
+        # another amount, "another 200" adds to it (continue_dose).
+        added = lone if also_heard is not None else None
         amount_heard, amount, also_heard, or_heard = also_heard or or_heard, lone, None, None
     if amount is not None and amount < SMALLEST_BARE_AMOUNT and not (unit_id or unit_heard):
         # "I'm 16, can I take...": a small bare number is an age or a count far more often than a dose;
@@ -118,7 +129,8 @@ def read_dose(handler_input: HandlerInput) -> tuple[DoseAsked, set[Condition], b
     asked = DoseAsked(amount_mg=amount, form=parse_form(form_id) or parse_form(form_heard), count=count)
     # A unit said alone ("is a gram too much") or a second amount is something new, never "the same again".
     said = any(v is not None for v in (amount_heard, form_heard, count_heard, unit_heard, also_heard, or_heard)) or times > 1
-    return asked, health(handler_input), said
+    # "another 200 twice a day" is its own day's amount, not one to add.
+    return DoseHeard(asked, health(handler_input), said, times, added if times == 1 else None)
 
 
 def answer_dose(handler: Handler, handler_input: HandlerInput, asked: DoseAsked, conditions: set[Condition],
@@ -130,12 +142,7 @@ def answer_dose(handler: Handler, handler_input: HandlerInput, asked: DoseAsked,
                                                                    asked=asked))
         # "Should I take two?": two of what? Ask rather than guess what a capsule holds, with
         # Dialog.ElicitSlot on DoseIntent's amount so "two hundred each" is heard as the answer.
-        if isinstance(handler_input.request_envelope.request, IntentRequest):
-            from ask_sdk_model.dialog import ElicitSlotDirective  # not at import: see PersonalHandler.ask_bedtime
-
-            wanted = AskIntent(name="DoseIntent", slots={DOSE_AMOUNT.name: AskSlot(name=DOSE_AMOUNT.name)})
-            handler_input.response_builder.add_directive(ElicitSlotDirective(updated_intent=wanted,
-                                                                             slot_to_elicit=DOSE_AMOUNT.name))
+        elicit(handler_input, "DoseIntent", DOSE_AMOUNT.name)
         ask = Line("dose.per_capsule", {"count": asked.count})
         return handler.voice.respond(handler_input, Reply([], ask=ask, waiting=Waiting.PER_CAPSULE,
                                                           topic=Topic.DOSE, dose=asked))
@@ -150,18 +157,14 @@ def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: b
     "is that enough" repeats it; "is 800 okay" keeps the form said before; a follow-up ("and
     threonate?", "what about 800?") keeps everything not said again.
     """
-    asked, conditions, said = read_dose(handler_input)
+    heard = read_dose(handler_input)
+    asked, conditions, said, times = heard.asked, heard.conditions, heard.said, heard.times
     state = state_of(handler_input)
     before = state.dose if state.topic in (Topic.DOSE, Topic.ELEMENTAL) and state.dose else None
-    times = times_a_day(handler_input)
-    _, amount_heard = slot(handler_input, "amount")
-    _, more_heard = slot(handler_input, "more_amount")
-    unit_id, unit_heard = slot(handler_input, "unit")
-    more = parse_amount(more_heard, unit_id or unit_heard) if amount_heard is None else None
-    # Only a second amount said alone: "a gram and a half" (a unit said alone, and half more) is its own.
-    if before is not None and before.amount_mg is not None and more is not None and asked.amount_mg == more:
+    if before is not None and before.amount_mg is not None and heard.added_mg is not None:
         # "can I take another 200 at night?" after "I take 200 in the morning": the gate weighs both.
-        asked = DoseAsked(amount_for_the_day(before.amount_mg, count=before.count, also_mg=more), asked.form or before.form)
+        asked = DoseAsked(amount_for_the_day(before.amount_mg, count=before.count, also_mg=heard.added_mg),
+                          asked.form or before.form)
     elif (before is not None and before.amount_mg is not None and asked.count and asked.amount_mg is None
           and before.amount_mg * asked.count > DOCTOR_ONLY_ABOVE_MG):
         # "is four capsules okay?" after "my bottle says 500 mg per capsule": if each holds what was just
@@ -207,10 +210,10 @@ class PerCapsuleHandler(Handler):
     claims = (("DoseIntent", Waiting.PER_CAPSULE), ("ElementalIntent", Waiting.PER_CAPSULE))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        asked, conditions, _ = read_dose(handler_input)
-        before = state_of(handler_input).dose or DoseAsked()
+        heard = read_dose(handler_input)
+        asked, before = heard.asked, state_of(handler_input).dose or DoseAsked()
         merged = DoseAsked(amount_mg=asked.amount_mg, form=asked.form or before.form, count=before.count or asked.count)
-        return answer_dose(self, handler_input, merged, conditions)
+        return answer_dose(self, handler_input, merged, heard.conditions)
 
 
 class LabelLineHandler(Handler):
@@ -240,11 +243,11 @@ class ElementalHandler(Handler):
     keys = ("elemental.explain", "elemental.explain.more", "elemental.converted")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        asked, conditions, _ = read_dose(handler_input)
-        state = state_of(handler_input)
+        heard = read_dose(handler_input)
+        asked, state = heard.asked, state_of(handler_input)
         form = asked.form or (state.dose.form if state.dose else None)
         unit_said = slot(handler_input, "unit")[1] is not None
-        return convert(self, handler_input, DoseAsked(asked.amount_mg, form, asked.count), conditions, unit_said=unit_said)
+        return convert(self, handler_input, DoseAsked(asked.amount_mg, form, asked.count), heard.conditions, unit_said=unit_said)
 
 
 def convert(handler: Handler, handler_input: HandlerInput, asked: DoseAsked, conditions: set[Condition], *,

@@ -6,12 +6,10 @@ import logging
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import is_intent_name
-from ask_sdk_model import Intent as AskIntent
-from ask_sdk_model import IntentRequest, Response
-from ask_sdk_model import Slot as AskSlot
+from ask_sdk_model import Response
 
 from skill.alexa_errors import ReminderError
-from skill.handlers.base import AGE, AMOUNT, ANY, CONDITION, UNIT, Intent, Slot, health, slot
+from skill.handlers.base import AGE, AMOUNT, ANY, CONDITION, UNIT, Intent, Slot, elicit, health, slot
 from skill.handlers.dose import dose_reply
 from skill.handlers.personal import (PersonalHandler, delete_reminders, reminder_problem, schedule_reminder,
                                      unsaved_line)
@@ -141,12 +139,7 @@ class SetPreferenceHandler(PersonalHandler):
             usable = amount is not None and 1 <= amount <= 2000
         if form is None and not usable:
             # "Which form do you take?": asked with Dialog.ElicitSlot, so "it's citrate" is heard as the answer.
-            if isinstance(handler_input.request_envelope.request, IntentRequest):
-                from ask_sdk_model.dialog import ElicitSlotDirective  # not at import: see PersonalHandler.ask_bedtime
-
-                wanted = AskIntent(name=self.intent.name, slots={PREFERRED_FORM.name: AskSlot(name=PREFERRED_FORM.name)})
-                handler_input.response_builder.add_directive(ElicitSlotDirective(updated_intent=wanted,
-                                                                                 slot_to_elicit=PREFERRED_FORM.name))
+            elicit(handler_input, self.intent.name, PREFERRED_FORM.name)
             return self.voice.respond(handler_input, Reply([], ask=Line("preference.unclear")))
         profile = self.services.profile(handler_input)
         if form is not None:

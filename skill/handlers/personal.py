@@ -5,15 +5,13 @@ from __future__ import annotations
 import logging
 
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_model import Intent as AskIntent
-from ask_sdk_model import IntentRequest, Response
-from ask_sdk_model import Slot as AskSlot
+from ask_sdk_model import Response
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
 from typing import TYPE_CHECKING
 
 from skill.alexa_errors import ReminderError
-from skill.handlers.base import TIME, Handler, Intent
+from skill.handlers.base import TIME, Handler, Intent, elicit
 from skill.knowledge.nights import Tonight, spoken_time, tonight
 from skill.profile.models import UserProfile
 from skill.services import Services
@@ -48,13 +46,7 @@ class PersonalHandler(Handler):
 
     def ask_bedtime(self, handler_input: HandlerInput, then: str, key: str = "routine.ask_bedtime") -> Response:
         """Ask "what time do you go to bed?", eliciting SetBedtimeIntent's time slot; `then` is what follows."""
-        if isinstance(handler_input.request_envelope.request, IntentRequest):
-            # Imported where used: the package loads 14 modules a cold start that asks nothing would pay for.
-            from ask_sdk_model.dialog import ElicitSlotDirective
-
-            wanted = AskIntent(name=SET_BEDTIME.name, slots={TIME.name: AskSlot(name=TIME.name)})
-            handler_input.response_builder.add_directive(ElicitSlotDirective(updated_intent=wanted,
-                                                                             slot_to_elicit=TIME.name))
+        elicit(handler_input, SET_BEDTIME.name, TIME.name)
         reply = Reply([], ask=Line(key), waiting=Waiting.BEDTIME, then=then or None)
         return self.voice.respond(handler_input, reply)
 
@@ -85,7 +77,7 @@ def schedule_reminder(
         return handler.ask_bedtime(handler_input, then="reminder")
     if services.alexa_api and not has_consent(handler_input):
         # Ask by voice first (Alexa speaks the consent prompt); a card is the fallback if unanswered.
-        from ask_sdk_model.interfaces.connections import SendRequestDirective  # as ElicitSlotDirective above
+        from ask_sdk_model.interfaces.connections import SendRequestDirective  # where used, as in elicit()
 
         directive = SendRequestDirective(
             name="AskFor",

@@ -71,7 +71,7 @@ class MissedDoseHandler(Handler):
     keys = ("missed", "missed.too_much", "gate.over_800", "disclaimer")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        taken, _, _ = read_dose(handler_input)
+        taken = read_dose(handler_input).asked
         advice = assess_dose(taken.amount_mg)  # the same 800 mg line as every dose answer
         if Gate.OVER_800 in advice.gates:
             lines = [*gate_lines(advice), Line("missed.too_much"), Line("disclaimer")]
@@ -250,10 +250,10 @@ class WhatAboutHandler(Handler):
         _, amount = slot(handler_input, "amount")
         if state.topic is Topic.ELEMENTAL:
             # "and taurate?" after "how much is in 500 mg of citrate": the same conversion for what changed.
-            asked, conditions, _ = read_dose(handler_input)
+            heard = read_dose(handler_input)
             before = state.dose or DoseAsked()
-            merged = DoseAsked(asked.amount_mg or before.amount_mg, asked.form or before.form)
-            return convert(self, handler_input, merged, conditions,
+            merged = DoseAsked(heard.asked.amount_mg or before.amount_mg, heard.asked.form or before.form)
+            return convert(self, handler_input, merged, heard.conditions,
                            unit_said=before.amount_mg is not None or slot(handler_input, "unit")[1] is not None)
         if state.topic is Topic.DOSE or amount is not None:
             return continue_dose(self, handler_input, follow_up=True)

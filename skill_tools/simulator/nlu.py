@@ -686,8 +686,8 @@ class Resolver:
 
         - A health mention ("i have hashimoto's", "my kid", "i'm 16") needs an intent with a condition slot,
           or the skill never hears it: the likeliest such intent is taken if the classifier gave it any weight.
-          So does a symptom (a symptom slot), a topic the sources do not cover (a topic slot), and two
-          forms (two form slots).
+          So does a symptom (a symptom slot), a topic the sources do not cover (a topic slot), two
+          forms (two form slots), and an amount (an amount slot).
         - An intent that is never said without a value ("and {form}", "what about {amount}") is not
           heard when no value of its slots was said ("and what if i forget"): the next likeliest is.
         """
@@ -711,18 +711,19 @@ class Resolver:
             return next((c for c, p in ranked if p >= floor and holds(c, slot_type, count)), None)
 
         held = set(self.intents.get(intent, {}).values())
-        health = any(r.slot_type == _HEALTH_TYPE for e in claimed for r in e.readings) or self._a_minor(words, found)
+        said = {r.slot_type for e in claimed for r in e.readings}
+        amount_said = self._spare_amount(words, claimed, ()) is not None
+        health = _HEALTH_TYPE in said or self._a_minor(words, found)
         # A topic the sources do not cover ("how much melatonin should i take with it") is heard by the
         # intent that holds one, unless the chosen intent holds the same words otherwise (melatonin as
         # a mechanism in "how does magnesium affect melatonin").
         # A meal said with an amount ("i take two hundred AT LUNCH") says when, not what: the amount decides.
-        amount_said = self._spare_amount(words, claimed, ()) is not None
         topic = any(any(r.slot_type == _TOPIC_TYPE and not (amount_said and r.resolved_id == _MEALS) for r in e.readings)
                     and not held & {r.slot_type for r in e.readings} for e in claimed)
         # Two forms said ("is threonate worth it over glycinate") need an intent that holds two.
         forms = sum(any(r.slot_type == _PAIRED_TYPE for r in e.readings) for e in claimed)
         # A symptom ("my chest feels tight after it") needs an intent that holds one, like a health mention.
-        symptom = any(r.slot_type == _SYMPTOM_TYPE for e in claimed for r in e.readings)
+        symptom = _SYMPTOM_TYPE in said
         for needed, slot_type, count in ((health, _HEALTH_TYPE, 1), (symptom, _SYMPTOM_TYPE, 1), (topic, _TOPIC_TYPE, 1),
                                          (forms > 1, _PAIRED_TYPE, forms)):
             if needed and not holds(intent, slot_type, count):
@@ -732,9 +733,8 @@ class Resolver:
         # An amount said ("i do 500 in the morning and 500 before bed", "is a gram and a half ok") needs an
         # intent with an amount slot, or the gate never weighs it: "before bed" alone would make it a
         # question about timing, and "ok" a yes.
-        said = {r.slot_type for e in claimed for r in e.readings}
-        amount = self._spare_amount(words, claimed, ()) is not None or {_UNIT_TYPE, "AMAZON.NUMBER"} <= said
-        own = {t for t in self.intents.get(intent, {}).values() if t in self._custom_types} & said
+        amount = amount_said or {_UNIT_TYPE, "AMAZON.NUMBER"} <= said
+        own = {t for t in held if t in self._custom_types} & said
         if amount and _AMOUNT_SLOT not in self.intents.get(intent, {}) and not own:  # "the ELEMENTAL line says 140 mg"
             holder = next((c for c, p in ranked if p >= _RESCUE_FLOOR and _AMOUNT_SLOT in self.intents.get(c, {})), None)
             if holder is not None:
@@ -876,9 +876,7 @@ class Resolver:
                 for name, slot_type in declared.items():
                     if slot_type == reading.slot_type:
                         fit = self._slot_contexts.get((intent, name), _NO_CONTEXT).fit(context)
-                        if name in _AMOUNT_SLOTS and context and (context[2][3:] in _COUNTED
-                                                                  or context[2][3:] in _DURATIONS
-                                                                  or context[2][3:] == _NUMBER_PLACEHOLDER):
+                        if name in _AMOUNT_SLOTS and context and context[2][3:] in _NOT_AFTER_AN_AMOUNT:
                             # "two CAPSULES per serving", "i'm twenty eight WEEKS", "two 500 mg tablets": never an amount
                             continue
                         strict = name in _SAID_LIKE_ITSELF
@@ -1022,11 +1020,11 @@ _MEASURE = re.compile(r"(?:minute|hour|day|night|week|month|time|capsule|pill|ta
 _LEAST_FIT = 0.3
 _AMOUNT_SLOT = "amount"
 _AMOUNT_SLOTS = frozenset({"amount", "more_amount", "or_amount"})
-_NUMBER_PLACEHOLDER = "slotamazonnumber"
-# Words after a number that make it a length of time: "i'm twenty eight weeks", "six hours".
-_DURATIONS = frozenset("second seconds minute minutes hour hours day days night nights week weeks month months year years".split())
-# Words after a number that make it a count of something: "two capsules", "three scoops".
-_COUNTED = frozenset("capsule capsules pill pills tablet tablets gummy gummies scoop scoops softgel softgels".split())
+# What follows a number that is no amount: a length of time ("i'm twenty eight weeks"), a count of
+# something ("two capsules"), or the amount itself ("two 500 mg tablets").
+_NOT_AFTER_AN_AMOUNT = frozenset(
+    "second seconds minute minutes hour hours day days night nights week weeks month months year years "
+    "capsule capsules pill pills tablet tablets gummy gummies scoop scoops softgel softgels slotamazonnumber".split())
 # The least number heard as a spare amount: below it, a count, an age or a time is likelier.
 _SPARE_AMOUNT_FROM = 50
 # Next words count most; the word beyond them a little ("i'M {age}", "TAKE {amount} {unit}").
