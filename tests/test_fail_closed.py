@@ -120,10 +120,19 @@ def label_follow_up_path(talk: Conversation) -> None:
     gated(talk.ask("WhatAboutIntent", form="oxide:oxide").keys)
 
 
+def missed_night_path(talk: Conversation) -> None:
+    # U: I take zorbitrex.  U: I missed last night, can I take extra tonight?
+    # A: never double, and the pharmacist: "carry on as usual" would be a dose for someone the gate stops.
+    talk.ask("SafetyIntent", condition=UNKNOWN)
+    keys = talk.ask("MissedDoseIntent").keys
+    gated(keys)
+    assert "missed" not in keys and "missed.gated" in keys, keys
+
+
 PATHS: list[Callable[[Conversation], None]] = [
     dose_path, same_breath_path, label_path, routine_path, saved_amount_path, follow_up_path, per_capsule_path,
     unreadable_age_path, unknown_symptom_path, day_amount_path, already_taken_path, follow_up_amount_path,
-    label_follow_up_path,
+    label_follow_up_path, missed_night_path,
 ]
 
 

@@ -134,6 +134,16 @@ def test_another_adult_named_without_a_health_word_gets_the_adult_answer(talk: C
     assert not DOSE_KEYS & set(talk.ask("WhatAboutIntent", condition="my husband").keys)
 
 
+def test_what_an_adult_does_is_no_health_mention_but_a_blood_test_is(talk: Conversation) -> None:
+    # U: I'm a marathon runner, is 400 mg okay?   (the words land in the condition slot, unresolved)
+    assert talk.ask("DoseIntent", amount="400", unit="mg:milligrams", condition="a marathon runner").said("dose.everyday")
+    # U: for my dad, he's eighty   (SafetyIntent with an adult's age, right after a dose answer)  -> the dose again
+    assert talk.ask("SafetyIntent", age="80").said("dose.everyday")
+    # U: oh and my last blood test was off   -> a health mention: the gate, for the rest of the session
+    assert not DOSE_KEYS & set(talk.ask("WhatAboutIntent", condition="other:blood test").keys)
+    assert not DOSE_KEYS & set(talk.ask("DoseIntent", amount="300", unit="mg:milligrams").keys)
+
+
 def test_another_amount_later_in_the_day_is_added_to_the_one_before(talk: Conversation) -> None:
     # U: I take 500 in the morning
     talk.ask("DoseIntent", amount="500", unit="mg:milligrams")

@@ -735,3 +735,40 @@ def test_a_mangled_model_is_a_model_error_or_still_resolves(language: dict[str, 
 def test_a_value_is_heard_in_the_plural_after_its_article_is_dropped(real_resolver: Resolver) -> None:
     # "a teen" is a child; so are "teens", said without the article, beside a dose question.
     assert real_resolver.resolve("what dose for teens").slots["condition"].resolved_id == "child"
+
+
+@pytest.mark.parametrize("said", ["oh and i'm on biktarvy", "i'm on biktarvy what dose of threonate is right",
+                                  "i'm on biktarvy my bottle says 500 mg per capsule how many should i take",
+                                  "how much magnesium for someone on met forming for their sugar"])
+def test_a_word_the_model_never_saw_where_samples_say_a_health_mention_is_one(real_resolver: Resolver, said: str) -> None:
+    # No sample says "biktarvy", nor "i'm on {condition}" before "my bottle says"; a tagger places an
+    # unseen word by the words before it, wherever in the sentence they fall. Unresolved, it gates (fail closed).
+    res = real_resolver.resolve(said)
+    assert res.slots["condition"].resolved_id is None and res.slots["condition"].value in ("biktarvy", "met forming"), res
+
+
+@pytest.mark.parametrize("said", ["whats a normal dose", "oops i think i took it twice tonight", "hey so i can't fall asleep"])
+def test_an_unseen_word_with_no_health_context_is_no_health_mention(real_resolver: Resolver, said: str) -> None:
+    # Opening a sentence is no context: "whats", "oops" and "hey" are unseen, and no health mention.
+    assert "condition" not in real_resolver.resolve(said).slots
+
+
+@pytest.mark.parametrize("said", ["how much magnesium should i take i'm sixteen", "how many capsules a night i'm sixteen",
+                                  "is 400 mg okay i'm sixteen"])
+def test_a_number_after_im_at_the_end_is_an_age_not_a_count_or_a_second_choice(real_resolver: Resolver, said: str) -> None:
+    res = real_resolver.resolve(said)
+    assert res.slots["age"].value == "16" and not {"count", "or_amount"} & set(res.slots), res.slots
+
+
+def test_someones_age_is_no_amount_and_a_second_choice_follows_or(real_resolver: Resolver) -> None:
+    # "my mom's 80": an age, never 80 mg (which the skill would call too little).
+    assert "amount" not in real_resolver.resolve("my mom's 80 and doesn't take anything how much should she have").slots
+    res = real_resolver.resolve("is 300 milligrams enough or should i do 400")
+    assert (res.slots["amount"].value, res.slots["or_amount"].value) == ("300", "400")
+
+
+@pytest.mark.parametrize(("said", "grams"), [("i mean i'd want like a gram and a half", "1.5"),
+                                             ("is two grams and a half too much", "2.5")])
+def test_a_gram_and_a_half_is_one_and_a_half_grams_not_half_a_gram(real_resolver: Resolver, said: str, grams: str) -> None:
+    # Read as "a gram" then "a half", 1500 mg would be weighed as 500: under the 800 mg line.
+    assert real_resolver.resolve(said).slots["amount"].value == grams

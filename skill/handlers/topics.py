@@ -68,13 +68,20 @@ class MissedDoseHandler(Handler):
     that is over 800 mg ("I took 1200 by mistake") gets the gate's words and when to get advice (S3, T5)."""
 
     intent = Intent("MissedDoseIntent", (AMOUNT, UNIT, *HEALTH))
-    keys = ("missed", "missed.too_much", "gate.over_800", "disclaimer")
+    keys = ("missed", "missed.gated", "missed.too_much", "gate.over_800", "disclaimer")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        taken = read_dose(handler_input).asked
+        heard = read_dose(handler_input)
+        taken = heard.asked
         advice = assess_dose(taken.amount_mg)  # the same 800 mg line as every dose answer
         if Gate.OVER_800 in advice.gates:
             lines = [*gate_lines(advice), Line("missed.too_much"), Line("disclaimer")]
+            return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+        if heard.conditions:
+            # "I'm on warfarin" then "I forgot last night, can I take extra?": "carry on as usual" would be a dose
+            # for someone the gate sends to a doctor. Never double, and the gate's words, as every dose answer.
+            gated = assess_dose(taken.amount_mg, None, heard.conditions)
+            lines = [Line("missed.gated"), *gate_lines(gated), Line("disclaimer")]
             return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
         # An amount already taken stays the dose in question, so "would 300 more tonight be alright?" weighs both.
         if taken.amount_mg:
@@ -165,6 +172,9 @@ class SafetyHandler(Handler):
     def handle(self, handler_input: HandlerInput) -> Response:
         condition = hear_condition(handler_input)
         state = state_of(handler_input)
+        if state.topic is Topic.DOSE and condition is None and slot(handler_input, "age")[1] is not None:
+            # "for my dad, he's eighty" after a dose answer: an adult's age continues the dose question.
+            return continue_dose(self, handler_input, follow_up=True)
         if state.topic is Topic.DOSE and condition is not None:
             before = state.dose
             advice = assess_dose(before.amount_mg if before else None, before.form if before else None, state.health)

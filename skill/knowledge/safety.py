@@ -182,6 +182,10 @@ NOT_HEALTH = frozenset({
     "husband", "wife", "partner", "boyfriend", "girlfriend", "fiance", "fiancee", "mom", "mum", "mother",
     "dad", "father", "friend", "sister", "brother", "roommate", "flatmate", "colleague", "me", "myself",
     "age", "my age", "someone my age", "people my age", "him", "her", "he", "she", "us", "you",  # "how much for someone my age" (an adult's age is no gate)
+    # What an adult does or is, with nothing about their health ("i'm a runner, how much do i need").
+    "runner", "marathon runner", "athlete", "cyclist", "swimmer", "nurse", "student", "teacher", "shift worker",
+    "night shift worker", "adult", "an adult", "grown up", "healthy", "fit", "fit and healthy", "in good health",
+    "active", "vegan", "vegetarian", "retired", "pensioner",
 })
 # S4 speaks of children; from this age on, the adult answers apply.
 ADULT_AGE = 18

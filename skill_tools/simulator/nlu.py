@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from sklearn.svm import LinearSVC
 
 from skill.knowledge.safety import ADULT_AGE
-from skill_tools.simulator.builtin_slots import BUILTIN_PARSERS, MAX_BUILTIN_WORDS, may_end_a_value
+from skill_tools.simulator.builtin_slots import BUILTIN_PARSERS, MAX_BUILTIN_WORDS, may_end_a_value, parse_number
 
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
 APPROXIMATION_NOTE = "offline approximation of Alexa's NLU; a device may hear this differently"
@@ -226,6 +226,9 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<![^\W\d_])'|'(?![^\W\d_])", " ", text)  # keep what's, o'clock
     # People type "mg"; samples say "milligrams". One spelling makes both sides meet.
     text = re.sub(r"\b(?:mgs?|milligram)\b", "milligrams", text)
+    # "a gram and a half" is one and a half grams; read as "a gram" then "a half" it would be half a gram.
+    text = re.sub(r"\b(a|an|one|two|three|four|five|\d+) (grams?|milligrams) and a half\b",
+                  lambda m: f"{'one' if m[1] in ('a', 'an') else m[1]} and a half {m[2]}", text)
     return " ".join(text.split())
 
 
@@ -514,6 +517,8 @@ class Resolver:
                 weights.append(1.0 / len(fillings))
                 self._row_sample.append(sample)
         self._vocabulary = {w for text in raws for w in text.split()}
+        # Every word a sample or a slot value says: a word outside them is one the model has never seen.
+        self._known_words = self._vocabulary | {w for phrase in self._recogniser.phrases for w in phrase.split()} | _FILLERS
         # Word for word: a sample (slots filled with known values) that one intent says is that intent.
         self._exact = {key: next(iter(owners.values())) for key, owners in exact.items() if len(owners) == 1}
         self._exact_prefixes = {" ".join(key.split()[:k]) for key in exact for k in range(1, len(key.split()) + 1)}
@@ -879,6 +884,10 @@ class Resolver:
                         if name in _AMOUNT_SLOTS and context and context[2][3:] in _NOT_AFTER_AN_AMOUNT:
                             # "two CAPSULES per serving", "i'm twenty eight WEEKS", "two 500 mg tablets": never an amount
                             continue
+                        if name in _SAID_AFTER and not set(words[max(0, entity.start - 4):entity.start]) & _SAID_AFTER[name]:
+                            continue  # "how much should i take i'm 16": 16 is no "or 16"
+                        if name not in _SAID_LIKE_ITSELF and slot_type == "AMAZON.NUMBER" and _said_as_an_age(words, entity):
+                            continue  # "how much should i take i'm 16": an age, never a count or an amount
                         strict = name in _SAID_LIKE_ITSELF
                         if strict and not self._said_like(name, context):
                             continue  # "it's FOUR am", "is SIX hours enough": numbers, not ages
@@ -911,8 +920,45 @@ class Resolver:
         kinds = {t for t in declared.values() if t in self._custom_types}
         placed_or_own = [e for e in [*entities, *_claim(found)] if e.start in placed
                          or any(r.slot_type in kinds for r in e.readings)]
+        unseen = self._unseen_health(intent, words, placed_or_own, slots)
+        if unseen is not None:
+            slots[unseen.readings[0].slot_type] = SlotMatch(unseen.readings[0].slot_type, unseen.readings[0].value,
+                                                        _HEALTH_TYPE, None, None)
+            placed_or_own.append(unseen)
         slots.update(self._unknown_values(intent, words, placed_or_own, slots))
         return slots
+
+    def _unseen_health(self, intent: str, words: Sequence[str], entities: Sequence[_Entity],
+                       filled: Mapping[str, SlotMatch]) -> _Entity | None:
+        """Words no sample or value holds, after words the samples put before a health mention: that mention,
+        sent as heard (ER_SUCCESS_NO_MATCH), wherever in the sentence it falls.
+
+        A slot tagger places an unseen word by its context: "oh and i'm on biktarvy" or "i'm on biktarvy
+        what dose of threonate is right" says the name where the samples say "i'm on {condition}", even
+        when no sample of the intent says the rest. Only words the model has never seen qualify, so
+        "i'm on the couch" is not one. The entity's one reading names the slot it fills.
+        """
+        name = next((n for n, t in self.intents.get(intent, {}).items() if t == _HEALTH_TYPE and n not in filled), None)
+        if name is None:
+            return None
+        seen = self._contexts_by_name.get(name, _NO_CONTEXT).counts
+        taken = [False] * len(words)
+        for entity in entities:
+            taken[entity.start:entity.end] = [True] * (entity.end - entity.start)
+        padded = ["<s>", "<s>", *words]
+        i = 0
+        while i < len(words):
+            if taken[i] or self._known(words[i]):
+                i += 1
+                continue
+            j = i
+            while j < len(words) and j - i < _CAPTURE_MAX_WORDS and not taken[j] and not self._known(words[j]):
+                j += 1
+            # Two words said before it, as the samples say them: "<s> <s> {condition}" is no context.
+            if padded[i + 1] != "<s>" and seen[_before_two(padded[i], padded[i + 1])] >= _UNSEEN_LEAST:
+                return _Entity(i, j, (_Reading(name, " ".join(words[i:j])),))
+            i = j
+        return None
 
     @staticmethod
     def _spare_amount(words: Sequence[str], entities: Sequence[_Entity], placed: Container[int]) -> _Entity | None:
@@ -928,9 +974,13 @@ class Resolver:
             if entity.start in placed or value is None or not value.isdigit() or int(value) < _SPARE_AMOUNT_FROM:
                 continue
             after = words[entity.end] if entity.end < len(words) else ""
-            if not _MEASURE.fullmatch(after) and after not in ("year", "years"):
+            if not _MEASURE.fullmatch(after) and after not in ("year", "years") and not _said_as_an_age(words, entity):
                 return entity
         return None
+
+    def _known(self, word: str) -> bool:
+        """Whether the model says ``word`` somewhere (a possessive of a word it says, or a number, counts)."""
+        return word in self._known_words or word.removesuffix("'s") in self._known_words or parse_number(word) is not None
 
     def _a_minor(self, words: Sequence[str], found: Sequence[_Entity]) -> bool:
         """Whether an age under 18 is said the way the samples say an age ("i'm 16 and", "a 12 year old")."""
@@ -1014,6 +1064,14 @@ _NEAREST_WEIGHT = 2.0
 # for nothing.
 _SAID_LIKE_ITSELF = frozenset({"age"})
 _OLDEST = 120  # no age is larger
+# Slots a value fills only after one of these words, at most four before it: a second choice is said
+# after "or" ("400 or maybe 600", "300 or should i do 400"); a number ending a sentence is no choice.
+_SAID_AFTER = {"or_amount": frozenset({"or"})}
+# Words after which a number is someone's age, never a spare amount: "my mom's 80", "i'm 72".
+_AGE_BEFORE = frozenset("i'm im am he's she's aged age turned turning".split())
+_NOT_A_PERSON = frozenset("it that there what this which here one bottle label dose each".split())
+# How often the samples must put two words before a health mention for an unseen word after them to be one.
+_UNSEEN_LEAST = 2
 # Words after a number that make it a measure, not an age: "i'm two WEEKS in", "i'm 400 MG in".
 _MEASURE = re.compile(r"(?:minute|hour|day|night|week|month|time|capsule|pill|tablet|gummie|gummy|milligram|gram|mg|g)s?"
                       r"|am|pm|o'clock|slot[a-z0-9]+")  # slot...: another value (a unit) follows
@@ -1029,6 +1087,14 @@ _NOT_AFTER_AN_AMOUNT = frozenset(
 _SPARE_AMOUNT_FROM = 50
 # Next words count most; the word beyond them a little ("i'M {age}", "TAKE {amount} {unit}").
 _CONTEXT_WEIGHTS = {"L1": 1.0, "R1": 1.0, "L2": 0.5, "R2": 0.5}
+
+
+def _said_as_an_age(words: Sequence[str], entity: _Entity) -> bool:
+    """Whether a number follows "i'm", "he's", "my mom's" with no measure after it: someone's age."""
+    before = words[entity.start - 1] if entity.start else ""
+    after = words[entity.end] if entity.end < len(words) else ""
+    someones = before.endswith("'s") and before[:-2] not in _NOT_A_PERSON
+    return (before in _AGE_BEFORE or someones) and not _MEASURE.fullmatch(after) and after not in _NOT_AFTER_AN_AMOUNT
 
 
 def _context_of(words: Sequence[str], entity: _Entity, entities: Sequence[_Entity]) -> list[str]:

@@ -1,0 +1,61 @@
+"""Every health mention, in every place it can be said, stops every dose path: a grid, not a list of examples.
+
+Each health mention (medicines by brand and generic name, conditions, pregnancy, ages, vague ones) is said
+before a dose question, after it in the same breath, a turn before it, and a turn after its answer, for
+each way a dose is asked (how much, is N ok, a label, a missed night, a count of capsules). Each runs
+through the offline resolver and the real skill. The adults beside them, who named no health fact,
+get a dose: a gate that closed on everything would pass the first half alone.
+"""
+from __future__ import annotations
+
+import pytest
+
+from skill_tools.phrasebank import Phrase, Scorer
+
+MENTIONS = (
+    "i'm on eliquis", "i take xarelto every day", "i'm on levothyroxine", "i take amlodipine for my blood pressure",
+    "i'm on lithium", "i take zoloft", "i'm on metformin", "i'm on ozempic", "i'm on digoxin", "i take keppra",
+    "i'm on biktarvy", "i take alendronate once a week", "i take omeprazole", "i'm on doxycycline",
+    "i'm on furosemide", "i'm on prednisone", "i'm on the pill", "i'm on tacrolimus after my transplant",
+    "i have ckd stage three", "i have heart failure", "i have crohn's", "i have myasthenia gravis",
+    "i had surgery last week", "i have epilepsy", "i'm pregnant", "i'm twenty weeks along", "we're trying for a baby",
+    "i'm still nursing", "it's for my son he's nine", "it's for my fourteen year old", "i'm sixteen",
+    "my daughter is in year eight", "it's for my toddler", "i have a few health issues", "i'm on a lot of meds",
+    "i see a cardiologist", "my last blood test was off", "i'm on chemo", "i have an irregular heartbeat",
+)
+DOSE_QUESTIONS = (
+    "how much magnesium should i take", "is 400 mg okay", "can i take 300 of glycinate",
+    "my bottle says 500 mg per capsule how many should i take", "i forgot last night can i take double tonight",
+    "what dose of threonate is right", "how many capsules a night",
+)
+ADULTS = ("i'm forty five", "it's for my husband", "i'm a runner", "i'm seventy and healthy", "i'm twenty five")
+
+
+def placings(mention: str, question: str) -> list[tuple[tuple[str, ...], str]]:
+    """The four places a mention is said: before, after, a turn before, a turn after the answer."""
+    return [((), f"{mention} {question}"), ((), f"{question} {mention}"), ((mention,), question),
+            ((question,), f"oh and {mention}")]
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer()
+
+
+@pytest.mark.parametrize("question", DOSE_QUESTIONS)
+def test_a_health_mention_anywhere_near_a_dose_question_hears_no_dose(scorer: Scorer, question: str) -> None:
+    open_ = []
+    for mention in MENTIONS:
+        for context, text in placings(mention, question):
+            scored = scorer.score(Phrase("grid", text, {"outcome": "gated"}, context))
+            if not scored.right:
+                open_.append((context, text, scored.keys))
+    assert not open_, open_
+
+
+@pytest.mark.parametrize("adult", ADULTS)
+def test_an_adult_who_names_no_health_fact_gets_a_dose(scorer: Scorer, adult: str) -> None:
+    for question in ("how much magnesium should i take", "is 400 mg okay", "what dose of threonate is right"):
+        for text in (f"{adult} {question}", f"{question} {adult}"):
+            scored = scorer.score(Phrase("grid", text, {"intent": "DoseIntent"}))
+            assert scored.dose_spoken, (text, scored.keys)
