@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from skill_tools.phrasebank import Phrase, Scorer
+from skill_tools.simulator.nlu import FALLBACK_INTENT
 
 MENTIONS = (
     "i'm on eliquis", "i take xarelto every day", "i'm on levothyroxine", "i take amlodipine for my blood pressure",
@@ -28,6 +29,19 @@ DOSE_QUESTIONS = (
     "my bottle says 500 mg per capsule how many should i take", "i forgot last night can i take double tonight",
     "what dose of threonate is right", "how many capsules a night",
 )
+# A second grid, written later: other names and ways to be unwell, and the other ways to a dose (saving an
+# amount, reading a label, more after some already taken, two amounts to choose from).
+MORE_MENTIONS = (
+    "i take plavix", "i'm on depakote", "i'm on jardiance", "i'm on amiodarone", "i'm on truvada", "i take fosamax",
+    "i'm on hydrocortisone", "i'm on humira", "i'm on dialysis", "i have angina", "i have seizures", "i have a stent",
+    "i'm expecting twins", "we're doing ivf", "i'm breastfeeding my six month old", "my boy is twelve", "i'm fifteen",
+    "he's in year ten", "i'm not very well", "i'm on several prescriptions", "my potassium was low",
+    "i get low blood sugar", "my husband has kidney failure", "my mum's on warfarin", "my wife is pregnant",
+)
+MORE_DOSE_QUESTIONS = (
+    "remember 400 mg of glycinate for me", "how much magnesium is in 500 mg of citrate", "can i take 2 capsules",
+    "is a gram okay", "i took 600 earlier can i take more", "should i take 200 or 400",
+)
 ADULTS = ("i'm forty five", "it's for my husband", "i'm a runner", "i'm seventy and healthy", "i'm twenty five")
 
 
@@ -42,10 +56,14 @@ def scorer() -> Scorer:
     return Scorer()
 
 
-@pytest.mark.parametrize("question", DOSE_QUESTIONS)
-def test_a_health_mention_anywhere_near_a_dose_question_hears_no_dose(scorer: Scorer, question: str) -> None:
+GRID = [(question, MENTIONS) for question in DOSE_QUESTIONS] + [(question, MORE_MENTIONS) for question in MORE_DOSE_QUESTIONS]
+
+
+@pytest.mark.parametrize(("question", "mentions"), GRID, ids=[q for q, _ in GRID])
+def test_a_health_mention_anywhere_near_a_dose_question_hears_no_dose(scorer: Scorer, question: str,
+                                                                      mentions: tuple[str, ...]) -> None:
     open_ = []
-    for mention in MENTIONS:
+    for mention in mentions:
         for context, text in placings(mention, question):
             scored = scorer.score(Phrase("grid", text, {"outcome": "gated"}, context))
             if not scored.right:
@@ -59,3 +77,27 @@ def test_an_adult_who_names_no_health_fact_gets_a_dose(scorer: Scorer, adult: st
         for text in (f"{adult} {question}", f"{question} {adult}"):
             scored = scorer.score(Phrase("grid", text, {"intent": "DoseIntent"}))
             assert scored.dose_spoken, (text, scored.keys)
+
+
+# Said on its own, after any opener, a mention must be heard at all: a slot that holds it (a condition, an
+# age, or a symptom, which gates as a warning sign), in an intent that is not Fallback.
+SAID_ALONE = (
+    "i'm on venlafaxine", "i take atenolol", "i'm on carbamazepine", "i take ramipril", "i'm on spironolactone",
+    "i'm on mirtazapine", "i take quetiapine", "i'm on sitagliptin", "i'm on rivaroxaban", "i take propranolol",
+    "i have copd", "i have sickle cell", "i have kidney stones", "i have a bad liver", "i'm six months pregnant",
+    "i just had a baby and i'm feeding her myself", "my son's eleven", "she's only thirteen", "i'm diabetic",
+    "i have an overactive thyroid", "i have low iron", "i'm anaemic", "i'm on steroids", "i've got bad kidneys",
+    "i had a heart attack last year", "i take water tablets", "i'm on omeprazole for reflux",
+)
+OPENERS = ("", "oh and ", "also ", "by the way ", "just so you know ", "i should say ", "um ", "actually ")
+
+
+def test_a_health_mention_said_on_its_own_after_any_opener_is_heard(scorer: Scorer) -> None:
+    resolver = scorer.resolver
+    unheard = []
+    for mention in (*MENTIONS, *MORE_MENTIONS, *SAID_ALONE):
+        for opener in OPENERS:
+            res = resolver.resolve(opener + mention)
+            if res.intent == FALLBACK_INTENT or not {"condition", "age", "symptom"} & set(res.slots):
+                unheard.append((opener + mention, res.intent, sorted(res.slots)))
+    assert not unheard, unheard

@@ -747,6 +747,13 @@ def test_a_word_the_model_never_saw_where_samples_say_a_health_mention_is_one(re
     assert res.slots["condition"].resolved_id is None and res.slots["condition"].value in ("biktarvy", "met forming"), res
 
 
+def test_an_unsure_utterance_with_an_unseen_word_where_a_health_mention_goes_is_heard_not_dropped(
+        real_resolver: Resolver) -> None:
+    # Alone, "oh and i'm on hydrocortisone" is like no sample; dropped, the person would hear "I can't help".
+    res = real_resolver.resolve("oh and i'm on hydrocortisone")
+    assert res.intent != FALLBACK_INTENT and res.slots["condition"].value == "hydrocortisone", res
+
+
 @pytest.mark.parametrize("said", ["whats a normal dose", "oops i think i took it twice tonight", "hey so i can't fall asleep"])
 def test_an_unseen_word_with_no_health_context_is_no_health_mention(real_resolver: Resolver, said: str) -> None:
     # Opening a sentence is no context: "whats", "oops" and "hey" are unseen, and no health mention.

@@ -667,7 +667,7 @@ class Resolver:
         claimed = _claim(found)
         said = {r.slot_type for e in claimed for r in e.readings}
         wanted: list[tuple[str, ...]] = []
-        if _HEALTH_TYPE in said or self._a_minor(words, found):
+        if _HEALTH_TYPE in said or self._a_minor(words, found) or self._unseen_health(words, claimed) is not None:
             wanted.append((_HEALTH_TYPE,))
         if _SYMPTOM_TYPE in said:
             wanted.append((_SYMPTOM_TYPE,))
@@ -718,7 +718,7 @@ class Resolver:
         held = set(self.intents.get(intent, {}).values())
         said = {r.slot_type for e in claimed for r in e.readings}
         amount_said = self._spare_amount(words, claimed, ()) is not None
-        health = _HEALTH_TYPE in said or self._a_minor(words, found)
+        health = _HEALTH_TYPE in said or self._a_minor(words, found) or self._unseen_health(words, claimed) is not None
         # A topic the sources do not cover ("how much melatonin should i take with it") is heard by the
         # intent that holds one, unless the chosen intent holds the same words otherwise (melatonin as
         # a mechanism in "how does magnesium affect melatonin").
@@ -920,27 +920,23 @@ class Resolver:
         kinds = {t for t in declared.values() if t in self._custom_types}
         placed_or_own = [e for e in [*entities, *_claim(found)] if e.start in placed
                          or any(r.slot_type in kinds for r in e.readings)]
-        unseen = self._unseen_health(intent, words, placed_or_own, slots)
-        if unseen is not None:
-            slots[unseen.readings[0].slot_type] = SlotMatch(unseen.readings[0].slot_type, unseen.readings[0].value,
-                                                        _HEALTH_TYPE, None, None)
+        health_slot = next((n for n, t in declared.items() if t == _HEALTH_TYPE and n not in slots), None)
+        unseen = self._unseen_health(words, placed_or_own, health_slot) if health_slot else None
+        if health_slot and unseen is not None:
+            slots[health_slot] = SlotMatch(health_slot, unseen.readings[0].value, _HEALTH_TYPE, None, None)
             placed_or_own.append(unseen)
         slots.update(self._unknown_values(intent, words, placed_or_own, slots))
         return slots
 
-    def _unseen_health(self, intent: str, words: Sequence[str], entities: Sequence[_Entity],
-                       filled: Mapping[str, SlotMatch]) -> _Entity | None:
+    def _unseen_health(self, words: Sequence[str], entities: Sequence[_Entity], name: str = "condition") -> _Entity | None:
         """Words no sample or value holds, after words the samples put before a health mention: that mention,
         sent as heard (ER_SUCCESS_NO_MATCH), wherever in the sentence it falls.
 
         A slot tagger places an unseen word by its context: "oh and i'm on biktarvy" or "i'm on biktarvy
         what dose of threonate is right" says the name where the samples say "i'm on {condition}", even
         when no sample of the intent says the rest. Only words the model has never seen qualify, so
-        "i'm on the couch" is not one. The entity's one reading names the slot it fills.
+        "i'm on the couch" is not one. The contexts are every intent's, as a tagger's are shared.
         """
-        name = next((n for n, t in self.intents.get(intent, {}).items() if t == _HEALTH_TYPE and n not in filled), None)
-        if name is None:
-            return None
         seen = self._contexts_by_name.get(name, _NO_CONTEXT).counts
         taken = [False] * len(words)
         for entity in entities:
@@ -956,7 +952,7 @@ class Resolver:
                 j += 1
             # Two words said before it, as the samples say them: "<s> <s> {condition}" is no context.
             if padded[i + 1] != "<s>" and seen[_before_two(padded[i], padded[i + 1])] >= _UNSEEN_LEAST:
-                return _Entity(i, j, (_Reading(name, " ".join(words[i:j])),))
+                return _Entity(i, j, (_Reading(_HEALTH_TYPE, " ".join(words[i:j])),))
             i = j
         return None
 
@@ -1069,7 +1065,9 @@ _OLDEST = 120  # no age is larger
 _SAID_AFTER = {"or_amount": frozenset({"or"})}
 # Words after which a number is someone's age, never a spare amount: "my mom's 80", "i'm 72".
 _AGE_BEFORE = frozenset("i'm im am he's she's aged age turned turning".split())
-_NOT_A_PERSON = frozenset("it that there what this which here one bottle label dose each".split())
+_WHOSE = frozenset("my our his her their".split())
+_NOT_A_PERSON = frozenset(
+    "it that there what this which here one mine bottle label dose amount each capsule tablet pill serving scoop".split())
 # How often the samples must put two words before a health mention for an unseen word after them to be one.
 _UNSEEN_LEAST = 2
 # Words after a number that make it a measure, not an age: "i'm two WEEKS in", "i'm 400 MG in".
@@ -1093,7 +1091,10 @@ def _said_as_an_age(words: Sequence[str], entity: _Entity) -> bool:
     """Whether a number follows "i'm", "he's", "my mom's" with no measure after it: someone's age."""
     before = words[entity.start - 1] if entity.start else ""
     after = words[entity.end] if entity.end < len(words) else ""
-    someones = before.endswith("'s") and before[:-2] not in _NOT_A_PERSON
+    # "my mom's 80", "my gran is ninety": someone's age; "the bottle's 500", "the dose is 400": no one's.
+    said_of = entity.start > 2 and before == "is" and words[entity.start - 3] in _WHOSE  # "MY gran IS 90"
+    someone = before[:-2] if before.endswith("'s") else words[entity.start - 2] if said_of else None
+    someones = someone is not None and someone not in _NOT_A_PERSON and someone not in _NOT_A_VALUE
     return (before in _AGE_BEFORE or someones) and not _MEASURE.fullmatch(after) and after not in _NOT_AFTER_AN_AMOUNT
 
 
