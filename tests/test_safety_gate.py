@@ -152,6 +152,21 @@ def test_another_amount_later_in_the_day_is_added_to_the_one_before(talk: Conver
     assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
 
 
+def test_another_one_is_one_more_of_what_was_said_before(talk: Conversation) -> None:
+    # U: I take two of the 400s   -> 800 mg a day, on the line
+    assert talk.ask("DoseIntent", count="2", amount="400", unit="mg:milligrams").said("dose.deficient")
+    # U: and another one in the morning   (Alexa sends more_amount "1")  -> 1200 mg a day: the gate
+    a = talk.ask("DoseIntent", more_amount="1")
+    assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
+
+
+def test_is_it_safe_for_her_answers_for_what_was_said_about_her(talk: Conversation) -> None:
+    # U: my mom's on dialysis   U: what's glycinate   U: is magnesium safe for her  -> the kidney answer
+    talk.ask("SafetyIntent", condition="kidney:dialysis")
+    talk.ask("FormInfoIntent", form="glycinate:glycinate")
+    assert talk.ask("SafetyIntent").said("safety.kidney")
+
+
 def test_an_older_adult_asking_for_their_age_gets_the_adult_answer(talk: Conversation) -> None:
     # U: I'm seventy two, how much glycinate is right for someone my age?  ("someone my age" lands in condition)
     a = talk.ask("DoseIntent", age="72", form="glycinate:glycinate", condition="someone my age")

@@ -90,13 +90,17 @@ def test_normalise_keeps_words_numbers_and_apostrophes(typed: str, normal: str) 
         ("three fifty", "350"),  # hundreds said short, as amounts and prices are said aloud
         ("two twenty five", "225"),
         ("one twelve", "112"),
+        ("point four", "0.4"),  # "is point four grams a good amount": 400 mg, not 4 grams
+        ("zero point five", "0.5"),
+        ("a couple", "2"),  # "a couple of grams"
+        ("a couple hundred", "200"),  # read as "a couple" and "hundred" it was 100
     ],
 )
 def test_amazon_number_gives_the_digit_string(spoken: str, value: str) -> None:
     assert parse_number(spoken) == value
 
 
-@pytest.mark.parametrize("nonsense", ["one two", "twenty thirty", "a", "point five", "hundred hundred", "many",
+@pytest.mark.parametrize("nonsense", ["one two", "twenty thirty", "a", "point", "hundred hundred", "many",
                                       "and a half", "2.5 and a half"])
 def test_amazon_number_refuses_what_nobody_says(nonsense: str) -> None:
     assert parse_number(nonsense) is None
@@ -779,3 +783,12 @@ def test_someones_age_is_no_amount_and_a_second_choice_follows_or(real_resolver:
 def test_a_gram_and_a_half_is_one_and_a_half_grams_not_half_a_gram(real_resolver: Resolver, said: str, grams: str) -> None:
     # Read as "a gram" then "a half", 1500 mg would be weighed as 500: under the 800 mg line.
     assert real_resolver.resolve(said).slots["amount"].value == grams
+
+
+def test_two_of_them_is_a_count_and_a_tablet_is_no_medicine(real_resolver: Resolver) -> None:
+    # "so if i take two of them morning and night" after "they're 500 each": two capsules, twice a day.
+    res = real_resolver.resolve("so if i take two of them morning and night")
+    assert res.slots["count"].value == "2" and "amount" not in res.slots
+    # "my tablets" is a medicine; "a 500 mg tablet" is what the label is on.
+    res = real_resolver.resolve("so in a 500 mg tablet how much is elemental")
+    assert res.intent == "ElementalIntent" and "condition" not in res.slots, res

@@ -19,6 +19,7 @@ LINE = Slot("line", "LabelType")
 DOSE_AMOUNT = Slot("amount", "AMAZON.NUMBER", elicit=True)
 # Below this, a number said without a unit is not taken as milligrams (no supplement dose is that small).
 SMALLEST_BARE_AMOUNT = 20
+_MOST_UNITS = 10  # "another one", "two more": more capsules or doses than this is not what was meant
 # More capsules than this at once is a mishearing (an age, an amount), not a count.
 MOST_CAPSULES = 10
 
@@ -93,6 +94,7 @@ class DoseHeard(NamedTuple):
     said: bool  # anything new (False: "is that enough" continues the last question)
     times: int  # how often a day was said ("twice a day": 2)
     added_mg: float | None  # "another 200": a second amount said alone, to add to the one before
+    added_units: int | None = None  # "and another one": more of what was taken before, each the same
 
 
 def read_dose(handler_input: HandlerInput) -> DoseHeard:
@@ -110,6 +112,10 @@ def read_dose(handler_input: HandlerInput) -> DoseHeard:
         amount = 1000.0  # "a gram of magnesium": a unit said alone is one of it
     lone = parse_amount(also_heard or or_heard, unit_id or unit_heard) if amount is None else None
     added = None
+    # "and another one in the morning" after "I take two of the 400s": a small number with no unit is more of
+    # the same capsules or doses, not milligrams; continue_dose weighs them with the ones before.
+    units = int(lone) if (lone is not None and also_heard is not None and not (unit_id or unit_heard)
+                          and lone == int(lone) and 1 <= lone <= _MOST_UNITS) else None
     if lone is not None and lone >= SMALLEST_BARE_AMOUNT:
         # A second amount with no first ("okay and is 200 enough" heard as "or 200") is the amount; after
         # another amount, "another 200" adds to it (continue_dose).
@@ -130,7 +136,7 @@ def read_dose(handler_input: HandlerInput) -> DoseHeard:
     # A unit said alone ("is a gram too much") or a second amount is something new, never "the same again".
     said = any(v is not None for v in (amount_heard, form_heard, count_heard, unit_heard, also_heard, or_heard)) or times > 1
     # "another 200 twice a day" is its own day's amount, not one to add.
-    return DoseHeard(asked, health(handler_input), said, times, added if times == 1 else None)
+    return DoseHeard(asked, health(handler_input), said, times, added if times == 1 else None, units)
 
 
 def answer_dose(handler: Handler, handler_input: HandlerInput, asked: DoseAsked, conditions: set[Condition],
@@ -161,7 +167,11 @@ def continue_dose(handler: Handler, handler_input: HandlerInput, *, follow_up: b
     asked, conditions, said, times = heard.asked, heard.conditions, heard.said, heard.times
     state = state_of(handler_input)
     before = state.dose if state.topic in (Topic.DOSE, Topic.ELEMENTAL) and state.dose else None
-    if before is not None and before.amount_mg is not None and heard.added_mg is not None:
+    if before is not None and before.amount_mg is not None and heard.added_units is not None:
+        # "and another one" after "two of the 400s" (or after "300 in the morning"): each is what was said before.
+        day = (amount_for_the_day(before.amount_mg, count=before.count) or before.amount_mg) + heard.added_units * before.amount_mg
+        asked = DoseAsked(day, asked.form or before.form)
+    elif before is not None and before.amount_mg is not None and heard.added_mg is not None:
         # "can I take another 200 at night?" after "I take 200 in the morning": the gate weighs both.
         asked = DoseAsked(amount_for_the_day(before.amount_mg, count=before.count, also_mg=heard.added_mg),
                           asked.form or before.form)

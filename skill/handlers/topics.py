@@ -7,7 +7,7 @@ from ask_sdk_model import Response
 from skill.handlers.base import (AGE, AMOUNT, CONDITION, FOOD, FORM, HEALTH, MECHANISM, NEED, OTHER_FORM, SYMPTOM, TOPIC, UNIT, Handler,
                                  Intent, health, hear_condition, hear_symptom, slot)
 from skill.handlers.dose import continue_dose, convert, dose_reply, gate_lines, read_dose
-from skill.knowledge import Form, Gate, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
+from skill.knowledge import Condition, Form, Gate, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
 from skill.speech import Line, Reply, Voice, state_of
 from skill.state import DoseAsked, Topic
 
@@ -179,8 +179,11 @@ class SafetyHandler(Handler):
             before = state.dose
             advice = assess_dose(before.amount_mg if before else None, before.form if before else None, state.health)
             return self.voice.respond(handler_input, dose_reply(advice, asked=before))
-        if condition is not None:
-            return self.voice.respond(handler_input, self.answer(f"safety.{condition.value}", topic=Topic.SAFETY))
+        # "is it safe for her" after "my mom's on dialysis": the mention this session heard, most serious first.
+        said_before = next((c for c in Condition if c in state.health), None)
+        about = condition or said_before
+        if about is not None:
+            return self.voice.respond(handler_input, self.answer(f"safety.{about.value}", topic=Topic.SAFETY))
         return self.voice.respond(handler_input, self.answer("safety.general", topic=Topic.SAFETY))
 
 

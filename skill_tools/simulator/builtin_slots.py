@@ -58,6 +58,9 @@ def parse_number(text: str) -> str | None:
             return None
     if text in ("half", "a half"):
         return "0.5"  # "half a gram"
+    couple = re.fullmatch(r"(?:a )?couple(?: of)?(?: (hundred|thousand))?", text)
+    if couple:  # "a couple of grams", "a couple hundred": two, or two of the scale
+        return str(2 * SCALES.get(couple[1] or "", 1))
     if text.endswith(" and a half"):  # "one and a half", "2 and a half"
         whole_text = parse_number(text[: -len(" and a half")])
         return None if whole_text is None or "." in whole_text else _format(Decimal(whole_text) + Decimal("0.5"))
@@ -70,7 +73,7 @@ def parse_number(text: str) -> str | None:
             return None
         fraction = "".join(str(UNITS[w]) for w in digits)
         words = words[:at]
-    whole = _parse_integer_words(words)
+    whole = 0 if fraction and words in ([], ["zero"], ["nought"], ["oh"]) else _parse_integer_words(words)  # "point four"
     if whole is None and not fraction:
         whole = _hundreds_said_short(words)
     if whole is None:
@@ -276,7 +279,7 @@ MAX_BUILTIN_WORDS = 8
 # Every number, time or duration ends with one of these words (or digits): a cheap test that
 # spares the parsers most runs of words.
 _VALUE_END_WORDS = frozenset([
-    *UNITS, *TEENS, *TENS, *SCALES, "half", "o'clock", "am", "pm", "morning", "afternoon", "evening", "night",
+    *UNITS, *TEENS, *TENS, *SCALES, "half", "couple", "o'clock", "am", "pm", "morning", "afternoon", "evening", "night",
     "tonight", "noon", "midday", "midnight", "second", "seconds", "minute", "minutes", "hour", "hours",
 ])
 

@@ -182,8 +182,9 @@ _SAFETY_JOINT_FLOOR = 0.05
 _CLAUSE_MIN_UTTERANCE = 5  # shorter utterances are one clause
 _CLAUSE_MIN_WORDS = 3
 _FILLERS = frozenset("um umm uh uhh erm er hmm hm mm ah actually honestly basically literally though".split())
-_ONE_AS_PRONOUN = frozenset("that this which each every the any other another".split())
-_NOT_A_VALUE = frozenset("it this that them these those one something anything a an the some".split())
+_ONE_AS_PRONOUN = frozenset("that this which each every the any other".split())
+_NOT_A_VALUE = frozenset("it this that them these those one something anything a an the some "
+                         "tablet tablets capsule capsules pill softgel softgels gummy gummies".split())  # "a 500 mg TABLET"
 
 
 class ModelError(ValueError):
@@ -318,6 +319,9 @@ class _Recogniser:
             self.phrases[phrase].setdefault(type_name, resolved)
         for phrase, type_name, resolved in exact:
             for variant in _variants(phrase) - {phrase}:
+                # "my tablets" is a medicine; "tablet" alone is what a capsule or a label is ("a 500 mg tablet").
+                if variant in _NOT_A_VALUE:
+                    continue
                 if type_name not in self.phrases.get(variant, {}):
                     self.phrases[variant][type_name] = resolved
         # Last, the same words in other endings: "fall asleep" is "falling asleep", "cramp" is "cramps".
@@ -671,7 +675,7 @@ class Resolver:
             wanted.append((_HEALTH_TYPE,))
         if _SYMPTOM_TYPE in said:
             wanted.append((_SYMPTOM_TYPE,))
-        if _UNIT_TYPE in said and "AMAZON.NUMBER" in said:
+        if _UNIT_TYPE in said:  # "what if i take a couple of grams", or a unit alone: "is a gram too much"
             wanted.append(("AMAZON.NUMBER", _UNIT_TYPE))
         if _TOPIC_TYPE in said:  # "do i need calcium with it too": answered honestly, "my sources don't cover that"
             wanted.append((_TOPIC_TYPE,))
@@ -881,7 +885,8 @@ class Resolver:
                 for name, slot_type in declared.items():
                     if slot_type == reading.slot_type:
                         fit = self._slot_contexts.get((intent, name), _NO_CONTEXT).fit(context)
-                        if name in _AMOUNT_SLOTS and context and context[2][3:] in _NOT_AFTER_AN_AMOUNT:
+                        if name in _AMOUNT_SLOTS and context and (context[2][3:] in _NOT_AFTER_AN_AMOUNT or (
+                                context[2][3:] == "of" and context[3][3:] in _COUNTED)):  # "TWO of them": a count
                             # "two CAPSULES per serving", "i'm twenty eight WEEKS", "two 500 mg tablets": never an amount
                             continue
                         if name in _SAID_AFTER and not set(words[max(0, entity.start - 4):entity.start]) & _SAID_AFTER[name]:
@@ -1081,6 +1086,8 @@ _AMOUNT_SLOTS = frozenset({"amount", "more_amount", "or_amount"})
 _NOT_AFTER_AN_AMOUNT = frozenset(
     "second seconds minute minutes hour hours day days night nights week weeks month months year years "
     "capsule capsules pill pills tablet tablets gummy gummies scoop scoops softgel softgels slotamazonnumber".split())
+# What "N of" counts when N is no amount: "two of them", "two of the 400s" ("300 of glycinate" is an amount).
+_COUNTED = frozenset("them those these the".split())
 # The least number heard as a spare amount: below it, a count, an age or a time is likelier.
 _SPARE_AMOUNT_FROM = 50
 # Next words count most; the word beyond them a little ("i'M {age}", "TAKE {amount} {unit}").
