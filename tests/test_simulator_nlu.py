@@ -789,6 +789,7 @@ def test_two_of_them_is_a_count_and_a_tablet_is_no_medicine(real_resolver: Resol
     # "so if i take two of them morning and night" after "they're 500 each": two capsules, twice a day.
     res = real_resolver.resolve("so if i take two of them morning and night")
     assert res.slots["count"].value == "2" and "amount" not in res.slots
-    # "my tablets" is a medicine; "a 500 mg tablet" is what the label is on.
+    # "i'm on tablets" is a medicine (the gate fails closed); "a 500 mg tablet" is what the amount comes in.
     res = real_resolver.resolve("so in a 500 mg tablet how much is elemental")
-    assert res.intent == "ElementalIntent" and "condition" not in res.slots, res
+    assert res.slots["amount"].value == "500" and "condition" not in res.slots, res
+    assert real_resolver.resolve("i'm on tablets how much should i take").slots["condition"].resolved_id == "medicines"

@@ -181,8 +181,6 @@ NOT_HEALTH = frozenset({
     # Children are no such word: "my son", "my daughter" are conditions (S4), and so is any age under 18.
     "husband", "wife", "partner", "boyfriend", "girlfriend", "fiance", "fiancee", "mom", "mum", "mother",
     "dad", "father", "friend", "sister", "brother", "roommate", "flatmate", "colleague", "me", "myself",
-    "gran", "granny", "grandma", "grandmother", "nan", "nana", "grandad", "grandpa", "grandfather", "aunt", "auntie",
-    "uncle", "neighbour", "neighbor", "housemate", "boss",
     "age", "my age", "someone my age", "people my age", "him", "her", "he", "she", "us", "you",  # "how much for someone my age" (an adult's age is no gate)
     # What an adult does or is, with nothing about their health ("i'm a runner, how much do i need").
     "runner", "marathon runner", "athlete", "cyclist", "swimmer", "nurse", "student", "teacher", "shift worker",

@@ -183,8 +183,9 @@ _CLAUSE_MIN_UTTERANCE = 5  # shorter utterances are one clause
 _CLAUSE_MIN_WORDS = 3
 _FILLERS = frozenset("um umm uh uhh erm er hmm hm mm ah actually honestly basically literally though".split())
 _ONE_AS_PRONOUN = frozenset("that this which each every the any other".split())
-_NOT_A_VALUE = frozenset("it this that them these those one something anything a an the some "
-                         "tablet tablets capsule capsules pill softgel softgels gummy gummies".split())  # "a 500 mg TABLET"
+_NOT_A_VALUE = frozenset("it this that them these those one something anything a an the some".split())
+# What a dose comes in: after an amount ("a 500 mg TABLET", "two 400 CAPSULES") it names no medicine.
+_CONTAINERS = frozenset("tablet tablets capsule capsules pill pills softgel softgels gummy gummies".split())
 
 
 class ModelError(ValueError):
@@ -319,9 +320,6 @@ class _Recogniser:
             self.phrases[phrase].setdefault(type_name, resolved)
         for phrase, type_name, resolved in exact:
             for variant in _variants(phrase) - {phrase}:
-                # "my tablets" is a medicine; "tablet" alone is what a capsule or a label is ("a 500 mg tablet").
-                if variant in _NOT_A_VALUE:
-                    continue
                 if type_name not in self.phrases.get(variant, {}):
                     self.phrases[variant][type_name] = resolved
         # Last, the same words in other endings: "fall asleep" is "falling asleep", "cramp" is "cramps".
@@ -869,7 +867,8 @@ class Resolver:
         literal = " ".join(p if isinstance(p, str) else "|" for p in sample.parts)
         entities = [e for e in _claim(found, set(declared.values()))
                     if not (e.start and all(r.slot_type in (_HEALTH_TYPE, "AMAZON.NUMBER") for r in e.readings)
-                            and f" {' '.join(words[e.start - 1:e.end])} " in f" {literal} ")]
+                            and f" {' '.join(words[e.start - 1:e.end])} " in f" {literal} ")
+                    and not _what_a_dose_comes_in(words, e)]
         # Slot names per type, the nearest sample's first: "compare {a} and {b}" fills a then b.
         order = [p[0] for p in sample.parts if not isinstance(p, str)] + list(declared)
         rank = {name: len(order) - order.index(name) for name in declared}
@@ -1092,6 +1091,20 @@ _COUNTED = frozenset("them those these the".split())
 _SPARE_AMOUNT_FROM = 50
 # Next words count most; the word beyond them a little ("i'M {age}", "TAKE {amount} {unit}").
 _CONTEXT_WEIGHTS = {"L1": 1.0, "R1": 1.0, "L2": 0.5, "R2": 0.5}
+
+
+def _what_a_dose_comes_in(words: Sequence[str], entity: _Entity) -> bool:
+    """Whether a health word is the tablet or capsule an amount comes in: "a 500 mg TABLET", "two 400 CAPSULES".
+
+    Alone, "tablets" is a medicine ("i'm on tablets") and stays one: the gate fails closed.
+    """
+    if entity.end - entity.start != 1 or not entity.start or words[entity.start] not in _CONTAINERS:
+        return False
+    if any(r.slot_type != _HEALTH_TYPE for r in entity.readings):
+        return False
+    before = words[entity.start - 1]
+    amount = parse_number(before)  # "a 500 tablet" is an amount's; "i'm on one tablet a day" is a medicine
+    return before in ("milligrams", "grams", "gram", "g") or (amount is not None and float(amount) >= _SPARE_AMOUNT_FROM)
 
 
 def _said_as_an_age(words: Sequence[str], entity: _Entity) -> bool:
