@@ -12,7 +12,8 @@ import pytest
 from skill_tools.phrasebank import BANK, Phrase, Scorer, load, score_file
 
 HALVES = ("dev", "probes", "heldout", "dev2", "heldout2", "dev3", "heldout3", "dev4", "heldout4", "dev5", "heldout5", "dev6", "heldout6", "dev7", "heldout7", "dev8",
-          "heldout8", "dev9", "heldout9")
+          "heldout8", "dev9", "heldout9", "dev10",
+          "heldout10")
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,7 @@ def test_every_phrase_has_a_unique_id_and_an_expectation_the_scorer_understands(
     assert (len(load(BANK / "dev7.toml")), len(load(BANK / "heldout7.toml"))) == (162, 158)
     assert (len(load(BANK / "dev8.toml")), len(load(BANK / "heldout8.toml"))) == (162, 159)
     assert (len(load(BANK / "dev9.toml")), len(load(BANK / "heldout9.toml"))) == (161, 159)
+    assert (len(load(BANK / "dev10.toml")), len(load(BANK / "heldout10.toml"))) == (161, 159)
 
 
 # Development phrasings known to hear a dose still, each with why; any other is a failure.
