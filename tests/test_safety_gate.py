@@ -160,6 +160,12 @@ def test_another_one_is_one_more_of_what_was_said_before(talk: Conversation) -> 
     assert a.said("gate.over_800") and not DOSE_KEYS & set(a.keys)
 
 
+def test_how_much_actual_magnesium_is_that_converts_the_label_just_read(talk: Conversation) -> None:
+    # U: my label says 1000 mg magnesium glycinate   U: how much actual magnesium is that  -> 1000 mg converted
+    talk.ask("ElementalIntent", amount="1000", unit="mg:milligrams", form="glycinate:glycinate")
+    assert talk.ask("ElementalIntent").said("elemental.converted")
+
+
 def test_is_it_safe_for_her_answers_for_what_was_said_about_her(talk: Conversation) -> None:
     # U: my mom's on dialysis   U: what's glycinate   U: is magnesium safe for her  -> the kidney answer
     talk.ask("SafetyIntent", condition="kidney:dialysis")

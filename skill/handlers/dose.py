@@ -257,7 +257,11 @@ class ElementalHandler(Handler):
         asked, state = heard.asked, state_of(handler_input)
         form = asked.form or (state.dose.form if state.dose else None)
         unit_said = slot(handler_input, "unit")[1] is not None
-        return convert(self, handler_input, DoseAsked(asked.amount_mg, form, asked.count), heard.conditions, unit_said=unit_said)
+        amount = asked.amount_mg
+        if amount is None and state.topic in (Topic.DOSE, Topic.ELEMENTAL) and state.dose and state.dose.amount_mg:
+            # "how much actual magnesium is that?" right after "my label says 1000 mg of glycinate": that amount.
+            amount, unit_said = state.dose.amount_mg, True
+        return convert(self, handler_input, DoseAsked(amount, form, asked.count), heard.conditions, unit_said=unit_said)
 
 
 def convert(handler: Handler, handler_input: HandlerInput, asked: DoseAsked, conditions: set[Condition], *,
