@@ -793,3 +793,22 @@ def test_two_of_them_is_a_count_and_a_tablet_is_no_medicine(real_resolver: Resol
     res = real_resolver.resolve("so in a 500 mg tablet how much is elemental")
     assert res.slots["amount"].value == "500" and "condition" not in res.slots, res
     assert real_resolver.resolve("i'm on tablets how much should i take").slots["condition"].resolved_id == "medicines"
+
+
+@pytest.mark.parametrize(("said", "slots"), [
+    ("is four or five hundred too much", {"amount": "400", "or_amount": "500"}),  # the scale said once is both's
+    ("is a quarter of a gram enough", {"amount": "0.25"}),  # not "a gram": 250 mg, not 1000
+    ("i do 2 x 200 a day", {"amount": "200"}),
+    ("i'm thinking around six hundred", {"amount": "600"}),  # a bare amount is heard, not dropped
+])
+def test_amounts_said_the_way_people_say_them(real_resolver: Resolver, said: str, slots: dict[str, str]) -> None:
+    res = real_resolver.resolve(said)
+    assert "amount" in res.declared_slots and {k: res.slots[k].value for k in slots} == slots, res
+
+
+def test_slow_breathing_after_taking_it_is_a_warning_sign_and_slow_breathing_together_is_the_exercise(
+        real_resolver: Resolver) -> None:
+    # Respiratory signs are S3's; offering a breathing exercise for them would be the wrong kindness.
+    res = real_resolver.resolve("my breathing feels slow and weird after it")
+    assert res.intent == "SideEffectsIntent" and res.slots["symptom"].resolved_id == "other"
+    assert real_resolver.resolve("let's do some slow breathing").intent == "BreatheIntent"

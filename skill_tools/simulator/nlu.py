@@ -215,6 +215,9 @@ class Resolution:
     declared_slots: Mapping[str, str] = field(default_factory=dict)
 
 
+_DIGIT_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|[1-9])"
+
+
 def normalise(text: str) -> str:
     """Lowercase, drop punctuation (keeping apostrophes, decimals, clock colons), unify units."""
     text = unicodedata.normalize("NFKC", text).lower()
@@ -228,6 +231,12 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<![^\W\d_])'|'(?![^\W\d_])", " ", text)  # keep what's, o'clock
     # People type "mg"; samples say "milligrams". One spelling makes both sides meet.
     text = re.sub(r"\b(?:mgs?|milligram)\b", "milligrams", text)
+    # "four or five hundred" is 400 or 500, not 4 or 500: the scale said once belongs to both.
+    text = re.sub(rf"\b({_DIGIT_WORDS}) (or|to) ({_DIGIT_WORDS}) (hundred|thousand)\b", r"\1 \4 \2 \3 \4", text)
+    # "a quarter of a gram": a quarter, not a gram; "2 x 200": two times 200.
+    text = re.sub(r"\b(?:a )?quarter (?:of )?a gram\b", "0.25 grams", text)
+    text = re.sub(r"\b(?:three )?quarters (?:of )?a gram\b", "0.75 grams", text)
+    text = re.sub(r"(?<=\d) x (?=\d)", " times ", text)
     # "a gram and a half" is one and a half grams; read as "a gram" then "a half" it would be half a gram.
     text = re.sub(r"\b(a|an|one|two|three|four|five|\d+) (grams?|milligrams) and a half\b",
                   lambda m: f"{'one' if m[1] in ('a', 'an') else m[1]} and a half {m[2]}", text)
@@ -685,6 +694,9 @@ class Resolver:
                     break
                 if candidate != FALLBACK_INTENT and set(types) <= set(self.intents.get(candidate, {}).values()):
                     return candidate, p
+        if self._spare_amount(words, claimed, ()) is not None:  # "i'm thinking around six hundred"
+            return next(((c, p) for c, p in self._ranked(features) if p >= _JOINT_FLOOR
+                         and _AMOUNT_SLOT in self.intents.get(c, {})), None)
         return None
 
     def _explaining(self, intent: str, features: tuple[np.ndarray, np.ndarray], words: Sequence[str],
