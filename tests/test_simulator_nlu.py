@@ -94,13 +94,15 @@ def test_normalise_keeps_words_numbers_and_apostrophes(typed: str, normal: str) 
         ("zero point five", "0.5"),
         ("a couple", "2"),  # "a couple of grams"
         ("a couple hundred", "200"),  # read as "a couple" and "hundred" it was 100
+        ("4 hundred", "400"),
+        ("two and a half hundred", "250"),
     ],
 )
 def test_amazon_number_gives_the_digit_string(spoken: str, value: str) -> None:
     assert parse_number(spoken) == value
 
 
-@pytest.mark.parametrize("nonsense", ["one two", "twenty thirty", "a", "point", "hundred hundred", "many",
+@pytest.mark.parametrize("nonsense", ["one two", "twenty thirty", "a", "point", "hundred hundred", "many", "hundred",
                                       "and a half", "2.5 and a half"])
 def test_amazon_number_refuses_what_nobody_says(nonsense: str) -> None:
     assert parse_number(nonsense) is None

@@ -61,6 +61,12 @@ def parse_number(text: str) -> str | None:
     couple = re.fullmatch(r"(?:a )?couple(?: of)?(?: (hundred|thousand))?", text)
     if couple:  # "a couple of grams", "a couple hundred": two, or two of the scale
         return str(2 * SCALES.get(couple[1] or "", 1))
+    if text in SCALES:
+        return None  # "a few HUNDRED": no number was said, and 100 would be called too little
+    scaled = re.fullmatch(r"(\d+(?:\.\d+)?|.+ and a half) (hundred|thousand)", text)
+    if scaled:  # "4 hundred", "two and a half hundred"
+        count = parse_number(scaled[1])
+        return None if count is None else _format(Decimal(count) * SCALES[scaled[2]])
     if text.endswith(" and a half"):  # "one and a half", "2 and a half"
         whole_text = parse_number(text[: -len(" and a half")])
         return None if whole_text is None or "." in whole_text else _format(Decimal(whole_text) + Decimal("0.5"))
