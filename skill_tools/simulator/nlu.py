@@ -31,7 +31,8 @@ How it decides:
    tagged as the slot, as Alexa's slot tagging would hear them; or unless it is a run-on whose
    clearest clause (split at "and", "so", question words...) is an intent above the threshold.
 4. Intent and slots together, as a joint model would weigh them: a health mention (a ConditionType
-   value, or an age under 18) needs an intent with a condition slot, a symptom one with a symptom
+   value, an age under 18, or a word no sample or value says after words the samples put before a
+   health mention: "oh and i'm on biktarvy") needs an intent with a condition slot, a symptom one with a symptom
    slot, a topic the sources do not cover the intent that holds one, two forms an intent that
    holds two, and an intent never said without a value is not chosen without one; the next
    likeliest intent that fits is taken instead (``_explaining``).
@@ -40,7 +41,9 @@ How it decides:
    counted over the intent's samples and the nearest sample most ("i'M {age}", "take {amount}
    {unit}"); a number fills a slot the nearest sample lacks only in that slot's context. A
    custom-type value that is spoken where one of the intent's samples has that slot, but is none
-   of the type's values, is sent as heard with no resolution (ER_SUCCESS_NO_MATCH), as Alexa does.
+   of the type's values, is sent as heard with no resolution (ER_SUCCESS_NO_MATCH), as Alexa does;
+   so is an unseen word after a health mention's usual words ("i'm on", "i take", "someone on"),
+   wherever it falls. A number after "i'm" or "my mom's" is an age, and a second choice follows "or".
 
 Not imitated: Amazon's own training data, dialog models and slot elicitation context, spoken-form
 quirks of speech recognition, and utterance-level confidence (Alexa sends none to skills).
