@@ -106,6 +106,7 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         # The nightly count, kept only after a yes (asked once, after the first "I took my magnesium")
         habits.CountOfferHandler(voice, services),
         habits.CountNightsHandler(voice, services),
+        habits.NightsSoFarHandler(voice, services),
     ]
 
 

@@ -157,6 +157,24 @@ def test_declining_then_later_opting_in(night: Conversation, tmp_path: Path, clo
     assert kept(tmp_path)["nights_counted"] == 1
 
 
+def test_asking_for_the_count_is_not_consenting_to_one(night: Conversation, tmp_path: Path) -> None:
+    # U: what's my streak   (no count was ever agreed to)
+    a = night.ask("NightsSoFarIntent")
+    # A: I'm not keeping count of your nights. If you'd like me to, say: keep count of my nights ...
+    assert a.said("count.not_kept") and not a.said("count.started")
+    assert kept(tmp_path) == {} and not A_DATE.search(file_bytes(tmp_path))
+    # U: I took my magnesium  A: ... shall I keep count?  U: how many nights is that now?
+    night.ask("DoseTakenIntent")
+    a = night.ask("NightsSoFarIntent")
+    # A: I'm not keeping count yet. Would you like me to keep count of your nights? ...   (the offer stands)
+    assert a.said("count.not_yet", "count.offer") and kept(tmp_path) == {}
+    # U: yes   U: how many nights have I done?   A: ... stands at 1, since ...
+    night.ask("AMAZON.YesIntent")
+    a = night.ask("NightsSoFarIntent")
+    assert a.said("count.so_far") and "stands at 1" in a.speech
+    assert kept(tmp_path)["nights_counted"] == 1  # asking counted nothing more
+
+
 def test_forget_me_takes_the_count_and_the_answer_with_it(night: Conversation, tmp_path: Path) -> None:
     night.ask("DoseTakenIntent")
     night.ask("AMAZON.YesIntent")

@@ -105,14 +105,38 @@ class CountNightsHandler(PersonalHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
         if profile.count_nights is True:
-            # What the count holds, said back: the number and the first night, nothing else.
-            start = profile.started_on
-            line = (Line("count.so_far", {"nights": profile.nights_counted, "started": f"{start:%B} {start.day}"})
-                    if start is not None and profile.nights_counted else Line("count.already_on"))
-            return self.voice.respond(handler_input, Reply([line], ask=Line("anything_else")))
+            return self.voice.respond(handler_input, Reply([count_so_far(profile)], ask=Line("anything_else")))
         self.services.update(handler_input, lambda latest: setattr(latest, "count_nights", True))
         lines = [Line("count.started"), *unsaved_line(self.services, handler_input)]
         return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+
+
+class NightsSoFarHandler(PersonalHandler):
+    """Serve "what's my streak", "how many nights have I done": the count said back, and never a count started.
+
+    Asking is not consenting: with no count kept, the answer says how to start one and stores nothing.
+    """
+
+    intent = Intent("NightsSoFarIntent")
+    keys = ("count.so_far", "count.already_on", "count.not_kept", "count.not_yet", "count.offer")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        profile = self.services.profile(handler_input)
+        if profile.count_nights is True:
+            return self.voice.respond(handler_input, Reply([count_so_far(profile)], ask=Line("anything_else")))
+        if state_of(handler_input).waiting is Waiting.COUNT_OFFER:
+            # Asked right after "shall I keep count?": say there is none yet, and the offer stands.
+            reply = Reply([Line("count.not_yet")], ask=Line("count.offer"), waiting=Waiting.COUNT_OFFER, soft=True)
+            return self.voice.respond(handler_input, reply)
+        return self.voice.respond(handler_input, Reply([Line("count.not_kept")], ask=Line("anything_else")))
+
+
+def count_so_far(profile: UserProfile) -> Line:
+    """What the count holds, said back: the number and the first night, nothing else."""
+    start = profile.started_on
+    if start is not None and profile.nights_counted:
+        return Line("count.so_far", {"nights": profile.nights_counted, "started": f"{start:%B} {start.day}"})
+    return Line("count.already_on")
 
 
 # The form to remember, asked for when none was heard ("remember my magnesium").
