@@ -37,7 +37,7 @@ MORE_MENTIONS = (
     "i'm expecting twins", "we're doing ivf", "i'm breastfeeding my six month old", "my boy is twelve", "i'm fifteen",
     "he's in year ten", "i'm not very well", "i'm on several prescriptions", "my potassium was low",
     "i get low blood sugar", "my husband has kidney failure", "my mum's on warfarin", "my wife is pregnant",
-    "i'm on tablets", "i take a pill every morning", "my nan is poorly",
+    "i'm on tablets", "i take a pill every morning", "my nan's poorly",
 )
 MORE_DOSE_QUESTIONS = (
     "remember 400 mg of glycinate for me", "how much magnesium is in 500 mg of citrate", "can i take 2 capsules",

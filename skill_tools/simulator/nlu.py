@@ -241,6 +241,8 @@ def normalise(text: str) -> str:
     text = re.sub(r"\b(?:a )?quarter (?:of )?a gram\b", "0.25 grams", text)
     text = re.sub(r"\b(?:three )?quarters (?:of )?a gram\b", "0.75 grams", text)
     text = re.sub(r"(?<=\d) x (?=\d)", " times ", text)
+    # "my nan's poorly" is "my nan is poorly" (a health mention), never "sleep poorly".
+    text = re.sub(r"\b(?!(?:it|that|what|there)'s)(\w+)'s poorly\b", r"\1 is poorly", text)
     # "a gram and a half" is one and a half grams; read as "a gram" then "a half" it would be half a gram.
     text = re.sub(r"\b(a|an|one|two|three|four|five|\d+) (grams?|milligrams) and a half\b",
                   lambda m: f"{'one' if m[1] in ('a', 'an') else m[1]} and a half {m[2]}", text)
