@@ -19,8 +19,7 @@ LINE = Slot("line", "LabelType")
 DOSE_AMOUNT = Slot("amount", "AMAZON.NUMBER", elicit=True)
 # Below this, a number said without a unit is not taken as milligrams (no supplement dose is that small).
 SMALLEST_BARE_AMOUNT = 20
-_MOST_UNITS = 10  # "another one", "two more": more capsules or doses than this is not what was meant
-# More capsules than this at once is a mishearing (an age, an amount), not a count.
+# More capsules than this at once ("two of them", "and another one") is a mishearing (an age, an amount), not a count.
 MOST_CAPSULES = 10
 
 
@@ -115,7 +114,7 @@ def read_dose(handler_input: HandlerInput) -> DoseHeard:
     # "and another one in the morning" after "I take two of the 400s": a small number with no unit is more of
     # the same capsules or doses, not milligrams; continue_dose weighs them with the ones before.
     units = int(lone) if (lone is not None and also_heard is not None and not (unit_id or unit_heard)
-                          and lone == int(lone) and 1 <= lone <= _MOST_UNITS) else None
+                          and lone == int(lone) and 1 <= lone <= MOST_CAPSULES) else None
     if lone is not None and lone >= SMALLEST_BARE_AMOUNT:
         # A second amount with no first ("okay and is 200 enough" heard as "or 200") is the amount; after
         # another amount, "another 200" adds to it (continue_dose).

@@ -701,9 +701,12 @@ class Resolver:
                 if candidate != FALLBACK_INTENT and set(types) <= set(self.intents.get(candidate, {}).values()):
                     return candidate, p
         if self._spare_amount(words, claimed, ()) is not None:  # "i'm thinking around six hundred"
-            return next(((c, p) for c, p in self._ranked(features) if p >= _JOINT_FLOOR
-                         and _AMOUNT_SLOT in self.intents.get(c, {})), None)
+            return self._likeliest_with_an_amount(self._ranked(features), _JOINT_FLOOR)
         return None
+
+    def _likeliest_with_an_amount(self, ranked: Sequence[tuple[str, float]], floor: float) -> tuple[str, float] | None:
+        """The likeliest intent with an amount slot, at ``floor`` or above: where an amount said is weighed."""
+        return next(((c, p) for c, p in ranked if p >= floor and _AMOUNT_SLOT in self.intents.get(c, {})), None)
 
     def _explaining(self, intent: str, features: tuple[np.ndarray, np.ndarray], words: Sequence[str],
                     found: Sequence[_Entity], whole: tuple[np.ndarray, np.ndarray] | None = None) -> str:
@@ -761,9 +764,9 @@ class Resolver:
         amount = amount_said or {_UNIT_TYPE, "AMAZON.NUMBER"} <= said
         own = {t for t in held if t in self._custom_types} & said
         if amount and _AMOUNT_SLOT not in self.intents.get(intent, {}) and not own:  # "the ELEMENTAL line says 140 mg"
-            holder = next((c for c, p in ranked if p >= _RESCUE_FLOOR and _AMOUNT_SLOT in self.intents.get(c, {})), None)
-            if holder is not None:
-                return holder
+            weighed = self._likeliest_with_an_amount(ranked, _RESCUE_FLOOR)
+            if weighed is not None:
+                return weighed[0]
         if intent in self._needs_value:
             sample = self._nearest_sample(intent, features)
             if not self._fill_slots(intent, sample, words, found):
