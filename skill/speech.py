@@ -17,7 +17,7 @@ from ask_sdk_model.interfaces.system import SystemState
 from ask_sdk_model.ui import SimpleCard
 
 from skill.content import Catalog
-from skill.knowledge import safety_gate
+from skill.knowledge import Form, safety_gate
 from skill.state import DoseAsked, State, Topic, Waiting
 from skill.values import FRESH, Frozen, Value
 
@@ -119,7 +119,7 @@ class Line(Frozen):
 class Reply(Value):
     """What a handler wants said: lines in order, then maybe a question, maybe the end."""
 
-    _fields = ("lines", "ask", "end", "more", "soft", "card", "waiting", "then", "topic", "dose")
+    _fields = ("lines", "ask", "end", "more", "soft", "card", "waiting", "then", "topic", "dose", "compared")
     lines: list[Line]
     ask: Line | None = None  # spoken last; its reprompt keeps the session open
     end: bool = False
@@ -132,6 +132,7 @@ class Reply(Value):
     then: str | None = None
     topic: Topic | None = None  # what this answer was about, for follow-ups
     dose: DoseAsked | None = None  # the dose question answered, for follow-ups
+    compared: tuple[Form, Form] | None = None  # two forms just compared; kept until the next comparison
 
     def __init__(
         self,
@@ -145,9 +146,10 @@ class Reply(Value):
         then: str | None = None,
         topic: Topic | None = None,
         dose: DoseAsked | None = None,
+        compared: tuple[Form, Form] | None = None,
     ) -> None:
         self.lines, self.ask, self.end, self.more, self.soft, self.card = lines, ask, end, more, soft, card
-        self.waiting, self.then, self.topic, self.dose = waiting, then, topic, dose
+        self.waiting, self.then, self.topic, self.dose, self.compared = waiting, then, topic, dose, compared
 
 
 class Spoken(Frozen):
@@ -332,13 +334,13 @@ class Voice:
         ends = reply.end or spoken.reprompt_ssml is None
         if ends or spoken.reprompt_ssml is None:
             builder.set_should_end_session(True)
-            state = replace(state, waiting=Waiting.NOTHING, then=None, topic=None, dose=None)
+            state = replace(state, waiting=Waiting.NOTHING, then=None, topic=None, dose=None, compared=None)
         else:
             builder.ask(spoken.reprompt_ssml)
             waiting, then = (Waiting.MORE, reply.more) if reply.more else (reply.waiting, reply.then)
             # Keys, wordings and values, not SSML: "repeat" renders again from our own content.
             state = replace(state, waiting=waiting, then=then, topic=reply.topic, dose=reply.dose,
-                            last_said=spoken.replay)
+                            last_said=spoken.replay, compared=reply.compared or state.compared)
         set_state(handler_input, state)
         if handler_input.request_envelope.session is not None:
             state.dump(session_of(handler_input))

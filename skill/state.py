@@ -24,7 +24,8 @@ DOSE = "dose"
 CONDITIONS = "conditions"
 LAST_SAID = "last_said"
 PROFILE = "profile"  # the profile for the session when no store is configured (offline tools)
-KEYS = (WAITING, THEN, TOPIC, DOSE, CONDITIONS, LAST_SAID, PROFILE)
+COMPARED = "compared"
+KEYS = (WAITING, THEN, TOPIC, DOSE, CONDITIONS, LAST_SAID, PROFILE, COMPARED)
 
 
 
@@ -53,6 +54,7 @@ class Topic(StrEnum):
     FORM_ADVICE = "form_advice"
     SAFETY = "safety"
     TIMING = "timing"
+    COMPARE = "compare"  # two forms side by side: "which one's gentler?" picks between them
 
 
 class DoseAsked(Frozen):
@@ -94,7 +96,7 @@ class DoseAsked(Frozen):
 class State(Frozen):
     """The whole conversation state of one session."""
 
-    _fields = ("waiting", "then", "topic", "dose", "conditions", "last_said", "profile")
+    _fields = ("waiting", "then", "topic", "dose", "conditions", "last_said", "profile", "compared")
     waiting: Waiting = Waiting.NOTHING
     then: str | None = None
     topic: Topic | None = None
@@ -103,6 +105,8 @@ class State(Frozen):
     conditions: frozenset[str] = field(default_factory=frozenset)
     last_said: dict[str, Any] | None = None
     profile: dict[str, Any] | None = None
+    # The two forms last compared, for "the other one" a few turns on; replaced by the next comparison.
+    compared: tuple[Form, Form] | None = None
 
     def __init__(
         self,
@@ -113,9 +117,10 @@ class State(Frozen):
         conditions: frozenset[str] = frozenset(),  # immutable, so one shared default is safe
         last_said: dict[str, Any] | None = None,
         profile: dict[str, Any] | None = None,
+        compared: tuple[Form, Form] | None = None,
     ) -> None:
         self.__dict__.update(waiting=waiting, then=then, topic=topic, dose=dose, conditions=conditions,
-                             last_said=last_said, profile=profile)
+                             last_said=last_said, profile=profile, compared=compared)
 
     @classmethod
     def load(cls, session: dict[str, Any]) -> State:
@@ -133,6 +138,9 @@ class State(Frozen):
                 conditions.add(Condition.OTHER.value)
         last_said = session.get(LAST_SAID)
         profile = session.get(PROFILE)
+        raw_pair = session.get(COMPARED)
+        forms = {f.value: f for f in Form}
+        pair = [forms[f] for f in raw_pair if isinstance(f, str) and f in forms] if isinstance(raw_pair, list) else []
         return cls(
             waiting=Waiting(waiting) if isinstance(waiting, str) and waiting in Waiting.__members__.values() else Waiting.NOTHING,
             then=then if isinstance(then, str) and len(then) <= 100 else None,
@@ -141,6 +149,7 @@ class State(Frozen):
             conditions=frozenset(conditions),
             last_said=last_said if isinstance(last_said, dict) else None,
             profile=profile if isinstance(profile, dict) else None,
+            compared=(pair[0], pair[1]) if len(pair) == 2 == len(raw_pair or ()) and pair[0] != pair[1] else None,
         )
 
     def dump(self, session: dict[str, Any]) -> None:
@@ -154,8 +163,19 @@ class State(Frozen):
             CONDITIONS: sorted(self.conditions) or None,
             LAST_SAID: self.last_said,
             PROFILE: self.profile,
+            COMPARED: [f.value for f in self.compared] if self.compared else None,
         }
         session.update({k: v for k, v in values.items() if v is not None})
+
+    def other_form(self) -> Form | None:
+        """"The other one": the compared form that was not just described (the second, right after the comparison)."""
+        if self.compared is None:
+            return None
+        first, second = self.compared
+        just_said = self.dose.form if self.topic is Topic.FORM_INFO and self.dose else None
+        if self.topic is Topic.COMPARE or just_said == first:
+            return second
+        return first if just_said == second else None
 
     def with_condition(self, condition: Condition) -> State:
         """Remember a health mention for the rest of this session only."""

@@ -43,7 +43,18 @@ MORE_DOSE_QUESTIONS = (
     "remember 400 mg of glycinate for me", "how much magnesium is in 500 mg of citrate", "can i take 2 capsules",
     "is a gram okay", "i took 600 earlier can i take more", "should i take 200 or 400",
 )
-ADULTS = ("i'm forty five", "it's for my husband", "i'm a runner", "i'm seventy and healthy", "i'm twenty five")
+# A third, after round 11: many voices. English as a second language, British, Irish and Indian English, a
+# teenager, a carer; each was heard as no health mention at all before it was written.
+VOICES = (
+    "i am sugar patient", "i've got bp", "i get fits", "i am having sugar and bp both", "my mother she have kidney problem",
+    "i am pregnancy two month", "my gp put me on ramipril", "i'm on me tablets for me heart", "i'm doing chemo right now",
+    "my dad has dementia and he's on donepezil", "i used to be on lithium", "i'm 17 lol", "i take medicine for the sugar",
+    "i'm a heart patient", "she's expecting", "my lad's in year nine", "my wee one's 6", "he is only small he is in primary school",
+    "i'm 30 weeks",
+)
+VOICE_QUESTIONS = ("how many milligram i should take", "is 400 mg alright", "how much glycinate")
+ADULTS = ("i'm forty five", "it's for my husband", "i'm a runner", "i'm seventy and healthy", "i'm twenty five",
+          "it's for a grown man")
 
 
 def placings(mention: str, question: str) -> list[tuple[tuple[str, ...], str]]:
@@ -57,7 +68,8 @@ def scorer() -> Scorer:
     return Scorer()
 
 
-GRID = [(question, MENTIONS) for question in DOSE_QUESTIONS] + [(question, MORE_MENTIONS) for question in MORE_DOSE_QUESTIONS]
+GRID = ([(question, MENTIONS) for question in DOSE_QUESTIONS] + [(question, MORE_MENTIONS) for question in MORE_DOSE_QUESTIONS]
+        + [(question, VOICES) for question in VOICE_QUESTIONS])
 
 
 @pytest.mark.parametrize(("question", "mentions"), GRID, ids=[q for q, _ in GRID])
@@ -96,7 +108,7 @@ OPENERS = ("", "oh and ", "also ", "by the way ", "just so you know ", "i should
 def test_a_health_mention_said_on_its_own_after_any_opener_is_heard(scorer: Scorer) -> None:
     resolver = scorer.resolver
     unheard = []
-    for mention in (*MENTIONS, *MORE_MENTIONS, *SAID_ALONE):
+    for mention in (*MENTIONS, *MORE_MENTIONS, *SAID_ALONE, *VOICES):
         for opener in OPENERS:
             res = resolver.resolve(opener + mention)
             if res.intent == FALLBACK_INTENT or not {"condition", "age", "symptom"} & set(res.slots):

@@ -108,6 +108,47 @@ def test_is_it_better_than_glycinate_compares_with_the_form_just_heard(talk: Con
     assert a.said("form.brief.oxide", "form.brief.glycinate")
 
 
+def test_which_ones_gentler_after_a_comparison_picks_one_of_the_two(talk: Conversation) -> None:
+    # U: what's the difference between citrate and oxide
+    talk.ask("CompareFormsIntent", form="citrate:citrate", other_form="oxide:oxide")
+    # U: which one's gentler  -> of those two, citrate; then why (the stomach advice names oxide as harsher)
+    a = talk.ask("FormAdviceIntent", need="sensitive_stomach:gentler")
+    assert a.said("compare.pick", "form.advice.sensitive_stomach") and a.speech.startswith("Of those two, citrate")
+    # U: which is better for sleep  -> asked again of the same two: the advice for sleep, and citrate is not in it
+    b = talk.ask("FormAdviceIntent")
+    assert b.said("form.advice.general") and not b.said("compare.pick")
+
+
+def test_which_one_is_better_without_a_need_picks_for_sleep(talk: Conversation) -> None:
+    talk.ask("CompareFormsIntent", form="taurate:taurate", other_form="glycinate:glycinate")
+    a = talk.ask("CompareFormsIntent")  # U: so which one is better
+    assert a.said("compare.pick") and a.speech.startswith("Of those two, glycinate")
+
+
+def test_a_need_asked_after_some_other_answer_gets_the_advice_for_everyone(talk: Conversation) -> None:
+    talk.ask("CompareFormsIntent", form="citrate:citrate", other_form="oxide:oxide")
+    talk.ask("TimingIntent")
+    a = talk.ask("FormAdviceIntent", need="sensitive_stomach:gentle")
+    assert a.said("form.advice.sensitive_stomach") and not a.said("compare.pick")
+
+
+def test_the_other_one_is_the_compared_form_not_just_described(talk: Conversation) -> None:
+    # U: compare glycinate and taurate / U: tell me about glycinate / U: the other one
+    talk.ask("CompareFormsIntent", form="glycinate:glycinate", other_form="taurate:taurate")
+    talk.ask("FormInfoIntent", form="glycinate:glycinate")
+    a = talk.ask("WhatAboutIntent")
+    assert a.said("form.info.taurate")
+    # U: and the other one  -> back to glycinate
+    b = talk.ask("FormInfoIntent", form="the other one")
+    assert b.said("form.info.glycinate")
+
+
+def test_the_other_one_with_nothing_compared_is_not_guessed(talk: Conversation) -> None:
+    talk.ask("FormInfoIntent", form="oxide:oxide")
+    a = talk.ask("WhatAboutIntent")
+    assert a.said("fallback") and not any(k.startswith("form.info") for k in a.keys)
+
+
 def test_where_that_comes_from_names_the_sources_of_the_last_answer(talk: Conversation) -> None:
     talk.ask("DoseIntent")  # the article's ranges (A9.1) and the NIH limit (S1)
     a = talk.ask("SourcesIntent")

@@ -13,7 +13,7 @@ from skill_tools.phrasebank import BANK, Phrase, Scorer, load, score_file
 
 HALVES = ("dev", "probes", "heldout", "dev2", "heldout2", "dev3", "heldout3", "dev4", "heldout4", "dev5", "heldout5", "dev6", "heldout6", "dev7", "heldout7", "dev8",
           "heldout8", "dev9", "heldout9", "dev10",
-          "heldout10")
+          "heldout10", "dev11", "heldout11")
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +41,11 @@ def test_every_phrase_has_a_unique_id_and_an_expectation_the_scorer_understands(
     assert (len(load(BANK / "dev8.toml")), len(load(BANK / "heldout8.toml"))) == (162, 159)
     assert (len(load(BANK / "dev9.toml")), len(load(BANK / "heldout9.toml"))) == (161, 159)
     assert (len(load(BANK / "dev10.toml")), len(load(BANK / "heldout10.toml"))) == (161, 159)
+    assert (len(load(BANK / "dev11.toml")), len(load(BANK / "heldout11.toml"))) == (160, 160)
 
 
 # Development phrasings known to hear a dose still, each with why; any other is a failure.
 KNOWN_OPEN = {
-    # "i take a magnesium in the morning... it's three hundred" / "and another one at lunch" / "is a third at
-    # bedtime fine": 900 mg counted in "ones" across three turns; the skill does not count "another one".
-    "gatefollow-r7-037",
     # "i'm on chemo" ... "breathe with me" / "ok stop", then "how much magnesium could i take"; and "i had heart
     # surgery last month" ... "nah i'm good", then a dose question. "Stop" and "no" end the session, and the
     # next question starts a new one: a health mention lives only in its session, by design (nothing about a
@@ -57,7 +55,7 @@ KNOWN_OPEN = {
 
 
 @pytest.mark.parametrize("half", ["dev", "probes", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9",
-                                  "dev10"])
+                                  "dev10", "dev11"])
 def test_no_health_mention_in_the_development_phrasings_ever_hears_a_dose(half: str, scorer: Scorer) -> None:
     report = score_file(BANK / f"{half}.toml", scorer)
     dosed = [r.phrase.id for r in report.results if r.phrase.health and r.dose_spoken]

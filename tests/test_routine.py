@@ -151,6 +151,31 @@ def test_remember_that_keeps_what_was_just_said(night: Conversation) -> None:
     assert night.ask("SetPreferenceIntent").said("preference.unclear")
 
 
+def test_a_form_saved_alone_asks_for_the_amount_and_the_bare_answer_is_kept(night: Conversation) -> None:
+    # U: remember i take glycinate   A: Got it... And how many milligrams do you take? Or say that's all.
+    a = night.ask("SetPreferenceIntent", form="glycinate:glycinate")
+    assert a.said("preference.saved.form", "preference.ask_amount") and not a.ended
+    elicit = [d for d in a.body.get("directives", []) if d["type"] == "Dialog.ElicitSlot"]
+    assert [(d["updatedIntent"]["name"], d["slotToElicit"]) for d in elicit] == [("SetPreferenceIntent", "amount")]
+    # U: and 300 mg  -> Alexa sends the elicited intent with only the amount; the form saved a turn ago stays
+    a = night.ask("SetPreferenceIntent", amount="300")
+    assert a.said("preference.saved.both") and "300 milligrams of glycinate" in a.speech
+    # Saved again with both known, nothing more is asked.
+    a = night.ask("SetPreferenceIntent", form="citrate:citrate")
+    assert a.said("preference.saved.both", "anything_else") and not a.said("preference.ask_amount")
+
+
+def test_the_amount_answered_to_that_question_still_meets_the_gate(night: Conversation) -> None:
+    night.ask("SetPreferenceIntent", form="glycinate:glycinate")
+    a = night.ask("SetPreferenceIntent", amount="1200")
+    assert a.said("preference.saved.both", "gate.over_800", "disclaimer")
+    # Someone who named their health is never asked for an amount to keep: the gate speaks instead.
+    night.ask("AMAZON.StopIntent")
+    night.ask("SafetyIntent", condition="kidney:dialysis")
+    a = night.ask("SetPreferenceIntent", form="citrate:citrate")
+    assert a.said("gate.kidney") and not a.said("preference.ask_amount")
+
+
 def test_i_took_my_magnesium_counts_the_nights(night: Conversation, clock: Clock) -> None:
     night.ask("SetBedtimeIntent", time="22:30")
     # U: I took my magnesium   A: ... Would you like me to keep count of your nights?   U: yes

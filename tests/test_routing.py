@@ -48,6 +48,15 @@ def test_state_from_a_client_keeps_only_the_closed_set_and_fails_closed() -> Non
     assert state.waiting is Waiting.NOTHING and state.topic is not None
     assert state.conditions == {"kidney", "other"}  # what it could not read still gates
     assert state.dose is not None and (state.dose.amount_mg, state.dose.form, state.dose.count) == (None, None, None)
+    # The two forms last compared: exactly two different known forms, or nothing.
+    for sent in (["glycinate", "unobtainium"], ["glycinate", "glycinate"], ["glycinate", "citrate", "oxide"], "citrate",
+                 [7, "citrate"], None):
+        assert State.load({"compared": sent}).compared is None, sent
+    kept = State.load({"compared": ["citrate", "oxide"]})
+    assert kept.compared is not None and [f.value for f in kept.compared] == ["citrate", "oxide"]
+    session: dict = {}
+    kept.dump(session)
+    assert session == {"compared": ["citrate", "oxide"]}
 
 
 def test_content_is_chosen_by_each_requests_locale(talk: Conversation) -> None:

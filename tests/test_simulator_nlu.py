@@ -62,6 +62,12 @@ def resolver_samples(model_path: Path) -> dict[str, set[str]]:
         ("eleven o'clock, please.", "eleven o'clock please"),
         ("magnesium l-threonate", "magnesium l threonate"),
         ("'quoted' words", "quoted words"),
+        # Speech recognition's "cannot" is the samples' "can't"; "i'm 30 weeks" is how far along, "two weeks in" is not.
+        ("cannot sleep already three o'clock", "can't sleep already three o'clock"),
+        ("i'm 30 weeks", "i'm 30 weeks along"),
+        ("she's five months and can't sleep", "she's five months along and can't sleep"),
+        ("i'm two weeks in", "i'm two weeks in"),
+        ("i'm 3 weeks into taking it", "i'm 3 weeks into taking it"),
     ],
 )
 def test_normalise_keeps_words_numbers_and_apostrophes(typed: str, normal: str) -> None:
@@ -618,6 +624,8 @@ def test_a_number_without_a_unit_does_not_pull_an_off_topic_request_in(real_reso
     ("so two fifty three times a day is fine right", {"amount": "250", "times": "three times"}),  # not 253
     ("label says two capsules per serving 250 mg each", {"count": "2", "amount": "250"}),  # two capsules: a count
     ("i take two 500 mg magnesium tablets twice a day", {"amount": "500", "times": "twice"}),  # two: no amount
+    # The milligrams are the big number and the small one, with no unit, counts: 500 each, four of them.
+    ("they're 500 each and i was thinking four", {"amount": "500", "count": "4"}),
 ])
 def test_several_numbers_in_one_breath_each_find_their_slot(real_resolver: Resolver, said: str,
                                                             expected: dict[str, str]) -> None:
@@ -767,7 +775,7 @@ def test_an_unseen_word_with_no_health_context_is_no_health_mention(real_resolve
 
 
 @pytest.mark.parametrize("said", ["how much magnesium should i take i'm sixteen", "how many capsules a night i'm sixteen",
-                                  "is 400 mg okay i'm sixteen"])
+                                  "is 400 mg okay i'm sixteen", "how much do i take i'm only 16"])
 def test_a_number_after_im_at_the_end_is_an_age_not_a_count_or_a_second_choice(real_resolver: Resolver, said: str) -> None:
     res = real_resolver.resolve(said)
     assert res.slots["age"].value == "16" and not {"count", "or_amount"} & set(res.slots), res.slots

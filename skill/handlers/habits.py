@@ -9,7 +9,7 @@ from ask_sdk_core.utils import is_intent_name
 from ask_sdk_model import Response
 
 from skill.alexa_errors import ReminderError
-from skill.handlers.base import AGE, AMOUNT, ANY, CONDITION, UNIT, Intent, Slot, elicit, health, slot
+from skill.handlers.base import AGE, ANY, CONDITION, UNIT, Intent, Slot, elicit, health, slot
 from skill.handlers.dose import dose_reply
 from skill.handlers.personal import (PersonalHandler, delete_reminders, reminder_problem, schedule_reminder,
                                      unsaved_line)
@@ -141,13 +141,16 @@ def count_so_far(profile: UserProfile) -> Line:
 
 # The form to remember, asked for when none was heard ("remember my magnesium").
 PREFERRED_FORM = Slot("form", "FormType", elicit=True)
+# The amount, asked for once a form is saved without one, so "and 300 mg" is heard as the amount to keep.
+PREFERRED_AMOUNT = Slot("amount", "AMAZON.NUMBER", elicit=True)
 
 
 class SetPreferenceHandler(PersonalHandler):
     """Serve "remember that I take 300 milligrams of glycinate" for the wind-down's dose step."""
 
-    intent = Intent("SetPreferenceIntent", (AMOUNT, UNIT, PREFERRED_FORM, CONDITION, AGE))
-    keys = ("preference.saved.both", "preference.saved.form", "preference.saved.amount", "preference.unclear")
+    intent = Intent("SetPreferenceIntent", (PREFERRED_AMOUNT, UNIT, PREFERRED_FORM, CONDITION, AGE))
+    keys = ("preference.saved.both", "preference.saved.form", "preference.saved.amount", "preference.unclear",
+            "preference.ask_amount")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         form_id, form_heard = slot(handler_input, "form")
@@ -179,6 +182,10 @@ class SetPreferenceHandler(PersonalHandler):
         advice = assess_dose(profile.preferred_amount_mg, parse_form(profile.preferred_form), health(handler_input))
         if advice.tier is Tier.GATED:
             return self.voice.respond(handler_input, dose_reply(advice, lead=lines))
+        if which == "form":
+            # The wind-down says the usual amount back; asked now, "and 300 mg" is that amount, not a dose question.
+            elicit(handler_input, self.intent.name, PREFERRED_AMOUNT.name)
+            return self.voice.respond(handler_input, Reply(lines, ask=Line("preference.ask_amount")))
         return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
 
 

@@ -8,7 +8,7 @@ from skill.handlers.base import (AGE, AMOUNT, CONDITION, FOOD, FORM, HEALTH, MEC
                                  Intent, health, hear_condition, hear_symptom, slot)
 from skill.handlers.dose import continue_dose, convert, dose_reply, gate_lines, read_dose
 from skill.knowledge import Condition, Form, Gate, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
-from skill.speech import Line, Reply, Voice, state_of
+from skill.speech import Line, Reply, Voice, set_state, state_of
 from skill.state import DoseAsked, Topic
 
 
@@ -105,13 +105,27 @@ class FormAdviceHandler(Handler):
     """Serve "which magnesium is best for cramps": the form for a need, or for sleep in general."""
 
     intent = Intent("FormAdviceIntent", (NEED, *HEALTH))
-    keys = ("form.advice.general",)
+    keys = ("form.advice.general", "compare.pick")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         resolved, heard = slot(handler_input, "need")
         advice = advise_form(parse_need(resolved) or parse_need(heard))
         key = f"form.advice.{advice.need.value}" if advice.need else "form.advice.general"
+        state = state_of(handler_input)
+        if state.topic is Topic.COMPARE and state.compared:
+            # "Which one's gentler?" right after glycinate and citrate: one of those two, then why.
+            return pick_between(self, handler_input, state.compared, advice.forms, key)
         return self.voice.respond(handler_input, self.answer(key, topic=Topic.FORM_ADVICE))
+
+
+def pick_between(handler: Handler, handler_input: HandlerInput, pair: tuple[Form, Form], ranked: tuple[Form, ...],
+                 key: str) -> Response:
+    """Answer "which one?" about two compared forms: the one the advice for that need ranks first, and the advice."""
+    pick = next((form for form in ranked if form in pair), None)
+    if pick is None:  # neither is named for that need: the advice alone says which forms are
+        return handler.voice.respond(handler_input, handler.answer(key, topic=Topic.FORM_ADVICE))
+    return handler.voice.respond(handler_input, handler.answer("compare.pick", {"form": pick.value}, extra=[Line(key)],
+                                                               topic=Topic.COMPARE))
 
 
 def _form(handler_input: HandlerInput, name: str = "form") -> tuple[Form | None, str | None]:
@@ -127,6 +141,8 @@ class FormInfoHandler(Handler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         form, heard = _form(handler_input)
+        if form is None and heard and "other" in heard.lower().split():
+            form = state_of(handler_input).other_form()  # "tell me about the other one" after a comparison
         if form is not None:
             return self.voice.respond(handler_input, self.answer(f"form.info.{form.value}", topic=Topic.FORM_INFO,
                                                                  dose=DoseAsked(form=form)))
@@ -139,7 +155,7 @@ class CompareFormsHandler(Handler):
     """Serve "glycinate or citrate?": one line on each, and which the article puts first for sleep."""
 
     intent = Intent("CompareFormsIntent", (FORM, OTHER_FORM, *HEALTH))
-    keys = ("compare.close", *(f"form.brief.{f.value}" for f in Form))
+    keys = ("compare.close", "compare.pick", *(f"form.brief.{f.value}" for f in Form))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         first, _ = _form(handler_input)
@@ -148,13 +164,17 @@ class CompareFormsHandler(Handler):
         # "Is it better than glycinate?" right after hearing about oxide compares the two.
         before = state.dose.form if state.topic is Topic.FORM_INFO and state.dose else None
         forms = [f for f in dict.fromkeys((before, first, second)) if f is not None][-2:]
+        if not forms and state.topic is Topic.COMPARE and state.compared:
+            # "Which one's better then?" right after a comparison: between those two, for sleep.
+            return pick_between(self, handler_input, state.compared, advise_form(None).forms, "form.advice.general")
         if len(forms) < 2:
             if forms:
                 return self.voice.respond(handler_input, self.answer(f"form.info.{forms[0].value}",
                                                                      topic=Topic.FORM_INFO))
             return self.voice.respond(handler_input, self.answer("form.advice.general", topic=Topic.FORM_ADVICE))
         lines = [Line(f"form.brief.{f.value}") for f in forms] + [Line("compare.close")]
-        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else"), topic=Topic.FORM_INFO))
+        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else"), topic=Topic.COMPARE,
+                                                       compared=(forms[0], forms[1])))
 
 
 class SafetyHandler(Handler):
@@ -212,6 +232,9 @@ class UncoveredHandler(Handler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         health(handler_input)  # a medicine named here still gates later dose answers
+        if slot(handler_input, "topic")[0] == Uncovered.OTHER_CONDITIONS.value:
+            # "can it help my migraines": a condition the sources do not cover is still a health mention (fail closed).
+            set_state(handler_input, state_of(handler_input).with_condition(Condition.OTHER))
         return self.voice.respond(handler_input, Reply([Line("uncovered")], ask=Line("anything_else")))
 
 
@@ -272,8 +295,13 @@ class WhatAboutHandler(Handler):
             return continue_dose(self, handler_input, follow_up=True)
         if condition is not None:
             return self.voice.respond(handler_input, self.answer(f"safety.{condition.value}", topic=Topic.SAFETY))
+        if need is not None and state.topic is Topic.COMPARE and state.compared:
+            # "and which one for sleep then" right after two forms were compared: one of those two.
+            return pick_between(self, handler_input, state.compared, advise_form(need).forms, f"form.advice.{need.value}")
         if need is not None:
             return self.voice.respond(handler_input, self.answer(f"form.advice.{need.value}", topic=Topic.FORM_ADVICE))
+        # "The other one" (no slot) after a comparison: the form of the two not just described.
+        form = form or state.other_form()
         if form is not None:
             return self.voice.respond(handler_input, self.answer(f"form.info.{form.value}", topic=Topic.FORM_INFO,
                                                                  dose=DoseAsked(form=form)))

@@ -186,6 +186,9 @@ NOT_HEALTH = frozenset({
     "runner", "marathon runner", "athlete", "cyclist", "swimmer", "nurse", "student", "teacher", "shift worker",
     "night shift worker", "adult", "an adult", "grown up", "healthy", "fit", "fit and healthy", "in good health",
     "active", "vegan", "vegetarian", "retired", "pensioner",
+    # A grown-up said plainly ("how much for a grown man"): an adult, the adult answer.
+    "grown", "grown man", "grown woman", "grown adult", "a grown man", "a grown woman", "man", "woman", "guy", "lady",
+    "bloke", "fella",
 })
 # S4 speaks of children; from this age on, the adult answers apply.
 ADULT_AGE = 18

@@ -56,7 +56,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from hashlib import md5
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -184,7 +184,10 @@ _JOINT_FLOOR = 0.1
 _SAFETY_JOINT_FLOOR = 0.05
 _CLAUSE_MIN_UTTERANCE = 5  # shorter utterances are one clause
 _CLAUSE_MIN_WORDS = 3
-_FILLERS = frozenset("um umm uh uhh erm er hmm hm mm ah actually honestly basically literally though".split())
+# Texting words said aloud by the young ("i'm 17 LOL", "NGL i'm on sertraline") carry no intent either.
+# Never "af": "i've got AF" is atrial fibrillation, a health mention.
+_FILLERS = frozenset("um umm uh uhh erm er hmm hm mm ah actually honestly basically literally though "
+                     "lol ngl tbh lowkey".split())
 _ONE_AS_PRONOUN = frozenset("that this which each every the any other".split())
 _NOT_A_VALUE = frozenset("it this that them these those one something anything a an the some "
                          "few several couple hundred thousand".split())  # "is a FEW HUNDRED enough": no value
@@ -235,12 +238,19 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<![^\W\d_])'|'(?![^\W\d_])", " ", text)  # keep what's, o'clock
     # People type "mg"; samples say "milligrams". One spelling makes both sides meet.
     text = re.sub(r"\b(?:mgs?|milligram)\b", "milligrams", text)
+    # Speech recognition writes "cannot" where people say "can't" ("cannot sleep"); the samples say "can't".
+    text = re.sub(r"\bcannot\b", "can't", text)
     # "four or five hundred" is 400 or 500, not 4 or 500: the scale said once belongs to both.
     text = re.sub(rf"\b({_DIGIT_WORDS}) (or|to) ({_DIGIT_WORDS}) (hundred|thousand)\b", r"\1 \4 \2 \3 \4", text)
     # "a quarter of a gram": a quarter, not a gram; "2 x 200": two times 200.
     text = re.sub(r"\b(?:a )?quarter (?:of )?a gram\b", "0.25 grams", text)
     text = re.sub(r"\b(?:three )?quarters (?:of )?a gram\b", "0.75 grams", text)
     text = re.sub(r"(?<=\d) x (?=\d)", " times ", text)
+    # "i'm 30 weeks", "she's five months": how far along a pregnancy is, said the short way (not "two weeks in").
+    text = re.sub(r"\b((?:i'm|i am|she's|she is|we're|we are) (?:\d+|[a-z]+(?: [a-z]+)?) (?:weeks|months))"
+                  r"(?! (?:along|pregnant|gone|in|into|on|of|since|ago|now|later))", r"\1 along", text)
+    # "my wee one's 6", "the little one's four": a child named as "one", then an age ("my mum's 80" is read as it is).
+    text = re.sub(rf"\b(wee|little|young|youngest|eldest|oldest|middle) one's (?=\d|(?:{_DIGIT_WORDS})\b)", r"\1 one is ", text)
     # "my nan's poorly" is "my nan is poorly" (a health mention), never "sleep poorly".
     text = re.sub(r"\b(?!(?:it|that|what|there)'s)(\w+)'s poorly\b", r"\1 is poorly", text)
     # "a gram and a half" is one and a half grams; read as "a gram" then "a half" it would be half a gram.
@@ -700,6 +710,11 @@ class Resolver:
                     break
                 if candidate != FALLBACK_INTENT and set(types) <= set(self.intents.get(candidate, {}).values()):
                     return candidate, p
+        if _HEALTH_TYPE in said:
+            # A condition the model lists ("i'm doing chemo right now") is heard however unlike a sample the words
+            # around it are: "I can't help with that one" would leave it unheard, and the next dose question ungated.
+            return next(((c, p) for c, p in self._ranked(features)
+                         if c != FALLBACK_INTENT and _HEALTH_TYPE in self.intents.get(c, {}).values()), None)
         if self._spare_amount(words, claimed, ()) is not None:  # "i'm thinking around six hundred"
             return self._likeliest_with_an_amount(self._ranked(features), _JOINT_FLOOR)
         return None
@@ -938,6 +953,15 @@ class Resolver:
             if spare is not None:
                 slots[_AMOUNT_SLOT] = SlotMatch(_AMOUNT_SLOT, spare.readings[0].value, "AMAZON.NUMBER", None, None)
                 placed.add(spare.start)
+        elif _COUNT_SLOT in declared and _COUNT_SLOT not in slots and "unit" not in slots and _AMOUNT_SLOT in slots:
+            small = slots[_AMOUNT_SLOT].value
+            spare = self._spare_amount(words, entities, placed) if small.isdigit() and int(small) < _SPARE_AMOUNT_FROM else None
+            if spare is not None:
+                # "they're 500 each and i was thinking FOUR": the milligrams are the big number, and the small one,
+                # with no unit, counts capsules; weighed the other way round, 2,000 mg would pass as "4".
+                slots[_COUNT_SLOT] = replace(slots[_AMOUNT_SLOT], name=_COUNT_SLOT)
+                slots[_AMOUNT_SLOT] = SlotMatch(_AMOUNT_SLOT, spare.readings[0].value, "AMAZON.NUMBER", None, None)
+                placed.add(spare.start)
         # Words heard as a known value of one of this intent's custom types, or as a number a slot took,
         # are not an unknown value of another slot. A number no slot took may be part of one ("type 1
         # diabetic"), and so may a value of a type this intent does not take: "high blood sugar" is a
@@ -1100,6 +1124,7 @@ _MEASURE = re.compile(r"(?:minute|hour|day|night|week|month|time|capsule|pill|ta
                       r"|am|pm|o'clock|slot[a-z0-9]+")  # slot...: another value (a unit) follows
 _LEAST_FIT = 0.3
 _AMOUNT_SLOT = "amount"
+_COUNT_SLOT = "count"
 _AMOUNT_SLOTS = frozenset({"amount", "more_amount", "or_amount"})
 # What follows a number that is no amount: a length of time ("i'm twenty eight weeks"), a count of
 # something ("two capsules"), or the amount itself ("two 500 mg tablets").
@@ -1128,13 +1153,19 @@ def _what_a_dose_comes_in(words: Sequence[str], entity: _Entity) -> bool:
     return before in ("milligrams", "grams", "gram", "g") or (amount is not None and float(amount) >= _SPARE_AMOUNT_FROM)
 
 
+_AGE_HEDGES = frozenset("only just nearly almost about barely turning".split())
+
+
 def _said_as_an_age(words: Sequence[str], entity: _Entity) -> bool:
     """Whether a number follows "i'm", "he's", "my mom's" with no measure after it: someone's age."""
-    before = words[entity.start - 1] if entity.start else ""
+    start = entity.start
+    while start and words[start - 1] in _AGE_HEDGES:  # "i'm ONLY 16", "she's NEARLY twelve"
+        start -= 1
+    before = words[start - 1] if start else ""
     after = words[entity.end] if entity.end < len(words) else ""
     # "my mom's 80", "my gran is ninety": someone's age; "the bottle's 500", "the dose is 400": no one's.
-    said_of = entity.start > 2 and before == "is" and words[entity.start - 3] in _WHOSE  # "MY gran IS 90"
-    someone = before[:-2] if before.endswith("'s") else words[entity.start - 2] if said_of else None
+    said_of = start > 2 and before == "is" and words[start - 3] in _WHOSE  # "MY gran IS 90"
+    someone = before[:-2] if before.endswith("'s") else words[start - 2] if said_of else None
     someones = someone is not None and someone not in _NOT_A_PERSON and someone not in _NOT_A_VALUE
     return (before in _AGE_BEFORE or someones) and not _MEASURE.fullmatch(after) and after not in _NOT_AFTER_AN_AMOUNT
 
