@@ -50,7 +50,7 @@ VOICES = (
     "i am pregnancy two month", "my gp put me on ramipril", "i'm on me tablets for me heart", "i'm doing chemo right now",
     "my dad has dementia and he's on donepezil", "i used to be on lithium", "i'm 17 lol", "i take medicine for the sugar",
     "i'm a heart patient", "she's expecting", "my lad's in year nine", "my wee one's 6", "he is only small he is in primary school",
-    "i'm 30 weeks",
+    "i'm 30 weeks", "i'm on sir tra lean", "i take lisa no pril", "she's on die a lysis", "i'm on pan toe pra zole",
 )
 VOICE_QUESTIONS = ("how many milligram i should take", "is 400 mg alright", "how much glycinate")
 ADULTS = ("i'm forty five", "it's for my husband", "i'm a runner", "i'm seventy and healthy", "i'm twenty five",

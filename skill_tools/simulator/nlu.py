@@ -61,6 +61,7 @@ from hashlib import md5
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+import jellyfish
 import numpy as np
 
 if TYPE_CHECKING:
@@ -186,6 +187,12 @@ _CLAUSE_MIN_UTTERANCE = 5  # shorter utterances are one clause
 _CLAUSE_MIN_WORDS = 3
 # Texting words said aloud by the young ("i'm 17 LOL", "NGL i'm on sertraline") carry no intent either.
 # Never "af": "i've got AF" is atrial fibrillation, a health mention.
+# Matching by sound: runs of two to five words ("oh mep ra zole"), of four letters or more; a sound key shorter
+# than six also needs the letters this alike (Jaro-Winkler).
+_SOUND_MAX_WORDS = 5
+_SOUND_LEAST_LETTERS = 4
+_SOUND_LONG_KEY = 6
+_SOUND_LEAST_LIKE = 0.8
 _FILLERS = frozenset("um umm uh uhh erm er hmm hm mm ah actually honestly basically literally though "
                      "lol ngl tbh lowkey".split())
 _ONE_AS_PRONOUN = frozenset("that this which each every the any other".split())
@@ -353,6 +360,18 @@ class _Recogniser:
             self.stemmed[" ".join(_stem(w) for w in phrase.split())].setdefault(type_name, resolved)
         self.longest = max((len(p.split()) for p in self.phrases), default=0)
         self.parsers = {t: BUILTIN_PARSERS[t] for t in builtin_types if t in BUILTIN_PARSERS}
+        self._known: Callable[[str], bool] | None = None
+        # What each value sounds like (its Metaphone key, spaces dropped), for words speech recognition split
+        # or misheard: "sir tra lean" sounds as sertraline does, "die a lysis" as dialysis.
+        self.sounds: dict[str, list[tuple[str, dict[str, tuple[str, str]]]]] = defaultdict(list)
+        for phrase, kinds in self.phrases.items():
+            letters = phrase.replace(" ", "").replace("'", "")
+            if len(letters) >= _SOUND_LEAST_LETTERS and letters.isalpha():
+                self.sounds[jellyfish.metaphone(letters)].append((letters, kinds))
+
+    def learn_words(self, known: Callable[[str], bool]) -> None:
+        """Which words the model says, so a run holding a word it never heard may be matched by its sound."""
+        self._known = known
 
     def find(self, words: Sequence[str]) -> list[_Entity]:
         """Every run of ``words`` that is a value of some type, overlapping runs included."""
@@ -376,7 +395,37 @@ class _Recogniser:
                             readings.append(_Reading(slot_type, value))
                 if readings:
                     found.append(_Entity(i, j, tuple(readings)))
-        return found
+        return found + self._sounding(words, found)
+
+    def _sounding(self, words: Sequence[str], found: Sequence[_Entity]) -> list[_Entity]:
+        """Runs of words that sound like a value and hold a word the model never heard, as Alexa's speech
+        recognition and entity resolution, biased to the model's values, would still hear them.
+
+        "i'm on sir tra lean", "oh mep ra zole", "three o nate": the Metaphone key of the run with its
+        spaces dropped is the value's. A key under six sounds ("tor eight", TRT) also needs the letters
+        close; a run of known words never matches, nor one word alone, nor a possessive ("my gran's"
+        is no migraine): a single word sounds like too many values ("songs" like "sons").
+        """
+        if self._known is None:
+            return []
+        custom = {k for e in found if any(not r.slot_type.startswith("AMAZON.") for r in e.readings) for k in range(e.start, e.end)}
+        heard: list[_Entity] = []
+        for i in range(len(words)):
+            for j in range(min(len(words), i + _SOUND_MAX_WORDS), i + 1, -1):
+                run = words[i:j]
+                letters = "".join(run)
+                if (custom & set(range(i, j)) or len(letters) < _SOUND_LEAST_LETTERS or not letters.isalpha()
+                        or all(self._known(w) for w in run)):
+                    continue
+                key = jellyfish.metaphone(letters)
+                match = next(((value, kinds) for value, kinds in self.sounds.get(key, ())
+                              if len(key) >= _SOUND_LONG_KEY or jellyfish.jaro_winkler_similarity(letters, value) >= _SOUND_LEAST_LIKE),
+                             None)
+                if match is not None:
+                    said = " ".join(run)
+                    heard.append(_Entity(i, j, tuple(_Reading(t, said, rid, rname) for t, (rid, rname) in match[1].items())))
+                    break
+        return heard
 
 
 def _claim(found: Iterable[_Entity], types: Container[str] | None = None) -> list[_Entity]:
@@ -546,6 +595,7 @@ class Resolver:
         self._vocabulary = {w for text in raws for w in text.split()}
         # Every word a sample or a slot value says: a word outside them is one the model has never seen.
         self._known_words = self._vocabulary | {w for phrase in self._recogniser.phrases for w in phrase.split()} | _FILLERS
+        self._recogniser.learn_words(self._known)
         # Word for word: a sample (slots filled with known values) that one intent says is that intent.
         self._exact = {key: next(iter(owners.values())) for key, owners in exact.items() if len(owners) == 1}
         self._exact_prefixes = {" ".join(key.split()[:k]) for key in exact for k in range(1, len(key.split()) + 1)}
@@ -713,6 +763,7 @@ class Resolver:
         if _HEALTH_TYPE in said:
             # A condition the model lists ("i'm doing chemo right now") is heard however unlike a sample the words
             # around it are: "I can't help with that one" would leave it unheard, and the next dose question ungated.
+            # Not so a symptom: its words are everyday ones ("toilet", "sick"), and would pull errands in.
             return next(((c, p) for c, p in self._ranked(features)
                          if c != FALLBACK_INTENT and _HEALTH_TYPE in self.intents.get(c, {}).values()), None)
         if self._spare_amount(words, claimed, ()) is not None:  # "i'm thinking around six hundred"
