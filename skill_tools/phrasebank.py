@@ -197,7 +197,7 @@ def describe_misses(results: Iterable[Scored]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """`python -m skill_tools.phrasebank [dev|probes|heldout|devN|heldoutN ...] [--misses]`: score the halves of the bank."""
     parser = argparse.ArgumentParser(prog="python -m skill_tools.phrasebank", description=main.__doc__)
-    parser.add_argument("halves", nargs="*", default=["dev", "heldout"], help="dev, probes, heldout, or devN / heldoutN for round N (2-12)")
+    parser.add_argument("halves", nargs="*", default=["dev", "heldout"], help="dev, probes, heldout, or devN / heldoutN for round N (2-13)")
     parser.add_argument("--misses", action="store_true", help="list the phrases answered wrongly (never the held-out's)")
     args = parser.parse_args(argv)
     scorer = Scorer()

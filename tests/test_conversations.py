@@ -72,6 +72,24 @@ def test_300_of_glycinate_is_never_called_too_little_on_a_guess(talk: Conversati
     assert a.said("dose.everyday") and not a.said("label.which")
 
 
+def test_a_label_line_read_out_unasked_is_explained_and_weighed_when_asked(talk: Conversation) -> None:
+    # U: it says elemental magnesium 900 mg   -> how labels work; no verdict was asked for, none is given
+    a = talk.ask("LabelLineIntent", line="elemental:elemental magnesium", amount="900", unit="mg:milligrams")
+    assert a.said("label.explain") and not any(k.startswith("dose.") for k in a.keys)
+    # U: is that okay   -> 900 mg of magnesium itself: past the gate's line, whatever form the bottle is
+    a = talk.ask("DoseIntent")
+    assert a.said("gate.over_800", "disclaimer") and 900 in numbers(a.speech)
+
+
+def test_an_elemental_line_is_never_shrunk_by_the_form_talked_about_before(talk: Conversation) -> None:
+    talk.ask("FormInfoIntent", form="glycinate:glycinate")
+    talk.ask("ElementalIntent", amount="1000", unit="mg:milligrams", form="glycinate:glycinate")
+    # U: the label says elemental magnesium 1000 mg   -> 1000 mg of magnesium, not 14 percent of it
+    talk.ask("LabelLineIntent", line="elemental:elemental magnesium", amount="1000", unit="mg:milligrams")
+    a = talk.ask("DoseIntent")
+    assert a.said("gate.over_800") and 1000 in numbers(a.speech)
+
+
 def test_grams_are_converted(talk: Conversation) -> None:
     # U: is half a gram too much  (Alexa sends 0.5 for "half")
     a = talk.ask("DoseIntent", amount="0.5", unit="g:grams")

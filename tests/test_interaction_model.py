@@ -163,7 +163,7 @@ def test_remembering_a_preference_never_sounds_like_asking_about_a_dose() -> Non
     # U: "i take three hundred milligrams is that okay" asks for advice (DoseIntent);
     # U: "remember that i take three hundred milligrams" asks the skill to remember.
     asking = re.compile(r"\b(?:okay|ok|safe|enough|too much|a good dose|is that|should i|can i|how much)\b")
-    remembering = re.compile(r"\b(?:remember|save|store|note|usual|keep in mind)\b")
+    remembering = re.compile(r"\b(?:remember|save|store|note|usual|keep (?:that )?in mind)\b")
     for sample in intents()["SetPreferenceIntent"]["samples"]:
         words = SLOT_REF.sub(" ", sample)
         assert remembering.search(words), f"{sample!r} does not say remember, save or usual"

@@ -125,6 +125,15 @@ def test_a_condition_named_tonight_gates_the_routine_dose(night: Conversation) -
     assert a.said("gate.pregnancy", "disclaimer") and not a.said("routine.dose.window")
 
 
+def test_start_my_wind_down_oh_and_im_pregnant_starts_it_and_its_dose_step_is_gated(night: Conversation) -> None:
+    night.ask("SetBedtimeIntent", time="22:30")
+    # U: start my wind-down, oh and I'm pregnant   -> the routine starts, with the gate's words for the mention
+    a = night.ask("WindDownIntent", condition="pregnancy:pregnant")
+    assert a.said("gate.pregnancy") and any(k.startswith("routine.checkin") for k in a.keys)
+    a = night.ask("AMAZON.NextIntent")  # the dose step
+    assert a.said("gate.pregnancy", "disclaimer") and not a.said("routine.dose.window")
+
+
 def test_a_saved_amount_is_spoken_only_through_the_gate(night: Conversation) -> None:
     night.ask("SetBedtimeIntent", time="22:30")
     a = night.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")

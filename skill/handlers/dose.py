@@ -226,19 +226,36 @@ class PerCapsuleHandler(Handler):
 
 
 class LabelLineHandler(Handler):
-    """Serve "it's the magnesium line" or "that's the compound" after "which line does your label show?"."""
+    """Serve "it's the magnesium line" or "that's the compound" after "which line does your label show?",
+    and a label line read out unasked ("it says elemental magnesium 200 mg")."""
 
-    intent = Intent("LabelLineIntent", (LINE,))
+    # An amount read out may come with a health mention ("...200 mg, i'm pregnant"): heard like every dose question.
+    intent = Intent("LabelLineIntent", (LINE, AMOUNT, UNIT, CONDITION, AGE))
     claims = (("LabelLineIntent", Waiting.LABEL_LINE), ("LabelLineIntent", ANY))
     keys = ("label.explain",)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = state_of(handler_input)
-        resolved, _ = slot(handler_input, "line")
+        resolved, heard = slot(handler_input, "line")
         label = Label(resolved) if resolved in (Label.COMPOUND.value, Label.ELEMENTAL.value) else None
-        if state.waiting is not Waiting.LABEL_LINE or state.dose is None or label is None:
-            return self.voice.respond(handler_input, self.answer("label.explain"))
-        return answer_dose(self, handler_input, state.dose, health(handler_input), label)
+        said = read_dose(handler_input).asked.amount_mg if slot(handler_input, "amount")[1] is not None else None
+        if said is not None and not said >= SMALLEST_BARE_AMOUNT and slot(handler_input, "unit")[1] is None:
+            said = None  # "magnesium glycinate, the big ONE": no amount on a label is that small
+        if state.waiting is not Waiting.LABEL_LINE and (heard or "").lower().removeprefix("the ") == "magnesium":
+            label = None  # "the magnesium" answers "which line?"; unasked, "magnesium" names no line at all
+        if state.waiting is Waiting.LABEL_LINE and state.dose is not None and label is not None:
+            asked = state.dose if said is None else DoseAsked(said, state.dose.form, state.dose.count)
+            return answer_dose(self, handler_input, asked, health(handler_input), label)
+        if said is not None and label is None:
+            # An amount with no line named ("i take one thousand milligram every day, is good?") is a dose question.
+            return continue_dose(self, handler_input)
+        if said is not None and label is not None:
+            # Read out unasked: how labels work, and the amount kept for "is that enough?", which the gate weighs.
+            # The elemental line is magnesium itself, so no form may shrink it; a compound's weight with no form
+            # known is read as magnesium too, the reading that gives more (never a nudge to take more on a guess).
+            form = state.dose.form if label is Label.COMPOUND and state.dose else None
+            return self.voice.respond(handler_input, self.answer("label.explain", topic=Topic.DOSE, dose=DoseAsked(said, form)))
+        return self.voice.respond(handler_input, self.answer("label.explain"))
 
 
 class ElementalHandler(Handler):

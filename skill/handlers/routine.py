@@ -112,7 +112,8 @@ class LaunchHandler(RoutineHandler):
 class WindDownHandler(RoutineHandler):
     """Serve "start my wind-down": ask a bedtime the first time, offer to resume, or begin."""
 
-    intent = Intent("WindDownIntent")
+    # "Start my wind-down, oh and I'm pregnant": the routine starts, and its dose step hears the mention (fail closed).
+    intent = Intent("WindDownIntent", HEALTH)
     keys = ("routine.ask_bedtime", "routine.checkin", "routine.checkin_late", "routine.resume_offer")
 
     def handle(self, handler_input: HandlerInput) -> Response:
