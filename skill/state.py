@@ -168,7 +168,7 @@ class State(Frozen):
         session.update({k: v for k, v in values.items() if v is not None})
 
     def other_form(self) -> Form | None:
-        """"The other one": the compared form that was not just described (the second, right after the comparison)."""
+        """For "the other one": the compared form not just described (the second, right after the comparison)."""
         if self.compared is None:
             return None
         first, second = self.compared
