@@ -139,8 +139,10 @@ class State(Frozen):
         last_said = session.get(LAST_SAID)
         profile = session.get(PROFILE)
         raw_pair = session.get(COMPARED)
-        forms = {f.value: f for f in Form}
-        pair = [forms[f] for f in raw_pair if isinstance(f, str) and f in forms] if isinstance(raw_pair, list) else []
+        known_forms = Form.__members__.values()
+        # Exactly two different known forms, or nothing: a half-readable pair is no pair.
+        pair = ([Form(f) for f in raw_pair if isinstance(f, str) and f in known_forms]
+                if isinstance(raw_pair, list) and len(raw_pair) == 2 else [])
         return cls(
             waiting=Waiting(waiting) if isinstance(waiting, str) and waiting in Waiting.__members__.values() else Waiting.NOTHING,
             then=then if isinstance(then, str) and len(then) <= 100 else None,
@@ -149,7 +151,7 @@ class State(Frozen):
             conditions=frozenset(conditions),
             last_said=last_said if isinstance(last_said, dict) else None,
             profile=profile if isinstance(profile, dict) else None,
-            compared=(pair[0], pair[1]) if len(pair) == 2 == len(raw_pair or ()) and pair[0] != pair[1] else None,
+            compared=(pair[0], pair[1]) if len(pair) == 2 and pair[0] != pair[1] else None,
         )
 
     def dump(self, session: dict[str, Any]) -> None:

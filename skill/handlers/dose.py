@@ -240,7 +240,8 @@ class LabelLineHandler(Handler):
         label = Label(resolved) if resolved in (Label.COMPOUND.value, Label.ELEMENTAL.value) else None
         said = read_dose(handler_input).asked.amount_mg if slot(handler_input, "amount")[1] is not None else None
         if said is not None and not said >= SMALLEST_BARE_AMOUNT and slot(handler_input, "unit")[1] is None:
-            said = None  # "magnesium glycinate, the big ONE": no amount on a label is that small
+            # "magnesium glycinate, the big ONE": no amount on a label is that small (read_dose gives NaN for it).
+            said = None
         if state.waiting is not Waiting.LABEL_LINE and (heard or "").lower().removeprefix("the ") == "magnesium":
             label = None  # "the magnesium" answers "which line?"; unasked, "magnesium" names no line at all
         if state.waiting is Waiting.LABEL_LINE and state.dose is not None and label is not None:
