@@ -129,10 +129,33 @@ def missed_night_path(talk: Conversation) -> None:
     assert "missed" not in keys and "missed.gated" in keys, keys
 
 
+def label_line_read_path(talk: Conversation) -> None:
+    # U: I'm on zorbitrex.  U: it says elemental magnesium 300 mg.  U: is that enough?
+    talk.ask("SafetyIntent", condition=UNKNOWN)
+    keys = talk.ask("LabelLineIntent", line="elemental:elemental magnesium", amount="300", unit="mg:milligrams").keys
+    assert not DOSE_FIGURES & set(keys), keys  # how labels work, no verdict
+    gated(talk.ask("DoseIntent").keys)  # the amount read out, weighed through the gate
+
+
+def asked_amount_path(talk: Conversation) -> None:
+    # U: remember I take glycinate.  A: ...how many milligrams?  U: 300, I'm on zorbitrex
+    talk.ask("SetPreferenceIntent", form="glycinate:glycinate")
+    keys = talk.ask("SetPreferenceIntent", amount="300", condition=UNKNOWN).keys
+    assert any(k.startswith("gate.") for k in keys), keys
+
+
+def wind_down_same_breath_path(talk: Conversation) -> None:
+    # U: start my wind-down, oh and I'm on zorbitrex   ... U: next  (the dose step)
+    talk.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
+    talk.ask("SetBedtimeIntent", time="22:30")
+    talk.ask("WindDownIntent", condition=UNKNOWN)
+    gated(talk.ask("AMAZON.NextIntent").keys)
+
+
 PATHS: list[Callable[[Conversation], None]] = [
     dose_path, same_breath_path, label_path, routine_path, saved_amount_path, follow_up_path, per_capsule_path,
     unreadable_age_path, unknown_symptom_path, day_amount_path, already_taken_path, follow_up_amount_path,
-    label_follow_up_path, missed_night_path,
+    label_follow_up_path, missed_night_path, label_line_read_path, asked_amount_path, wind_down_same_breath_path,
 ]
 
 
