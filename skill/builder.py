@@ -10,7 +10,7 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_model.services import ApiClient
 
 from skill.content import available_locales, load_catalog
-from skill.handlers import can_fulfill, core, dose, events, habits, routine, topics
+from skill.handlers import can_fulfill, core, dose, events, habits, routine, screen, topics
 from skill.handlers.base import Handler, HealthListener, Router
 from skill.interceptors import RequestLogger, ResponseLogger
 from skill.services import Services
@@ -85,6 +85,9 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         dose.PerCapsuleHandler(voice),
         dose.LabelLineHandler(voice),
         dose.ElementalHandler(voice),
+        # The screening question before a session's first dose figure
+        screen.ScreenClearHandler(voice),
+        screen.ScreenGateHandler(voice),
         # The wind-down and the night
         routine.LaunchHandler(voice, services),
         routine.WindDownHandler(voice, services),

@@ -27,6 +27,15 @@ MAX_SSML_CHARS = 6000
 HEARD_NOW = "health_heard_now"
 # Lines that already answer a health mention; an answer with none of them gets the gate's words.
 _ANSWERS_HEALTH = ("gate.", "safety.", "symptom.")
+# Lines that tell this person an amount: a dose figure, a range, or their own amount weighed. None is spoken
+# in a session until the screening question has had a clear "no", and none ever after a health mention.
+FIGURE_KEYS = frozenset({
+    "dose.general", "dose.general.more", "dose.low", "dose.everyday", "dose.between", "dose.deficient",
+    "dose.upper_limit", "dose.converted", "label.if_compound", "routine.dose.yours",
+})
+# A label conversion is a fact about a label, not advice, so it needs no screen; after a mention it is gated all the same.
+LABEL_FIGURE_KEYS = frozenset({"elemental.converted"})
+SCREEN_ASK = "screen.ask"
 CARD_TITLE = "Bedtime Magnesium"
 DEFAULT_LOCALE = "en-US"
 # The conversation state read for this request, so every handler reads the session once.
@@ -319,12 +328,65 @@ class Voice:
             raise ValueError("not a value we would have said")
         return Line(key, params, variant, reprompt_variant if asks else None)
 
+    def _screened(self, reply: Reply, state: State) -> tuple[Reply, dict[str, Any] | None]:
+        """The reply as it may be said in this session, and any answer it holds back behind the screen.
+
+        Every answer passes here, so no path can speak a figure unscreened: a figure after a health mention
+        becomes the gate's words (the gate has already run on every path; this is the backstop), and the
+        session's first figure waits behind the screening question, whatever handler produced it.
+        """
+        keys = {line.key for line in reply.lines}
+        if state.health and keys & (FIGURE_KEYS | LABEL_FIGURE_KEYS):
+            return self.gated(reply, [Line(f"gate.{gate.value}") for gate in safety_gate(state.health)]), None
+        if not state.screened and keys & FIGURE_KEYS:
+            ask = Reply([], ask=Line(SCREEN_ASK), soft=reply.soft, waiting=Waiting.SCREEN, topic=reply.topic,
+                        dose=reply.dose, compared=reply.compared)
+            return ask, self.hold(reply)
+        # "Say that again" to the screening question repeats it and keeps the answer waiting.
+        return reply, state.held if reply.waiting is Waiting.SCREEN else None
+
+    @staticmethod
+    def gated(reply: Reply, gate: list[Line]) -> Reply:
+        """The same turn with the gate's words in place of its dose lines (a routine's step still moves on)."""
+        ask = reply.ask if reply.ask is not None and reply.ask.key.startswith("routine.") else Line("anything_else")
+        waiting = reply.waiting if ask is reply.ask else Waiting.NOTHING
+        return Reply([*gate, Line("disclaimer")], ask=ask, soft=reply.soft, waiting=waiting, then=reply.then if ask is reply.ask else None)
+
+    @staticmethod
+    def hold(reply: Reply) -> dict[str, Any]:
+        """A reply as the session keeps it while the screening question waits (keys and values, no SSML)."""
+        held: dict[str, Any] = {"lines": [[line.key, 0, dict(line.params)] for line in reply.lines], "soft": reply.soft,
+                                "waiting": reply.waiting.value, "then": reply.then, "more": reply.more}
+        if reply.ask is not None:
+            held["ask"] = [reply.ask.key, 0, 0, dict(reply.ask.params)]
+        return held
+
+    def unhold(self, held: Any, state: State) -> Reply | None:
+        """The answer held behind the screen, checked as `recall` checks a stored reply, or None."""
+        if not isinstance(held, dict) or not isinstance(held.get("lines"), list) or len(held["lines"]) > 20:
+            return None
+        try:
+            lines = [self._recall_line(item) for item in held["lines"]]
+            ask = self._recall_line(held["ask"], asks=True) if held.get("ask") is not None else None
+        except (TypeError, ValueError, KeyError):
+            return None
+        waiting = held.get("waiting")
+        more, then = held.get("more"), held.get("then")
+        return Reply(
+            [Line(line.key, line.params) for line in lines], ask=Line(ask.key, ask.params) if ask else None,
+            end=ask is None, more=more if isinstance(more, str) and more in self.catalog else None,
+            soft=held.get("soft") is True,
+            waiting=Waiting(waiting) if isinstance(waiting, str) and waiting in Waiting.__members__.values() else Waiting.NOTHING,
+            then=then if isinstance(then, str) and len(then) <= 100 else None, topic=state.topic, dose=state.dose,
+        )
+
     def respond(self, handler_input: HandlerInput, reply: Reply) -> Response:
         """Render a reply into the response, and write the conversation state it leaves (the one place)."""
         heard = handler_input.attributes_manager.request_attributes.get(HEARD_NOW)
         if isinstance(heard, set) and heard and not any(line.key.startswith(_ANSWERS_HEALTH) for line in reply.lines):
             # "I'm pregnant, which form is best?": the answer, then what the gate says for that mention.
             reply = replace(reply, lines=[*reply.lines, *(Line(f"gate.{gate.value}") for gate in safety_gate(heard))])
+        reply, held = self._screened(reply, state_of(handler_input))
         spoken = self.render(reply, request_locale(handler_input))
         builder = handler_input.response_builder
         builder.speak(spoken.ssml)
@@ -334,13 +396,13 @@ class Voice:
         ends = reply.end or spoken.reprompt_ssml is None
         if ends or spoken.reprompt_ssml is None:
             builder.set_should_end_session(True)
-            state = replace(state, waiting=Waiting.NOTHING, then=None, topic=None, dose=None, compared=None)
+            state = replace(state, waiting=Waiting.NOTHING, then=None, topic=None, dose=None, compared=None, held=None)
         else:
             builder.ask(spoken.reprompt_ssml)
             waiting, then = (Waiting.MORE, reply.more) if reply.more else (reply.waiting, reply.then)
             # Keys, wordings and values, not SSML: "repeat" renders again from our own content.
             state = replace(state, waiting=waiting, then=then, topic=reply.topic, dose=reply.dose,
-                            last_said=spoken.replay, compared=reply.compared or state.compared)
+                            last_said=spoken.replay, compared=reply.compared or state.compared, held=held)
         set_state(handler_input, state)
         if handler_input.request_envelope.session is not None:
             state.dump(session_of(handler_input))

@@ -25,7 +25,9 @@ CONDITIONS = "conditions"
 LAST_SAID = "last_said"
 PROFILE = "profile"  # the profile for the session when no store is configured (offline tools)
 COMPARED = "compared"
-KEYS = (WAITING, THEN, TOPIC, DOSE, CONDITIONS, LAST_SAID, PROFILE, COMPARED)
+SCREENED = "screened"
+HELD = "held"
+KEYS = (WAITING, THEN, TOPIC, DOSE, CONDITIONS, LAST_SAID, PROFILE, COMPARED, SCREENED, HELD)
 
 
 
@@ -43,6 +45,7 @@ class Waiting(StrEnum):
     PER_CAPSULE = "per_capsule"  # "How many milligrams does each capsule hold?"
     LABEL_LINE = "label_line"  # "Is that the magnesium line on the label, or the compound's weight?"
     COUNT_OFFER = "count_offer"  # "Shall I keep count of your nights?" (asked once, after the first "I took it")
+    SCREEN = "screen"  # "Before I give an amount: kidney or heart problems, regular medicines...?"; `held` waits
 
 
 class Topic(StrEnum):
@@ -96,7 +99,7 @@ class DoseAsked(Frozen):
 class State(Frozen):
     """The whole conversation state of one session."""
 
-    _fields = ("waiting", "then", "topic", "dose", "conditions", "last_said", "profile", "compared")
+    _fields = ("waiting", "then", "topic", "dose", "conditions", "last_said", "profile", "compared", "screened", "held")
     waiting: Waiting = Waiting.NOTHING
     then: str | None = None
     topic: Topic | None = None
@@ -107,6 +110,11 @@ class State(Frozen):
     profile: dict[str, Any] | None = None
     # The two forms last compared, for "the other one" a few turns on; replaced by the next comparison.
     compared: tuple[Form, Form] | None = None
+    # A clear "no" to the screening question this session: dose figures may be spoken. Session only, like
+    # conditions; it says nothing about health, and a new session asks again.
+    screened: bool = False
+    # The answer held back behind the screening question (a reply as `Voice.hold` writes it), spoken after "no".
+    held: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -118,9 +126,11 @@ class State(Frozen):
         last_said: dict[str, Any] | None = None,
         profile: dict[str, Any] | None = None,
         compared: tuple[Form, Form] | None = None,
+        screened: bool = False,
+        held: dict[str, Any] | None = None,
     ) -> None:
         self.__dict__.update(waiting=waiting, then=then, topic=topic, dose=dose, conditions=conditions,
-                             last_said=last_said, profile=profile, compared=compared)
+                             last_said=last_said, profile=profile, compared=compared, screened=screened, held=held)
 
     @classmethod
     def load(cls, session: dict[str, Any]) -> State:
@@ -152,6 +162,8 @@ class State(Frozen):
             last_said=last_said if isinstance(last_said, dict) else None,
             profile=profile if isinstance(profile, dict) else None,
             compared=(pair[0], pair[1]) if len(pair) == 2 and pair[0] != pair[1] else None,
+            screened=session.get(SCREENED) is True,
+            held=session.get(HELD) if isinstance(session.get(HELD), dict) else None,
         )
 
     def dump(self, session: dict[str, Any]) -> None:
@@ -166,6 +178,8 @@ class State(Frozen):
             LAST_SAID: self.last_said,
             PROFILE: self.profile,
             COMPARED: [f.value for f in self.compared] if self.compared else None,
+            SCREENED: True if self.screened else None,
+            HELD: self.held,
         }
         session.update({k: v for k, v in values.items() if v is not None})
 

@@ -133,6 +133,16 @@ class Conversation:
     def ask(self, intent: str, **slots: str | None) -> Turn:
         return self.send(intent_request(intent, **slots))
 
+    def ask_screened(self, intent: str, **slots: str | None) -> Turn:
+        """Ask; if the screening question comes first, answer it with a clear "no" and return the answer it held.
+
+        U: how much should I take?   A: First, a quick check...   U: no.   A: (the figure)
+        """
+        turn = self.ask(intent, **slots)
+        if "screen.ask" not in turn.keys:
+            return turn
+        return self.ask("AMAZON.NoIntent")
+
     def permission(self, status: str) -> Turn:
         """Alexa's answer to a voice permission request."""
         return self.send({"type": "Connections.Response", "name": "AskFor", "status": {"code": "200", "message": "OK"},

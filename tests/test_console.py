@@ -43,6 +43,9 @@ TOKEN_REFUSED = (
     "the session token is not valid here (altered, or from an earlier run of the server); start a new session"
 )
 
+# The start of the screening question asked before a session's first dose figure.
+SCREEN = "a quick check"
+
 
 def local_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Local mode as `make run` has it: verification off, SQLite under ``tmp_path``, the Alexa APIs off."""
@@ -151,11 +154,14 @@ def test_dose_question_then_yes_gives_the_details(client: FlaskClient) -> None:
     # U: how much magnesium should i take
     first = tab.say("how much magnesium should i take")
     assert first["intent"] == "DoseIntent" and first["confidence"] == 1.0
-    assert "200 to 400" in first["speech"]  # A: ...200 to 400 milligrams a day...
+    assert SCREEN in first["speech"]  # A: First, a quick check. Any kidney or heart problems...?
     assert first["ssml"].startswith("<speak>") and "<" not in first["speech"]
     assert first["reprompt"] and first["ended"] is False
     assert first["request"]["request"]["intent"]["name"] == "DoseIntent"
     assert first["response"]["response"]["shouldEndSession"] is False
+
+    # U: no  -> A: ...200 to 400 milligrams a day...
+    assert "200 to 400" in tab.say("no")["speech"]
 
     # U: yes  -> the details of the same answer, in the same skill session
     second = tab.say("yes")
@@ -385,7 +391,7 @@ def test_an_expired_token_starts_a_new_skill_session_for_the_same_person(tmp_pat
 def test_a_genuine_token_in_a_shape_this_version_does_not_know_starts_afresh(client: FlaskClient) -> None:
     old = URLSafeTimedSerializer(SECRET, salt=ConversationTokens.SALT).dumps({"v": 0, "session": "abc"})
     status, turn = post(client, "/console/say", {"session": old, "text": "how much magnesium should i take"})
-    assert status == 200 and turn["request"]["session"]["new"] is True and "200 to 400" in turn["speech"]
+    assert status == 200 and turn["request"]["session"]["new"] is True and SCREEN in turn["speech"]
     assert isinstance(turn["session"], str) and turn["session"] != old
 
 
@@ -409,7 +415,8 @@ def test_the_console_works_with_a_skill_id_configured(tmp_path: Path) -> None:
     assert opened["requestType"] == "LaunchRequest" and opened["speech"] and opened["ended"] is False
     assert opened["request"]["session"]["application"]["applicationId"] == OWN_SKILL_ID
     assert opened["request"]["context"]["System"]["application"]["applicationId"] == OWN_SKILL_ID
-    assert "200 to 400" in tab.say("how much magnesium should i take")["speech"]
+    assert SCREEN in tab.say("how much magnesium should i take")["speech"]
+    assert "200 to 400" in tab.say("no")["speech"]
 
 
 def test_the_blueprint_takes_the_skill_id_of_the_app_it_joins(tmp_path: Path) -> None:
@@ -437,7 +444,8 @@ def test_concurrent_tabs_are_safe(tmp_path: Path) -> None:
         try:
             tab = Console(app.test_client())
             for _ in range(3):
-                assert "200 to 400" in tab.say("how much magnesium should i take")["speech"]
+                assert SCREEN in tab.say("how much magnesium should i take")["speech"]
+                assert "200 to 400" in tab.say("no")["speech"]
                 tab.end()
         except BaseException as exc:  # collected and re-raised in the test thread
             errors.append(exc)

@@ -28,7 +28,9 @@ catalog = load_catalog("en-US")
 
 def test_every_fact_of_the_sheet_is_used_by_some_entry() -> None:
     used = {fact for _, entry in catalog.items() for fact in entry.facts}
-    missing = {f for f in FACT_IDS if f not in used and not any(top_level(u) == f for u in used)}
+    # U1-U4 are the other English markets' limits: heard once those locales ship (en-US speaks U5).
+    not_shipped = {f"U{n}" for n in range(1, 5)}
+    missing = {f for f in FACT_IDS - not_shipped if f not in used and not any(top_level(u) == f for u in used)}
     assert not missing, f"facts no one can hear: {sorted(missing)}"
     assert {f"A{n}" for n in range(1, 15)} | {f"S{n}" for n in range(1, 7)} | {f"T{n}" for n in range(1, 7)} \
         <= {top_level(f) for f in used}

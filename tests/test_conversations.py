@@ -43,7 +43,7 @@ def test_yes_with_nothing_offered_does_not_invent_details(talk: Conversation) ->
 
 def test_how_much_gives_the_range_the_limit_the_caveat_and_the_disclaimer(talk: Conversation) -> None:
     # U: how much magnesium should I take
-    a = talk.ask("DoseIntent", amount=None, unit=None, form=None, condition=None)
+    a = talk.ask_screened("DoseIntent", amount=None, unit=None, form=None, condition=None)
     assert a.said("dose.general", "dose.caveat", "disclaimer", "offer_more")
     assert {200, 400, 350} <= set(numbers(a.speech))
     assert "kidney" in a.speech.lower() and "not a substitute for medical advice" in a.speech
@@ -54,30 +54,30 @@ def test_how_much_gives_the_range_the_limit_the_caveat_and_the_disclaimer(talk: 
 
 def test_a_thousand_milligrams_of_glycinate_is_about_140_of_magnesium(talk: Conversation) -> None:
     # U: is a thousand milligrams of magnesium glycinate okay
-    a = talk.ask("DoseIntent", amount="1000", unit="mg:milligrams", form="glycinate:magnesium glycinate")
+    a = talk.ask_screened("DoseIntent", amount="1000", unit="mg:milligrams", form="glycinate:magnesium glycinate")
     # A: the larger reading (1000 mg of magnesium) decides until the label says which: no number to take
     assert a.said("gate.over_800", "disclaimer", "label.which") and not a.said("dose.low")
     # U: it's the compound's weight
-    a = talk.ask("LabelLineIntent", line="compound:the compound")
+    a = talk.ask_screened("LabelLineIntent", line="compound:the compound")
     assert a.said("dose.converted", "dose.low", "dose.caveat", "disclaimer")
     assert 140 in numbers(a.speech)
 
 
 def test_300_of_glycinate_is_never_called_too_little_on_a_guess(talk: Conversation) -> None:
     # U: is 300 mg of glycinate enough
-    a = talk.ask("DoseIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
+    a = talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
     assert a.said("dose.everyday", "label.if_compound", "label.which") and not a.said("dose.low")
     # U: it says elemental magnesium
-    a = talk.ask("LabelLineIntent", line="elemental:elemental magnesium")
+    a = talk.ask_screened("LabelLineIntent", line="elemental:elemental magnesium")
     assert a.said("dose.everyday") and not a.said("label.which")
 
 
 def test_a_label_line_read_out_unasked_is_explained_and_weighed_when_asked(talk: Conversation) -> None:
     # U: it says elemental magnesium 900 mg   -> how labels work; no verdict was asked for, none is given
-    a = talk.ask("LabelLineIntent", line="elemental:elemental magnesium", amount="900", unit="mg:milligrams")
+    a = talk.ask_screened("LabelLineIntent", line="elemental:elemental magnesium", amount="900", unit="mg:milligrams")
     assert a.said("label.explain") and not any(k.startswith("dose.") for k in a.keys)
     # U: is that okay   -> 900 mg of magnesium itself: past the gate's line, whatever form the bottle is
-    a = talk.ask("DoseIntent")
+    a = talk.ask_screened("DoseIntent")
     assert a.said("gate.over_800", "disclaimer") and 900 in numbers(a.speech)
 
 
@@ -85,31 +85,31 @@ def test_an_elemental_line_is_never_shrunk_by_the_form_talked_about_before(talk:
     talk.ask("FormInfoIntent", form="glycinate:glycinate")
     talk.ask("ElementalIntent", amount="1000", unit="mg:milligrams", form="glycinate:glycinate")
     # U: the label says elemental magnesium 1000 mg   -> 1000 mg of magnesium, not 14 percent of it
-    talk.ask("LabelLineIntent", line="elemental:elemental magnesium", amount="1000", unit="mg:milligrams")
-    a = talk.ask("DoseIntent")
+    talk.ask_screened("LabelLineIntent", line="elemental:elemental magnesium", amount="1000", unit="mg:milligrams")
+    a = talk.ask_screened("DoseIntent")
     assert a.said("gate.over_800") and 1000 in numbers(a.speech)
 
 
 def test_grams_are_converted(talk: Conversation) -> None:
     # U: is half a gram too much  (Alexa sends 0.5 for "half")
-    a = talk.ask("DoseIntent", amount="0.5", unit="g:grams")
+    a = talk.ask_screened("DoseIntent", amount="0.5", unit="g:grams")
     assert a.said("dose.between", "dose.upper_limit") and 500 in numbers(a.speech)
 
 
 def test_an_everyday_amount_is_in_range_and_still_carries_the_caveat(talk: Conversation) -> None:
-    a = talk.ask("DoseIntent", amount="300", unit="mg:milligrams")
+    a = talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams")
     assert a.said("dose.everyday", "dose.caveat", "disclaimer")
     assert not a.said("dose.upper_limit")
 
 
 def test_six_hundred_is_for_serious_deficiency_and_passes_the_supplement_limit(talk: Conversation) -> None:
-    a = talk.ask("DoseIntent", amount="600", unit="mg:milligrams")
+    a = talk.ask_screened("DoseIntent", amount="600", unit="mg:milligrams")
     assert a.said("dose.deficient", "dose.upper_limit", "disclaimer")
 
 
 def test_nonsense_amounts_get_a_clear_spoken_answer(talk: Conversation) -> None:
     for amount in ("0", "-5", "50000", "?", "lots"):
-        a = talk.ask("DoseIntent", amount=amount, unit="mg:milligrams")
+        a = talk.ask_screened("DoseIntent", amount=amount, unit="mg:milligrams")
         assert a.said("dose.invalid") and not a.ended and a.reprompt, amount
 
 
@@ -185,7 +185,7 @@ def test_repeat_renders_again_from_content_and_refuses_anything_else(talk: Conve
 
 
 def test_a_value_said_back_on_repeat_is_still_escaped(talk: Conversation) -> None:
-    talk.ask("DoseIntent", amount="300", unit="mg:milligrams")
+    talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams")
     talk.attributes["last_said"]["lines"][0][2] = {"amount": "<audio src='x'/> & co"}
     a = talk.ask("AMAZON.RepeatIntent")
     assert a.said("dose.everyday") and "&lt;audio" in a.ssml and "<audio" not in a.ssml
@@ -223,7 +223,7 @@ def test_start_over_forgets_the_thread_but_not_a_health_mention(talk: Conversati
     assert a.said("start_over") and talk.attributes.get("topic") is None
     # The gate fails closed for the rest of the session, start over or not.
     assert talk.attributes["conditions"] == ["kidney"]
-    assert talk.ask("DoseIntent", amount="300", unit="mg:milligrams").said("gate.kidney")
+    assert talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams").said("gate.kidney")
 
 
 def test_every_answer_shows_a_card_in_the_alexa_app(talk: Conversation) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 import skill.handlers.base as handler_base
+import skill.speech as speech
 from skill.builder import build_skill
 from skill.knowledge import parse_condition
 from skill.knowledge.topics import MILD_SYMPTOMS as MILD
@@ -27,9 +28,12 @@ DOSE_FIGURES = {"dose.general", "dose.low", "dose.everyday", "dose.between", "do
                 "preference.saved.amount"}
 
 
+DOCTOR = ("gate.", "screen.yes", "screen.unsure")
+
+
 def gated(turn_keys: list[str]) -> None:
     assert not DOSE_FIGURES & set(turn_keys), f"a dose was spoken: {turn_keys}"
-    assert any(k.startswith("gate.") for k in turn_keys), f"no doctor or pharmacist: {turn_keys}"
+    assert any(k.startswith(DOCTOR) for k in turn_keys), f"no doctor or pharmacist: {turn_keys}"
 
 
 def dose_path(talk: Conversation) -> None:
@@ -66,8 +70,8 @@ def saved_amount_path(talk: Conversation) -> None:
 
 
 def follow_up_path(talk: Conversation) -> None:
-    # U: how much should I take?  A: 200 to 400...  U: what about for my mum, she's on zorbitrex?
-    talk.ask("DoseIntent")
+    # U: how much should I take?  A: a quick check...  U: no  A: 200 to 400...  U: what about for my mum, she's on zorbitrex?
+    talk.ask_screened("DoseIntent")
     gated(talk.ask("WhatAboutIntent", condition=UNKNOWN).keys)
     gated(talk.ask("DoseIntent", amount="300", unit="mg:milligrams").keys)  # and for the rest of the session
 
@@ -105,8 +109,8 @@ def already_taken_path(talk: Conversation) -> None:
 
 
 def follow_up_amount_path(talk: Conversation) -> None:
-    # U: is 200 mg okay?  U: I'm on zorbitrex.  U: and if I took it twice a day?  U: and another 100 at night?
-    talk.ask("DoseIntent", amount="200", unit="mg:milligrams")
+    # U: is 200 mg okay?  (screened: no)  U: I'm on zorbitrex.  U: and if I took it twice a day?  U: and another 100 at night?
+    talk.ask_screened("DoseIntent", amount="200", unit="mg:milligrams")
     talk.ask("SafetyIntent", condition=UNKNOWN)
     gated(talk.ask("DoseIntent", times="two:twice").keys)
     gated(talk.ask("DoseIntent", more_amount="100").keys)
@@ -152,6 +156,59 @@ def wind_down_same_breath_path(talk: Conversation) -> None:
     gated(talk.ask("AMAZON.NextIntent").keys)
 
 
+# The screen: a health statement the device did not hear (Alexa sent FallbackIntent, or nothing) is never a
+# licence for a figure, because a session's first figure waits behind one yes/no question.
+
+
+def unheard_then_yes_path(talk: Conversation) -> None:
+    # U: I take zorbitrex (unheard: Fallback)  U: how much should I take?  A: a quick check...  U: yes
+    talk.ask("AMAZON.FallbackIntent")
+    talk.ask("DoseIntent")
+    gated(talk.ask("AMAZON.YesIntent").keys)
+    gated(talk.ask("DoseIntent", amount="300", unit="mg:milligrams").keys)  # and for the rest of the session
+
+
+def screen_answered_with_a_mention_path(talk: Conversation) -> None:
+    # U: is 300 mg okay?  A: a quick check...  U: I'm on zorbitrex
+    assert talk.ask("DoseIntent", amount="300", unit="mg:milligrams").keys == ["screen.ask"]
+    gated(talk.ask("SafetyIntent", condition=UNKNOWN).keys)
+    gated(talk.ask("DoseIntent").keys)
+
+
+def screen_answered_unclearly_path(talk: Conversation) -> None:
+    # U: how much should I take?  A: a quick check...  U: um what do you mean (unplaced: Fallback)
+    talk.ask("DoseIntent")
+    gated(talk.ask("AMAZON.FallbackIntent").keys)
+    # U: how much then?  -> the screen is still unanswered: asked again, never a figure
+    assert not DOSE_FIGURES & set(talk.ask("DoseIntent").keys)
+
+
+def screen_left_in_silence_path(talk: Conversation) -> None:
+    # U: how much should I take?  A: a quick check...  (silence: the session ends)  U: (new session) how much?
+    talk.ask("DoseIntent")
+    talk.end("EXCEEDED_MAX_REPROMPTS")
+    keys = talk.ask("DoseIntent").keys
+    assert keys == ["screen.ask"], keys
+    gated(talk.ask("AMAZON.YesIntent").keys)
+
+
+def routine_screen_path(talk: Conversation) -> None:
+    # The wind-down's dose step speaks the saved amount: only after a clear "no" this session.
+    talk.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
+    talk.ask("AMAZON.FallbackIntent")  # U: my gran's on zorbitrex, it's for her (unheard)
+    talk.ask("WindDownIntent")
+    talk.ask("SetBedtimeIntent", time="22:30")
+    talk.ask("AMAZON.NextIntent")  # A: a quick check...
+    keys = talk.ask("AMAZON.YesIntent").keys
+    gated(keys)
+    assert "routine.to_breathe" in keys, keys  # the routine still goes on to its breathing
+
+
+SCREEN_PATHS: list[Callable[[Conversation], None]] = [
+    unheard_then_yes_path, screen_answered_with_a_mention_path, screen_answered_unclearly_path,
+    screen_left_in_silence_path, routine_screen_path,
+]
+
 PATHS: list[Callable[[Conversation], None]] = [
     dose_path, same_breath_path, label_path, routine_path, saved_amount_path, follow_up_path, per_capsule_path,
     unreadable_age_path, unknown_symptom_path, day_amount_path, already_taken_path, follow_up_amount_path,
@@ -178,5 +235,20 @@ def test_with_the_rule_broken_every_path_check_fails(
     monkeypatch.setattr(handler_base, "health_mention", parse_condition)
     monkeypatch.setattr(handler_base, "age_mention", lambda heard: None)
     monkeypatch.setattr(handler_base, "is_warning_sign", lambda symptom: symptom is not None and symptom not in MILD)
+    with pytest.raises(AssertionError):
+        path(conversation(settings, clock))
+
+
+@pytest.mark.parametrize("path", SCREEN_PATHS, ids=lambda p: p.__name__)
+def test_nothing_unheard_leads_to_a_figure(settings: Settings, clock: Clock, path: Callable[[Conversation], None]) -> None:
+    path(conversation(settings, clock))
+
+
+@pytest.mark.parametrize("path", SCREEN_PATHS, ids=lambda p: p.__name__)
+def test_with_the_screen_skipped_every_screen_path_check_fails(
+    settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch, path: Callable[[Conversation], None]
+) -> None:
+    # The old behaviour: a figure is spoken as soon as it is asked for, unless a mention was heard.
+    monkeypatch.setattr(speech, "FIGURE_KEYS", frozenset())
     with pytest.raises(AssertionError):
         path(conversation(settings, clock))

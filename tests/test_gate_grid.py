@@ -90,7 +90,10 @@ def test_a_health_mention_anywhere_near_a_dose_question_hears_no_dose(scorer: Sc
 def test_an_adult_who_names_no_health_fact_gets_a_dose(scorer: Scorer, adult: str) -> None:
     for question in ("how much magnesium should i take", "is 400 mg okay", "what dose of threonate is right"):
         for text in (f"{adult} {question}", f"{question} {adult}"):
-            scored = scorer.score(Phrase("grid", text, {"intent": "DoseIntent"}))
+            # U: <the question>   A: first, a quick check...   U: no   A: the figure
+            asked = scorer.score(Phrase("grid", text, {"intent": "DoseIntent"}))
+            assert asked.keys == ["screen.ask"], (text, asked.keys)
+            scored = scorer.score(Phrase("grid", "no", {"intent": "AMAZON.NoIntent"}, (text,)))
             assert scored.dose_spoken, (text, scored.keys)
 
 

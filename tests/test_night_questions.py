@@ -36,18 +36,18 @@ def test_when_to_take_it_names_no_clock_time_as_a_finding(talk: Conversation) ->
 
 def test_a_missed_night_is_never_doubled(talk: Conversation) -> None:
     # U: I took my magnesium an hour ago, should I take another one
-    a = talk.ask("MissedDoseIntent")
+    a = talk.ask_screened("MissedDoseIntent")
     assert a.said("missed") and "Don't double" in a.speech and 350 in numbers(a.speech)
     assert not DOSE_FIGURES & set(a.keys)
 
 
 def test_too_much_already_taken_gets_the_signs_to_watch_and_no_more_tonight(talk: Conversation) -> None:
     # U: I accidentally took 1200 mg  -> over 800: the doctor's line, the signs, and no more tonight
-    a = talk.ask("MissedDoseIntent", amount="1200", unit="mg:milligrams")
+    a = talk.ask_screened("MissedDoseIntent", amount="1200", unit="mg:milligrams")
     assert a.said("gate.over_800", "missed.too_much", "disclaimer") and 1200 in numbers(a.speech)
     assert "medical advice" in a.speech and not DOSE_FIGURES & set(a.keys)
     # U: I took 300 mg by accident  -> the usual: don't double up
-    a = talk.ask("MissedDoseIntent", amount="300", unit="mg:milligrams")
+    a = talk.ask_screened("MissedDoseIntent", amount="300", unit="mg:milligrams")
     assert a.said("missed") and not a.said("gate.over_800")
 
 
@@ -67,7 +67,7 @@ def test_a_symptom_beyond_the_listed_signs_is_a_warning_too(talk: Conversation) 
     a = talk.ask("SideEffectsIntent", symptom="other:trouble breathing")
     assert a.said("symptom.warning") and not DOSE_FIGURES & set(a.keys)
     # ... and every dose answer after it is gated.
-    assert not DOSE_FIGURES & set(talk.ask("DoseIntent").keys)
+    assert not DOSE_FIGURES & set(talk.ask_screened("DoseIntent").keys)
 
 
 def test_the_side_effects_answer_says_when_to_stop_even_when_no_symptom_was_heard(talk: Conversation) -> None:
@@ -136,7 +136,7 @@ def test_the_other_one_is_the_compared_form_not_just_described(talk: Conversatio
     # U: compare glycinate and taurate / U: tell me about glycinate / U: the other one
     talk.ask("CompareFormsIntent", form="glycinate:glycinate", other_form="taurate:taurate")
     talk.ask("FormInfoIntent", form="glycinate:glycinate")
-    a = talk.ask("WhatAboutIntent")
+    a = talk.ask_screened("WhatAboutIntent")
     assert a.said("form.info.taurate")
     # U: and the other one  -> back to glycinate
     b = talk.ask("FormInfoIntent", form="the other one")
@@ -145,12 +145,12 @@ def test_the_other_one_is_the_compared_form_not_just_described(talk: Conversatio
 
 def test_the_other_one_with_nothing_compared_is_not_guessed(talk: Conversation) -> None:
     talk.ask("FormInfoIntent", form="oxide:oxide")
-    a = talk.ask("WhatAboutIntent")
+    a = talk.ask_screened("WhatAboutIntent")
     assert a.said("fallback") and not any(k.startswith("form.info") for k in a.keys)
 
 
 def test_where_that_comes_from_names_the_sources_of_the_last_answer(talk: Conversation) -> None:
-    talk.ask("DoseIntent")  # the article's ranges (A9.1) and the NIH limit (S1)
+    talk.ask_screened("DoseIntent")  # the article's ranges (A9.1) and the NIH limit (S1)
     a = talk.ask("SourcesIntent")
     assert a.said("sources.article", "sources.nih") and "National Institutes of Health" in a.speech
     fresh = talk.ask("SourcesIntent")  # the sources answer itself cites nothing new
@@ -165,7 +165,7 @@ def test_what_the_sources_do_not_cover_gets_an_honest_answer_and_a_pharmacist(ta
 
 
 def test_what_about_for_kids_after_a_dose_answer_is_gated(talk: Conversation) -> None:
-    talk.ask("DoseIntent")
+    talk.ask_screened("DoseIntent")
     # U: what about for kids
     a = talk.ask("SafetyIntent", condition="child:kids")
     assert a.said("gate.child", "disclaimer") and not DOSE_FIGURES & set(a.keys)
@@ -173,46 +173,46 @@ def test_what_about_for_kids_after_a_dose_answer_is_gated(talk: Conversation) ->
 
 def test_and_threonate_continues_the_question_just_asked(talk: Conversation) -> None:
     # After a dose answer, "and threonate?" is the dose question for threonate...
-    talk.ask("DoseIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
-    a = talk.ask("WhatAboutIntent", form="threonate:threonate")
+    talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
+    a = talk.ask_screened("WhatAboutIntent", form="threonate:threonate")
     assert a.said("dose.everyday", "label.which") and "threonate" in a.speech
     # ...after hearing about glycinate, it is about threonate; "tell me about" always is.
     talk.ask("FormInfoIntent", form="glycinate:glycinate")
-    assert talk.ask("WhatAboutIntent", form="threonate:threonate").said("form.info.threonate")
-    talk.ask("DoseIntent")
+    assert talk.ask_screened("WhatAboutIntent", form="threonate:threonate").said("form.info.threonate")
+    talk.ask_screened("DoseIntent")
     assert talk.ask("FormInfoIntent", form="taurate:taurate").said("form.info.taurate")
 
 
 def test_what_about_for_my_kids_continues_whatever_was_just_answered(talk: Conversation) -> None:
-    talk.ask("DoseIntent", amount="300", unit="mg:milligrams")
-    a = talk.ask("WhatAboutIntent", condition="child:my kids")
+    talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams")
+    a = talk.ask_screened("WhatAboutIntent", condition="child:my kids")
     assert a.said("gate.child") and not DOSE_FIGURES & set(a.keys)
     talk.ask("FormAdviceIntent", need="falling_asleep:sleep")
-    assert talk.ask("WhatAboutIntent", need="cramps:cramps").said("form.advice.cramps")
+    assert talk.ask_screened("WhatAboutIntent", need="cramps:cramps").said("form.advice.cramps")
 
 
 def test_is_that_enough_and_a_bare_number_continue_the_dose_question(talk: Conversation) -> None:
-    talk.ask("DoseIntent", amount="300", unit="mg:milligrams")
+    talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams")
     # U: is that enough
-    assert talk.ask("DoseIntent").said("dose.everyday")
-    talk.ask("DoseIntent", form="citrate:citrate")
+    assert talk.ask_screened("DoseIntent").said("dose.everyday")
+    talk.ask_screened("DoseIntent", form="citrate:citrate")
     # U: is 800 okay  (the form said a moment ago still counts; 800 is the larger reading)
-    a = talk.ask("DoseIntent", amount="800")
+    a = talk.ask_screened("DoseIntent", amount="800")
     assert a.said("dose.deficient", "label.which") and "citrate" in a.speech
 
 
 def test_two_capsules_asks_what_each_holds_and_the_total_goes_through_the_gate(talk: Conversation) -> None:
     # U: so should I take two
-    a = talk.ask("DoseIntent", count="2")
+    a = talk.ask_screened("DoseIntent", count="2")
     assert a.said("dose.per_capsule") and not DOSE_FIGURES & set(a.keys)
     # U: five hundred milligrams  -> 1000 mg a day: over 800, a doctor's call
-    a = talk.ask("DoseIntent", amount="500", unit="mg:milligrams")
+    a = talk.ask_screened("DoseIntent", amount="500", unit="mg:milligrams")
     assert a.said("gate.over_800") and 1000 in numbers(a.speech)
 
 
 def test_two_capsules_for_someone_on_medicines_is_gated_before_any_question(talk: Conversation) -> None:
     talk.ask("SafetyIntent", condition="medicines:lisinopril")
-    a = talk.ask("DoseIntent", count="2")
+    a = talk.ask_screened("DoseIntent", count="2")
     assert a.said("gate.medicines") and not a.said("dose.per_capsule")
 
 

@@ -81,6 +81,7 @@ def test_the_scorer_marks_a_wrong_expectation_wrong(scorer: Scorer, tmp_path: Pa
 
 
 def test_a_gated_phrase_that_hears_a_dose_counts_against_the_health_figure(scorer: Scorer) -> None:
-    phrase = Phrase("gate-x4", "is 300 mg okay", {"outcome": "gated"})
+    # U: is 300 mg okay   A: first, a quick check...   U: no   A: (a figure), scored as if the phrase were a mention
+    phrase = Phrase("gate-x4", "no", {"outcome": "gated"}, ("is 300 mg okay",))
     scored = scorer.score(phrase)
     assert scored.dose_spoken and not scored.right

@@ -22,7 +22,7 @@ def test_first_night_from_start_to_good_night(night: Conversation, alexa_api: Al
     a = night.ask("SetBedtimeIntent", time="10:30")
     assert a.said("routine.bedtime_saved", "routine.checkin") and "10:30 PM" in a.speech
     # U: next   (21:30 in New York: the hour before bed)
-    a = night.ask("AMAZON.NextIntent")
+    a = night.ask_screened("AMAZON.NextIntent")
     assert a.said("routine.dose.window", *DOSE_STEP)
     # A suggested habit, never a number of minutes as if a study set it (T1)
     assert "habit" in a.speech and "minutes" not in a.speech and "kidney" in a.speech and "medicines" in a.speech
@@ -54,7 +54,7 @@ def test_early_in_the_evening_it_names_the_dose_time(night: Conversation, clock:
     clock.local(19, 0)
     night.ask("SetBedtimeIntent", time="22:30")
     night.ask("WindDownIntent")
-    a = night.ask("AMAZON.NextIntent")
+    a = night.ask_screened("AMAZON.NextIntent")
     assert a.said("routine.dose.early") and "9:45 PM" in a.speech
 
 
@@ -63,14 +63,14 @@ def test_past_bedtime_it_keeps_it_short_and_never_doubles(night: Conversation, c
     night.ask("SetBedtimeIntent", time="22:30")
     a = night.ask("WindDownIntent")
     assert a.said("routine.checkin_late") and "10:30 PM" in a.speech
-    a = night.ask("AMAZON.NextIntent")
+    a = night.ask_screened("AMAZON.NextIntent")
     assert a.said("routine.dose.late", "routine.dose.split") and "never double" in a.speech
 
 
 def test_no_to_the_breathing_says_good_night_without_it(night: Conversation) -> None:
     night.ask("SetBedtimeIntent", time="22:30")
     night.ask("WindDownIntent")
-    night.ask("AMAZON.NextIntent")
+    night.ask_screened("AMAZON.NextIntent")
     a = night.ask("AMAZON.NoIntent")
     assert a.said("routine.goodnight") and not a.said("routine.breathe") and a.ended
 
@@ -78,7 +78,7 @@ def test_no_to_the_breathing_says_good_night_without_it(night: Conversation) -> 
 def test_stop_mid_routine_then_coming_back_offers_to_resume(night: Conversation) -> None:
     night.ask("SetBedtimeIntent", time="22:30")
     night.ask("WindDownIntent")
-    night.ask("AMAZON.NextIntent")  # the dose step
+    night.ask_screened("AMAZON.NextIntent")  # the dose step
     a = night.ask("AMAZON.StopIntent")
     assert a.said("routine.paused") and a.ended
     # U: Alexa, open bedtime magnesium
@@ -92,7 +92,7 @@ def test_stop_mid_routine_then_coming_back_offers_to_resume(night: Conversation)
 def test_coming_back_and_starting_over(night: Conversation) -> None:
     night.ask("SetBedtimeIntent", time="22:30")
     night.ask("WindDownIntent")
-    night.ask("AMAZON.NextIntent")
+    night.ask_screened("AMAZON.NextIntent")
     night.ask("AMAZON.CancelIntent")
     assert night.ask("WindDownIntent").said("routine.resume_offer")
     a = night.ask("AMAZON.StartOverIntent")
@@ -105,8 +105,8 @@ def test_repeat_and_help_work_at_every_step(night: Conversation) -> None:
     again = night.ask("AMAZON.RepeatIntent")
     assert again.ssml == first.ssml
     assert night.ask("AMAZON.HelpIntent").said("routine.help")
-    assert night.ask("AMAZON.NextIntent").said("routine.dose.window")
-    assert night.ask("AMAZON.RepeatIntent").said() and night.ask("AMAZON.NextIntent").said("routine.breathe")
+    assert night.ask_screened("AMAZON.NextIntent").said("routine.dose.window")
+    assert night.ask("AMAZON.RepeatIntent").said() and night.ask_screened("AMAZON.NextIntent").said("routine.breathe")
 
 
 def test_a_question_mid_routine_leaves_it_and_yes_does_not_jump_ahead(night: Conversation) -> None:
@@ -121,7 +121,7 @@ def test_a_condition_named_tonight_gates_the_routine_dose(night: Conversation) -
     night.ask("SetBedtimeIntent", time="22:30")
     night.ask("SafetyIntent", condition="pregnancy:pregnant")
     night.ask("WindDownIntent")
-    a = night.ask("AMAZON.NextIntent")
+    a = night.ask_screened("AMAZON.NextIntent")
     assert a.said("gate.pregnancy", "disclaimer") and not a.said("routine.dose.window")
 
 
@@ -130,58 +130,58 @@ def test_start_my_wind_down_oh_and_im_pregnant_starts_it_and_its_dose_step_is_ga
     # U: start my wind-down, oh and I'm pregnant   -> the routine starts, with the gate's words for the mention
     a = night.ask("WindDownIntent", condition="pregnancy:pregnant")
     assert a.said("gate.pregnancy") and any(k.startswith("routine.checkin") for k in a.keys)
-    a = night.ask("AMAZON.NextIntent")  # the dose step
+    a = night.ask_screened("AMAZON.NextIntent")  # the dose step
     assert a.said("gate.pregnancy", "disclaimer") and not a.said("routine.dose.window")
 
 
 def test_a_saved_amount_is_spoken_only_through_the_gate(night: Conversation) -> None:
     night.ask("SetBedtimeIntent", time="22:30")
-    a = night.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
+    a = night.ask_screened("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
     assert a.said("preference.saved.both") and "300 milligrams of glycinate" in a.speech
     night.ask("WindDownIntent")
-    assert "300 milligrams of glycinate" in night.ask("AMAZON.NextIntent").speech
+    assert "300 milligrams of glycinate" in night.ask_screened("AMAZON.NextIntent").speech
     night.ask("AMAZON.StopIntent")
     # 2000 mg of oxide holds about 1200 mg of magnesium: past the gate's 800
-    a = night.ask("SetPreferenceIntent", amount="2000", unit="mg:milligrams", form="oxide:magnesium oxide")
+    a = night.ask_screened("SetPreferenceIntent", amount="2000", unit="mg:milligrams", form="oxide:magnesium oxide")
     assert a.said("preference.saved.both", "gate.over_800")
     night.ask("WindDownIntent")
     a = night.ask("AMAZON.StartOverIntent")
-    a = night.ask("AMAZON.NextIntent")
+    a = night.ask_screened("AMAZON.NextIntent")
     assert a.said("gate.over_800") and "2000 milligrams of" not in a.speech
 
 
 def test_remember_that_keeps_what_was_just_said(night: Conversation) -> None:
     # U: tell me about glycinate     U: remember that   -> glycinate is kept for the wind-down
     night.ask("FormInfoIntent", form="glycinate:glycinate")
-    a = night.ask("SetPreferenceIntent")
+    a = night.ask_screened("SetPreferenceIntent")
     assert a.said("preference.saved.form") and "glycinate" in a.speech
     # U: remember my magnesium, in a new session, with nothing said before -> asked which form
     night.ask("AMAZON.StopIntent")
-    assert night.ask("SetPreferenceIntent").said("preference.unclear")
+    assert night.ask_screened("SetPreferenceIntent").said("preference.unclear")
 
 
 def test_a_form_saved_alone_asks_for_the_amount_and_the_bare_answer_is_kept(night: Conversation) -> None:
     # U: remember i take glycinate   A: Got it... And how many milligrams do you take? Or say that's all.
-    a = night.ask("SetPreferenceIntent", form="glycinate:glycinate")
+    a = night.ask_screened("SetPreferenceIntent", form="glycinate:glycinate")
     assert a.said("preference.saved.form", "preference.ask_amount") and not a.ended
     elicit = [d for d in a.body.get("directives", []) if d["type"] == "Dialog.ElicitSlot"]
     assert [(d["updatedIntent"]["name"], d["slotToElicit"]) for d in elicit] == [("SetPreferenceIntent", "amount")]
     # U: and 300 mg  -> Alexa sends the elicited intent with only the amount; the form saved a turn ago stays
-    a = night.ask("SetPreferenceIntent", amount="300")
+    a = night.ask_screened("SetPreferenceIntent", amount="300")
     assert a.said("preference.saved.both") and "300 milligrams of glycinate" in a.speech
     # Saved again with both known, nothing more is asked.
-    a = night.ask("SetPreferenceIntent", form="citrate:citrate")
+    a = night.ask_screened("SetPreferenceIntent", form="citrate:citrate")
     assert a.said("preference.saved.both", "anything_else") and not a.said("preference.ask_amount")
 
 
 def test_the_amount_answered_to_that_question_still_meets_the_gate(night: Conversation) -> None:
-    night.ask("SetPreferenceIntent", form="glycinate:glycinate")
-    a = night.ask("SetPreferenceIntent", amount="1200")
+    night.ask_screened("SetPreferenceIntent", form="glycinate:glycinate")
+    a = night.ask_screened("SetPreferenceIntent", amount="1200")
     assert a.said("preference.saved.both", "gate.over_800", "disclaimer")
     # Someone who named their health is never asked for an amount to keep: the gate speaks instead.
     night.ask("AMAZON.StopIntent")
     night.ask("SafetyIntent", condition="kidney:dialysis")
-    a = night.ask("SetPreferenceIntent", form="citrate:citrate")
+    a = night.ask_screened("SetPreferenceIntent", form="citrate:citrate")
     assert a.said("gate.kidney") and not a.said("preference.ask_amount")
 
 
@@ -233,9 +233,9 @@ def test_a_stale_yes_never_confirms_forgetting(night: Conversation) -> None:
 
 def test_nothing_about_health_is_stored(night: Conversation, tmp_path: Path) -> None:
     night.ask("SafetyIntent", condition="kidney:kidney disease")
-    night.ask("DoseIntent", amount="300", unit="mg:milligrams", condition="pregnancy:pregnant")
+    night.ask_screened("DoseIntent", amount="300", unit="mg:milligrams", condition="pregnancy:pregnant")
     night.ask("SetBedtimeIntent", time="22:30")
-    night.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
+    night.ask_screened("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
     night.ask("DoseTakenIntent")
     night.ask("AMAZON.YesIntent")  # keep count
     data = (tmp_path / "bedtime.sqlite3").read_bytes()

@@ -58,11 +58,11 @@ def a_night(store: AbstractPersistenceAdapter) -> dict[str, list[str]]:
     heard = {
         "launch": talk.launch(),
         "help": talk.ask("AMAZON.HelpIntent"),
-        "question": talk.ask("DoseIntent"),
-        "remember": talk.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate"),
+        "question": talk.ask_screened("DoseIntent"),
+        "remember": talk.ask_screened("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate"),
         "wind down": talk.ask("WindDownIntent"),
         "bedtime": talk.ask("SetBedtimeIntent", time="22:30"),
-        "next": talk.ask("AMAZON.NextIntent"),
+        "next": talk.ask_screened("AMAZON.NextIntent"),
         "yes": talk.ask("AMAZON.YesIntent"),
     }
     talk.ask("ForgetMeIntent")  # a new session: the routine ended it
@@ -177,11 +177,11 @@ def test_while_the_store_is_locked_changes_live_in_the_session_and_are_saved_onc
     try:
         talk = conversation_on(store)
         # U: remember that I take 300 milligrams of glycinate   (the write waits for the lock, then gives up)
-        a = talk.ask("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
+        a = talk.ask_screened("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
         assert a.said("preference.saved.both", "store.unsaved") and not a.said("error")
         # U: start my wind-down  (the stored bedtime is read)   U: next  (the preference from the session)
         assert talk.ask("WindDownIntent").said("routine.checkin")
-        assert talk.ask("AMAZON.NextIntent").said("routine.dose.yours")
+        assert talk.ask_screened("AMAZON.NextIntent").said("routine.dose.yours")
         assert UserProfile.from_attributes(store.get_attributes(WHO)).preferred_form is None
     finally:
         locker.execute("ROLLBACK")
@@ -218,7 +218,7 @@ def test_a_store_that_fails_only_on_reads_still_saves_changes_onto_the_stored_ro
     store.write(WHO, {"bedtime": "22:30", "preferred_amount_mg": 200}, expected=0)
     talk = conversation_on(store)
 
-    a = talk.ask("SetPreferenceIntent", form="glycinate:glycinate")
+    a = talk.ask_screened("SetPreferenceIntent", form="glycinate:glycinate")
 
     # "I'll remember 200 milligrams of glycinate": what is stored, read again when saving
     assert a.said("preference.saved.both") and "200 milligrams" in a.speech and not a.said("store.unsaved")

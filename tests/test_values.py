@@ -60,9 +60,9 @@ CASES: list[tuple[type, bool, dict[str, Any], tuple[Any, ...], tuple[Any, ...]]]
     # class, frozen, defaults, one set of values, another
     (DoseAsked, True, {"amount_mg": None, "form": None, "count": None}, (300.0, Form.GLYCINATE, 2), (400.0, None, None)),
     (State, True, {"waiting": Waiting.NOTHING, "then": None, "topic": None, "dose": None, "conditions": Fresh(frozenset),
-                   "last_said": None, "profile": None, "compared": None},
-     (Waiting.MORE, "details", Topic.DOSE, DOSE, frozenset({"kidney"}), None, None, (Form.CITRATE, Form.OXIDE)),
-     (Waiting.NOTHING, None, None, None, frozenset(), {"lines": []}, {"bedtime": "22:30"}, None)),
+                   "last_said": None, "profile": None, "compared": None, "screened": False, "held": None},
+     (Waiting.MORE, "details", Topic.DOSE, DOSE, frozenset({"kidney"}), None, None, (Form.CITRATE, Form.OXIDE), True, None),
+     (Waiting.SCREEN, None, None, None, frozenset(), {"lines": []}, {"bedtime": "22:30"}, None, False, {"lines": []})),
     (Line, True, {"params": Fresh(dict), "variant": None, "reprompt_variant": None}, ("launch", {"a": 1}, 0, None),
      ("help", {}, None, 1)),
     (Spoken, True, {"replay": Fresh(dict)}, ("<speak>Hi</speak>", None, "T", "Hi", ("launch",), {"soft": False}),

@@ -186,7 +186,9 @@ def test_a_captured_request_can_be_replayed_and_names_no_one(
     from skill.logs import JsonFormatter
 
     app = create_app(settings.model_copy(update={"capture_requests": True}))
-    env = envelope(intent_request("DoseIntent", amount="300", unit="mg:milligrams"), consent=True)
+    # Later in a session whose screening question had a clear "no", so the figure is spoken.
+    env = envelope(intent_request("DoseIntent", amount="300", unit="mg:milligrams"), consent=True,
+                   attributes={"screened": True}, new=False)
     with caplog.at_level("INFO", logger="skill.web.app"):
         post(app, json.dumps(env))
     lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "skill.web.app"]

@@ -23,6 +23,11 @@ from skill.values import Frozen
 
 # A claim's waiting value that matches any state.
 ANY: Waiting | None = None
+# A claim's intent that matches every intent said in one state: a question that must be answered first.
+EVERY_INTENT = "*"
+# What these say is never an answer to a question: they do what they say in every state.
+ALWAYS_THEMSELVES = frozenset({"AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent",
+                               "AMAZON.PauseIntent", "AMAZON.RepeatIntent"})
 
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
 # Built-in intents the skill answers; the model generator and the linter read this one list.
@@ -271,8 +276,12 @@ class Router(AbstractRequestHandler):
         if key not in self.names and not isinstance(handler_input.request_envelope.request, IntentRequest):
             return None
         waiting = state_of(handler_input).waiting
-        found = self.table.get((key, waiting)) or self.table.get((key, ANY))
-        if found is None and isinstance(handler_input.request_envelope.request, IntentRequest):
+        found = self.table.get((key, waiting))
+        is_intent = isinstance(handler_input.request_envelope.request, IntentRequest)
+        if found is None and is_intent and key not in ALWAYS_THEMSELVES:
+            found = self.table.get((EVERY_INTENT, waiting))
+        found = found or self.table.get((key, ANY))
+        if found is None and is_intent:
             # An intent with no handler in this state (a stray "next") is answered as the fallback.
             found = self.table.get((FALLBACK_INTENT, ANY))
         return found

@@ -7,8 +7,9 @@ _SUBS = {"A5": 5, "A7": 4, "A9": 3, "A10": 5}
 FACT_IDS: frozenset[str] = frozenset(
     [f"A{n}" for n in range(1, 15)]
     + [f"{parent}.{i}" for parent, count in _SUBS.items() for i in range(1, count + 1)]
-    + [f"S{n}" for n in range(1, 7)]
-    + [f"T{n}" for n in range(1, 7)]  # how to speak about timing and what the sources leave open
+    + [f"S{n}" for n in range(1, 9)]
+    + [f"T{n}" for n in range(1, 8)]  # how to speak about timing and what the sources leave open
+    + [f"U{n}" for n in range(1, 6)]  # each English market's limit and words
 )
 
 
