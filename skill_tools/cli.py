@@ -10,7 +10,7 @@ import secrets
 import socket
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from pydantic import ValidationError
 
@@ -139,7 +139,13 @@ def _simulator(args: argparse.Namespace) -> Any:
 
     model = Path(args.model) / MODEL_FILE
     try:
-        resolver = Resolver.from_model(model)
+        if getattr(args, "nlu", "resolver") == "device":
+            from skill_tools.simulator.device import DeviceNLU
+
+            # The interaction model alone, as a device judges (same interface as Resolver).
+            resolver = cast(Resolver, DeviceNLU.from_model(model))
+        else:
+            resolver = Resolver.from_model(model)
     except ModelError as exc:
         raise SystemExit(f"bedtime-skill: {exc}") from None
     # Offline: nothing leaves the machine, so the Alexa settings and reminders APIs are not called.
@@ -219,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--persistence", choices=["none", "sqlite", "dynamodb"], default="none")
     for p in (ask, chat):
         p.add_argument("--model", default=str(DEFAULT_MODEL), help="the skill package folder")
+        p.add_argument("--nlu", choices=["resolver", "device"], default="resolver",
+                       help="resolver: the offline resolver; device: models trained on the interaction model alone")
 
     lint = sub.add_parser("lint", help="check the interaction model and manifest")
     lint.add_argument("path", nargs="?", default=str(DEFAULT_MODEL))

@@ -1,0 +1,234 @@
+"""Device mode: the skill understood as a device would understand it, from the interaction model alone.
+
+No hand rules: an intent classifier and a slot tagger trained on the model's samples (and a tiny generic set
+of built-in intent phrasings), AMAZON.FallbackIntent by a confidence threshold. Read as conversations,
+against the real model file.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skill_tools import phrasebank
+from skill_tools.paths import MODEL_FILE, default_model_dir
+from skill_tools.phrasebank import BANK, Phrase, Report, Scored, Scorer, load, score_file
+from skill_tools.simulator.device import DEFAULT_THRESHOLD, DeviceNLU
+from skill_tools.simulator.nlu import FALLBACK_INTENT, Resolver
+
+MODEL = default_model_dir() / MODEL_FILE
+
+
+@pytest.fixture(scope="module")
+def device() -> DeviceNLU:
+    return DeviceNLU.from_model(MODEL)
+
+
+def samples_of(intent: str) -> list[str]:
+    language = json.loads(MODEL.read_text(encoding="utf-8"))["interactionModel"]["languageModel"]
+    return next(i.get("samples", []) for i in language["intents"] if i["name"] == intent)
+
+
+# --- what a device hears -----------------------------------------------------------------------------
+
+
+def test_a_sample_of_the_model_is_its_intent_with_its_slots(device: DeviceNLU) -> None:
+    assert "what's the difference between {form} and {other_form}" in samples_of("CompareFormsIntent")
+    # U: what's the difference between glycinate and citrate
+    res = device.resolve("What's the difference between glycinate and citrate?")
+    assert res.intent == "CompareFormsIntent"
+    assert {k: v.resolved_id for k, v in res.slots.items()} == {"form": "glycinate", "other_form": "citrate"}
+    assert res.declared_slots["form"] == "FormType"
+    # A synonym resolves to its value's id, and the words heard travel as the value.
+    synonym = device.resolve("what's the difference between magnesium glycinate and citrate").slots["form"]
+    assert (synonym.value, synonym.resolved_id, synonym.resolved_name) == ("magnesium glycinate", "glycinate", "glycinate")
+
+
+def test_an_unlisted_value_where_the_samples_put_a_condition_fills_the_slot_unresolved(device: DeviceNLU) -> None:
+    assert "i'm on {condition} is magnesium okay" in samples_of("SafetyIntent")
+    # U: i'm on zorvatrex is magnesium okay   ("zorvatrex" is no ConditionType value or synonym)
+    res = device.resolve("i'm on zorvatrex is magnesium okay")
+    assert res.intent == "SafetyIntent"
+    condition = res.slots["condition"]
+    assert (condition.value, condition.slot_type, condition.resolved_id) == ("zorvatrex", "ConditionType", None)
+
+
+def test_an_unlisted_value_reaches_the_skill_as_er_success_no_match(device: DeviceNLU) -> None:
+    from skill.builder import build_skill
+    from skill.runtime import SkillRunner
+    from skill.settings import Settings
+    from skill_tools.simulator.envelopes import RequestFactory
+    from skill_tools.simulator.session import Simulator
+
+    settings = Settings(_env_file=None, persistence="none", alexa_api=False, seed=1)  # type: ignore[call-arg]
+    sim = Simulator(SkillRunner(build_skill(settings)).invoke, device, RequestFactory())  # type: ignore[arg-type]
+    turn = sim.say("my doctor put me on blorbinol")
+    slot = turn.request["request"]["intent"]["slots"]["condition"]
+    assert slot["value"] == "blorbinol"
+    assert slot["resolutions"]["resolutionsPerAuthority"][0]["status"]["code"] == "ER_SUCCESS_NO_MATCH"
+
+
+@pytest.mark.parametrize(("said", "intent", "slot", "value"), [
+    ("is three hundred milligrams too much", "DoseIntent", "amount", "300"),
+    ("is 1,200mg too much", "DoseIntent", "amount", "1200"),
+    ("lights out at half past ten pm", "SetBedtimeIntent", "time", "22:30"),
+    ("update my bedtime to 10:45 pm", "SetBedtimeIntent", "time", "22:45"),
+    ("i turn in at eleven", "SetBedtimeIntent", "time", "11:00"),
+])
+def test_numbers_and_times_are_normalised_as_alexa_sends_them(device: DeviceNLU, said: str, intent: str, slot: str, value: str) -> None:
+    res = device.resolve(said)
+    assert res.intent == intent
+    assert res.slots[slot].value == value and res.slots[slot].resolved_id is None
+
+
+@pytest.mark.parametrize("said", ["asdf qwerty zxcv", "what's the weather in paris", "blorp", ""])
+def test_gibberish_and_other_requests_fall_back(device: DeviceNLU, said: str) -> None:
+    res = device.resolve(said)
+    assert res.intent == FALLBACK_INTENT and res.slots == {}
+    assert res.confidence < DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize(("said", "intent"), [
+    ("stop", "AMAZON.StopIntent"), ("cancel", "AMAZON.CancelIntent"), ("help", "AMAZON.HelpIntent"),
+    ("yes please", "AMAZON.YesIntent"), ("no thanks", "AMAZON.NoIntent"),
+])
+def test_built_in_intents_hear_their_generic_phrasings(device: DeviceNLU, said: str, intent: str) -> None:
+    assert device.resolve(said).intent == intent
+
+
+def test_only_the_slots_the_intent_declares_are_sent(device: DeviceNLU) -> None:
+    for said in ("how much magnesium should i take with glycinate", "i'm on warfarin", "remind me at ten pm"):
+        res = device.resolve(said)
+        assert set(res.slots) <= set(device.intents.get(res.intent, {})), said
+
+
+def test_the_invocation_is_split_off_as_on_a_device(device: DeviceNLU) -> None:
+    assert device.invocation_name == "bedtime magnesium"
+    assert device.split_invocation("open Bedtime Magnesium") == (True, "")
+    assert device.split_invocation("ask bedtime magnesium about how much to take") == (True, "how much to take")
+    assert device.split_invocation("how much should i take") == (False, "how much should i take")
+
+
+def test_an_elicited_form_is_heard_as_that_slot_through_custom_value(device: DeviceNLU) -> None:
+    from skill.builder import build_skill
+    from skill.runtime import SkillRunner
+    from skill.settings import Settings
+    from skill_tools.simulator.dialog import load_slot_samples
+    from skill_tools.simulator.envelopes import RequestFactory
+    from skill_tools.simulator.session import Simulator
+
+    settings = Settings(_env_file=None, persistence="none", alexa_api=False, seed=1)  # type: ignore[call-arg]
+    sim = Simulator(SkillRunner(build_skill(settings)).invoke, device, RequestFactory(), load_slot_samples(MODEL))  # type: ignore[arg-type]
+    # U: remember my magnesium   A: ... which form? (Dialog.ElicitSlot on form)
+    asked = sim.say("remember my magnesium")
+    assert asked.response["response"]["directives"][0]["slotToElicit"] == "form"
+    # U: it's citrate   -> SetPreferenceIntent with the form resolved
+    answered = sim.say("it's citrate")
+    assert answered.request["request"]["intent"]["name"] == "SetPreferenceIntent"
+    slot = answered.request["request"]["intent"]["slots"]["form"]
+    assert slot["resolutions"]["resolutionsPerAuthority"][0]["values"][0]["value"]["id"] == "citrate"
+    assert device.custom_value("FormType", "Magnesium Citrate") is not None
+    assert device.custom_value("FormType", "the weather") is None
+
+
+def test_device_mode_has_none_of_the_resolvers_hand_rules(device: DeviceNLU) -> None:
+    # A development phrase where speech recognition split a medicine into sounds: the resolver hears
+    # omeprazole only by its matching-by-sound rule; a device's entity resolution matches values and
+    # synonyms, so the words fill the slot as heard, unresolved.
+    phrase = next(p for p in load(BANK / "dev12.toml") if p.id == "gate-r12-027")
+    assert "oh mep ra zole" in phrase.text
+    resolver = Resolver.from_model(MODEL)
+    assert resolver.resolve(phrase.text).slots["condition"].resolved_id == "ppi"
+    heard = device.resolve(phrase.text).slots.get("condition")
+    assert heard is None or heard.resolved_id != "ppi"
+
+
+def test_training_is_deterministic_and_cached_per_model_content(device: DeviceNLU) -> None:
+    again = DeviceNLU.from_model(MODEL)
+    assert again._trained is device._trained  # the same content trains once per process
+    said = "can i take it with my blood pressure pills"
+    assert again.probabilities(said) == device.probabilities(said)
+    fresh = DeviceNLU(json.loads(MODEL.read_text(encoding="utf-8")), seed=99)  # another seed: trained anew
+    assert fresh._trained is not device._trained and fresh.resolve(said).intent == device.resolve(said).intent
+
+
+# --- the scorer -----------------------------------------------------------------------------------
+
+
+class _Heard:
+    """A stand-in for the skill's turn: the content keys it speaks, and how it ends."""
+
+    def __init__(self, scorer: Scorer, keys: list[str], speech: str = "", ended: bool = False) -> None:
+        self.scorer, self.keys, self.speech, self.ended = scorer, keys, speech, ended
+        self.resolution = None
+
+    def say(self, text: str) -> Any:
+        self.scorer.heard.extend(self.keys)
+        return self
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer()
+
+
+@pytest.mark.parametrize(("outcome", "keys", "right"), [
+    ("dose_given", ["dose.general", "disclaimer"], True),
+    ("dose_given", ["screen.ask"], False),
+    ("screen", ["screen.ask"], True),
+    ("screen", ["screen.ask", "dose.low"], False),
+    ("screen", ["fallback"], False),
+    ("extra_dose", ["dose.extra_taken", "anything_else"], True),
+    ("extra_dose", ["dose.extra_taken", "dose.upper_limit"], False),
+    ("extra_dose", ["missed"], False),
+    ("dont_know", ["vitamin_d.no_amount", "anything_else"], True),
+])
+def test_the_new_outcomes_are_scored_by_the_keys_spoken(scorer: Scorer, monkeypatch: pytest.MonkeyPatch,
+                                                        outcome: str, keys: list[str], right: bool) -> None:
+    monkeypatch.setattr(scorer, "_in_context", lambda phrase: _Heard(scorer, keys))
+    assert scorer.score(Phrase("x-1", "whatever", {"outcome": outcome})).right is right
+
+
+def test_the_real_skill_is_scored_on_the_new_outcomes(scorer: Scorer, tmp_path: Path) -> None:
+    bank = tmp_path / "bank.toml"
+    bank.write_text(
+        '[[phrase]]\nid = "screen-x1"\ntext = "how much magnesium should i take"\nexpect = { outcome = "screen" }\n'
+        '[[phrase]]\nid = "given-x2"\ntext = "how much magnesium should i take"\nexpect = { outcome = "dose_given" }\n'
+        '[[phrase]]\nid = "given-x3"\ncontext = ["how much magnesium should i take"]\ntext = "no"\n'
+        'expect = { outcome = "dose_given" }\n',
+        encoding="utf-8",
+    )
+    assert [r.right for r in score_file(bank, scorer).results] == [True, False, True]
+
+
+def test_brevity_at_night_is_summarised(monkeypatch: pytest.MonkeyPatch) -> None:
+    phrase = Phrase("x-1", "whatever", {"outcome": "screen"})
+    said = [("One two three. Anything else?", False), ("One two.", True), ("Is that all? Fine.", False),
+            ("Four words, a question?", True)]
+    report = Report("tiny", [Scored(phrase, "I", [], True, False, speech=s, ended=e) for s, e in said], "device")
+    summary = report.summary()
+    assert (summary["words_median"], summary["words_p90"]) == (4.0, 5)
+    assert summary["asks_for_more"] == 0.25  # open AND ending on a question: only the first
+    assert summary["mode"] == "device" and "in_domain_fallback" in summary
+
+
+def test_mode_both_prints_one_line_per_half_and_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "tiny.toml").write_text(
+        '[[phrase]]\nid = "dose-x1"\ntext = "how much magnesium should i take"\nexpect = { outcome = "screen" }\n'
+        '[[phrase]]\nid = "fallback-x2"\ntext = "what\'s the weather in paris"\n'
+        'expect = { intent = "AMAZON.FallbackIntent", slots = {} }\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(phrasebank, "BANK", tmp_path)
+    assert phrasebank.main(["tiny", "--mode", "both"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["half"], line["mode"]) for line in lines] == [("tiny", "resolver"), ("tiny", "device")]
+    for line in lines:
+        assert line["phrases"] == 2 and line["right"] == 2
+        assert {"accuracy", "health_mentions_without_a_dose", "in_domain_fallback", "words_median", "words_p90",
+                "asks_for_more"} <= set(line)
+    assert phrasebank.main(["tiny", "--mode", "device"]) == 0
+    assert [json.loads(line)["mode"] for line in capsys.readouterr().out.splitlines()] == ["device"]
