@@ -71,6 +71,7 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         topics.MechanismHandler(voice),
         topics.DietHandler(voice),
         topics.MissedDoseHandler(voice),
+        topics.ExtraDoseHandler(voice),
         topics.FormAdviceHandler(voice),
         topics.FormInfoHandler(voice),
         topics.CompareFormsHandler(voice),

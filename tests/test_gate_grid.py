@@ -55,7 +55,7 @@ VOICES = (
 )
 # The last is pushing back on the gate (round 13): after a health mention it is still a dose question, and gated.
 VOICE_QUESTIONS = ("how many milligram i should take", "is 400 mg alright", "how much glycinate", "just give me a ballpark")
-ADULTS = ("i'm forty five", "it's for my husband", "i'm a runner", "i'm seventy and healthy", "i'm twenty five",
+ADULTS = ("i'm forty five", "it's for my husband", "i'm a runner", "i'm fifty and healthy", "i'm twenty five",
           "it's for a grown man")
 
 

@@ -137,8 +137,8 @@ def test_another_adult_named_without_a_health_word_gets_the_adult_answer(talk: C
 def test_what_an_adult_does_is_no_health_mention_but_a_blood_test_is(talk: Conversation) -> None:
     # U: I'm a marathon runner, is 400 mg okay?   (the words land in the condition slot, unresolved)
     assert talk.ask_screened("DoseIntent", amount="400", unit="mg:milligrams", condition="a marathon runner").said("dose.everyday")
-    # U: for my dad, he's eighty   (SafetyIntent with an adult's age, right after a dose answer)  -> the dose again
-    assert talk.ask("SafetyIntent", age="80").said("dose.everyday")
+    # U: for my sister, she's forty   (SafetyIntent with an adult's age, right after a dose answer)  -> the dose again
+    assert talk.ask("SafetyIntent", age="40").said("dose.everyday")
     # U: oh and my last blood test was off   -> a health mention: the gate, for the rest of the session
     assert not DOSE_KEYS & set(talk.ask_screened("WhatAboutIntent", condition="other:blood test").keys)
     assert not DOSE_KEYS & set(talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams").keys)
@@ -173,9 +173,21 @@ def test_is_it_safe_for_her_answers_for_what_was_said_about_her(talk: Conversati
     assert talk.ask("SafetyIntent").said("safety.kidney")
 
 
-def test_an_older_adult_asking_for_their_age_gets_the_adult_answer(talk: Conversation) -> None:
-    # U: I'm seventy two, how much glycinate is right for someone my age?  ("someone my age" lands in condition)
-    a = talk.ask_screened("DoseIntent", age="72", form="glycinate:glycinate", condition="someone my age")
+def test_65_or_over_is_treated_like_the_groups_that_ask_a_doctor(talk: Conversation) -> None:
+    # U: I'm seventy two, how much glycinate is right for someone my age?  -> general information yes, the dose
+    # from their doctor or pharmacist (S7)
+    a = talk.ask("DoseIntent", age="72", form="glycinate:glycinate", condition="someone my age")
+    assert a.said("gate.older", "disclaimer") and not DOSE_KEYS & set(a.keys)
+    # U: and for my dad, he's eighty   -> the same, said in words into the condition slot
+    assert talk.ask("SafetyIntent", condition="he's eighty").said("gate.older")
+    talk.ask("AMAZON.StopIntent")
+    # U: (a new session) I'm 81   -> said on its own: what 65 or over means here
+    assert talk.ask("SafetyIntent", age="81").said("safety.older")
+
+
+def test_an_adult_under_65_asking_for_their_age_gets_the_adult_answer(talk: Conversation) -> None:
+    # U: I'm fifty two, how much glycinate is right for someone my age?  ("someone my age" lands in condition)
+    a = talk.ask_screened("DoseIntent", age="52", form="glycinate:glycinate", condition="someone my age")
     assert a.said("dose.general") and not any(k.startswith("gate.") for k in a.keys)
 
 

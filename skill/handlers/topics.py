@@ -89,6 +89,22 @@ class MissedDoseHandler(Handler):
         return self.voice.respond(handler_input, self.answer("missed"))
 
 
+class ExtraDoseHandler(Handler):
+    """Serve "I took it twice by accident", "I took an extra 400": no more tonight, the signs to watch (T7).
+
+    Not a missed dose: never "carry on as usual". Over 800 mg taken gets the gate's words too (A9.3)."""
+
+    intent = Intent("ExtraDoseIntent", (AMOUNT, UNIT, *HEALTH))
+    keys = ("dose.extra_taken", "gate.over_800")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        heard = read_dose(handler_input)
+        advice = assess_dose(heard.asked.amount_mg)  # the same 800 mg line as every dose answer
+        lines = [*gate_lines(advice), Line("dose.extra_taken")] if Gate.OVER_800 in advice.gates else [Line("dose.extra_taken")]
+        # A complete answer: nothing more to offer at night, so the session ends.
+        return self.voice.respond(handler_input, Reply(lines, end=True))
+
+
 class DietHandler(Handler):
     """Serve "which foods have magnesium", "what about bananas": why food falls short (A8), never a food-by-food claim."""
 
@@ -187,7 +203,7 @@ class SafetyHandler(Handler):
     intent = Intent("SafetyIntent", (CONDITION, AGE))
     keys = ("safety.general", *(f"safety.{c}" for c in (
         "kidney", "pregnancy", "breastfeeding", "child", "medicines", "antibiotics", "bisphosphonates",
-        "diuretics", "ppi", "other")))
+        "diuretics", "ppi", "older", "other")))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         condition = hear_condition(handler_input)

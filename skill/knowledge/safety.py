@@ -21,6 +21,7 @@ class Condition(StrEnum):
     BISPHOSPHONATES = "bisphosphonates"
     DIURETICS = "diuretics"
     PPI = "ppi"
+    OLDER = "older"  # 65 or over: treated like the S4 groups (S7)
     # Any other health mention: a medicine, condition or age the skill does not recognise. The gate
     # fails closed, so it still sends the person to a doctor or pharmacist and never to a dose.
     OTHER = "other"
@@ -33,6 +34,7 @@ class Gate(StrEnum):
     PREGNANCY = "pregnancy"
     CHILD = "child"
     MEDICINES = "medicines"
+    OLDER = "older"
     OTHER = "other"
     OVER_800 = "over_800"
 
@@ -47,6 +49,7 @@ _GATE_FOR: dict[Condition, Gate] = {
     Condition.BISPHOSPHONATES: Gate.MEDICINES,
     Condition.DIURETICS: Gate.MEDICINES,
     Condition.PPI: Gate.MEDICINES,
+    Condition.OLDER: Gate.OLDER,
     Condition.OTHER: Gate.OTHER,
 }
 
@@ -68,6 +71,11 @@ _STEMS: tuple[tuple[str, Condition], ...] = (
     ("teen", Condition.CHILD),
     ("toddler", Condition.CHILD),
     ("baby", Condition.CHILD),
+    ("elderly", Condition.OLDER),
+    ("pensioner", Condition.OLDER),
+    ("senior citizen", Condition.OLDER),
+    ("over sixty five", Condition.OLDER),
+    ("over 65", Condition.OLDER),
     ("antibiotic", Condition.ANTIBIOTICS),
     ("cycline", Condition.ANTIBIOTICS),
     ("floxacin", Condition.ANTIBIOTICS),
@@ -185,15 +193,17 @@ NOT_HEALTH = frozenset({
     # What an adult does or is, with nothing about their health ("i'm a runner, how much do i need").
     "runner", "marathon runner", "athlete", "cyclist", "swimmer", "nurse", "student", "teacher", "shift worker",
     "night shift worker", "adult", "an adult", "grown up", "healthy", "fit", "fit and healthy", "in good health",
-    "active", "vegan", "vegetarian", "retired", "pensioner",
+    "active", "vegan", "vegetarian", "retired",
     # A grown-up said plainly ("how much for a grown man"): an adult, the adult answer.
     "grown", "grown man", "grown woman", "grown adult", "a grown man", "a grown woman", "man", "woman", "guy", "lady",
     "bloke", "fella",
 })
 # S4 speaks of children; from this age on, the adult answers apply.
 ADULT_AGE = 18
+# From this age on, the dose comes from a doctor or pharmacist, as for the S4 groups (S7, the skill's policy).
+OLDER_AGE = 65
 # "my 8 year old", "I'm 15", "a fifteen year old": ages under 18 are children (S4).
-_AGE = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:years?|yrs?|yo)\b|^(?:i'?m|i am|she'?s|he'?s|they'?re)\s+(\d{1,2})$")
+_AGE = re.compile(r"\b(\d{1,3})\s*(?:-\s*)?(?:years?|yrs?|yo)\b|(?:^|\b)(?:i'?m|i am|she'?s|he'?s|they'?re|is)\s+(\d{1,3})$")
 _AGE_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
@@ -201,13 +211,21 @@ _AGE_WORDS = {
 }
 
 
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_TENS_SAID = re.compile(rf"\b({'|'.join(_TENS)})(?:[\s-]({'|'.join(_UNITS)}))?\b")
+
+
 def _age(text: str) -> int | None:
+    # "forty five", "seventy two", "sixty-five": an adult's age said in words (65 and over is S7's).
+    text = _TENS_SAID.sub(lambda m: str(_TENS[m.group(1)] + (_UNITS.index(m.group(2)) + 1 if m.group(2) else 0)), text)
     for word, number in _AGE_WORDS.items():
         text = re.sub(rf"\b{word}\b", str(number), text)
     match = _AGE.search(text.strip())
     if not match:
         return None
-    return int(match.group(1) or match.group(2))
+    age = int(match.group(1) or match.group(2))
+    return age if age <= 120 else None  # "this is 400" is an amount, not an age
 
 
 def parse_condition(raw: str | None) -> Condition | None:
@@ -222,6 +240,8 @@ def parse_condition(raw: str | None) -> Condition | None:
     age = _age(text)
     if age is not None and age < ADULT_AGE:
         return Condition.CHILD
+    if age is not None and age >= OLDER_AGE:
+        return Condition.OLDER
     # "son" and "kid" must be whole words: "reason" and "kidney" are not children.
     words = set(text.replace("'", " ").split())
     for stem, condition in _STEMS:
@@ -251,13 +271,13 @@ def health_mention(raw: str | None) -> Condition | None:
         return None
     age = _age(text)
     if age is not None:
-        return None  # an adult's age is not a condition
+        return None  # an adult's age under 65 is not a condition (parse_condition took the rest)
     return Condition.OTHER
 
 
 def age_mention(heard: str | None) -> Condition | None:
-    """An age said as a number (the age slot): under 18 is a child (S4); one that cannot be read ("?",
-    as Alexa sends a number it heard but could not make out) gates too (fail closed)."""
+    """An age said as a number (the age slot): under 18 is a child (S4), 65 or over an older adult (S7); one
+    that cannot be read ("?", as Alexa sends a number it heard but could not make out) gates too (fail closed)."""
     if heard is None:
         return None
     try:
@@ -266,7 +286,9 @@ def age_mention(heard: str | None) -> Condition | None:
         return Condition.OTHER
     if age != age or age < 0:
         return Condition.OTHER
-    return Condition.CHILD if age < ADULT_AGE else None
+    if age < ADULT_AGE:
+        return Condition.CHILD
+    return Condition.OLDER if age >= OLDER_AGE else None
 
 
 def safety_gate(conditions: Iterable[Condition], elemental_mg: float | None = None) -> tuple[Gate, ...]:
