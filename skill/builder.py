@@ -80,6 +80,8 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         topics.UncoveredHandler(voice),
         topics.SourcesHandler(voice),
         topics.WhatAboutHandler(voice),
+        topics.AboutSkillHandler(voice),
+        topics.ExplainHandler(voice),
         *(topics.TopicHandler(voice, intent, key, topic) for intent, (key, topic) in topics.TOPICS.items()),
         # Doses, always through the gate
         dose.DoseHandler(voice),
@@ -93,6 +95,7 @@ def make_handlers(voice: Voice, services: Services) -> list[Handler]:
         routine.LaunchHandler(voice, services),
         routine.WindDownHandler(voice, services),
         routine.SetBedtimeHandler(voice, services),
+        routine.GetBedtimeHandler(voice, services),
         routine.RoutineAdvanceHandler(voice, services),
         routine.RoutineExitHandler(voice, services),
         routine.ResumeChoiceHandler(voice, services),

@@ -49,7 +49,8 @@ DOSE_KEYS = frozenset({
     "dose.general", "dose.low", "dose.everyday", "dose.between", "dose.deficient", "dose.converted",
     "dose.upper_limit", "elemental.converted", "routine.dose.yours", "label.if_compound", "dose.general.more",
 })
-SENDS_TO_DOCTOR = ("gate.", "safety.", "symptom.warning")
+# The gate's answers, including those to the screening question ("then ask your doctor or pharmacist").
+SENDS_TO_DOCTOR = ("gate.", "safety.", "symptom.warning", "screen.yes", "screen.unsure")
 DONT_KNOW = frozenset({"uncovered", "safety.other", "vitamin_d.no_amount"})
 SCREEN_KEY = "screen.ask"
 EXTRA_DOSE_KEY = "dose.extra_taken"

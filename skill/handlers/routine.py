@@ -154,6 +154,19 @@ class SetBedtimeHandler(RoutineHandler):
         return self.voice.respond(handler_input, Reply(saved, ask=Line("anything_else")))
 
 
+class GetBedtimeHandler(RoutineHandler):
+    """Serve "what bedtime did I give you": the saved bedtime, said back."""
+
+    intent = Intent("GetBedtimeIntent")
+    keys = ("bedtime.saved", "bedtime.none")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        bedtime = self.services.profile(handler_input).bedtime
+        if bedtime:
+            return self.voice.respond(handler_input, Reply([Line("bedtime.saved", {"bedtime": spoken_time(bedtime)})], end=True))
+        return self.voice.respond(handler_input, Reply([Line("bedtime.none")], end=True))
+
+
 class RoutineAdvanceHandler(RoutineHandler):
     """Serve "next", "skip", "yes" and "resume" inside the routine: go on to the next step."""
 

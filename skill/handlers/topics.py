@@ -9,7 +9,7 @@ from skill.handlers.base import (AGE, AMOUNT, CONDITION, FOOD, FORM, HEALTH, MEC
 from skill.handlers.dose import continue_dose, convert, dose_reply, gate_lines, read_dose
 from skill.knowledge import Condition, Form, Gate, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
 from skill.speech import Line, Reply, Voice, set_state, state_of
-from skill.state import DoseAsked, Topic
+from skill.state import DoseAsked, Topic, Waiting
 
 
 class TopicHandler(Handler):
@@ -277,8 +277,35 @@ class SourcesHandler(Handler):
         sources = list(dict.fromkeys(_SOURCE_OF.get(f.split(".")[0], _SOURCE_OF.get(f[0], "")) for f in facts))
         lines = [Line(key) for key in sources if key]
         if not lines:
-            return self.voice.respond(handler_input, Reply([Line("sources.none")], ask=Line("anything_else")))
+            # Asked before anything was said: the sources in general, never "ask me something first".
+            return self.voice.respond(handler_input, Reply([Line("sources.none")], end=True))
         return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+
+
+class AboutSkillHandler(Handler):
+    """Serve "are you a doctor", "can I trust you": what the skill is and isn't (S6)."""
+
+    intent = Intent("AboutSkillIntent")
+    keys = ("about",)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return self.voice.respond(handler_input, Reply([Line("about")], end=True))
+
+
+class ExplainHandler(Handler):
+    """Serve a bare "why?" after an answer: the details behind the last answer, where the content has them."""
+
+    intent = Intent("ExplainIntent")
+    keys = ("explain.none",)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = state_of(handler_input)
+        said = (state.last_said or {}).get("lines") or []
+        first = said[0][0] if said and isinstance(said[0], list) and said[0] and isinstance(said[0][0], str) else None
+        details = state.then if state.waiting is Waiting.MORE else (f"{first}.more" if first else None)
+        if details and details in self.voice.catalog and not details.startswith(("dose.", "screen.")):
+            return self.voice.respond(handler_input, Reply([Line(details)], end=True, topic=state.topic, dose=state.dose))
+        return self.voice.respond(handler_input, Reply([Line("explain.none")], end=True))
 
 
 __all__ = ["TOPICS", "Uncovered"]

@@ -254,6 +254,23 @@ def parse_condition(raw: str | None) -> Condition | None:
     return None
 
 
+# S8: stress, worry, a racing mind, cramps and trouble sleeping are needs the article answers, not health
+# conditions. A phrase made only of these words is no mention ("i'm anxious and all wound up"); a diagnosis or a
+# medicine for one brings words outside it ("anxiety medication", "an anxiety disorder") and still gates.
+_NEED_WORDS = frozenset("""
+i i'm im am a an bit so really very quite and all just always constantly my me of out on up edge the at night nights
+stressed stress stressy stressful anxious anxiety worried worrying worrier worry worries wound tense tension nervous
+wired overthinking racing mind busy brain cramps cramp cramping leg legs muscle muscles restless twitchy can't cant
+sleep sleeping asleep insomnia awake lie lying
+""".split())
+
+
+def is_need(text: str) -> bool:
+    """True when what was said names only a need (S8): stress, worry, a racing mind, cramps, poor sleep."""
+    words = text.lower().replace("’", "'").split()
+    return bool(words) and all(word in _NEED_WORDS for word in words)
+
+
 def health_mention(raw: str | None) -> Condition | None:
     """What a heard health mention means for the gate: a known condition, else OTHER (fail closed).
 
@@ -261,6 +278,8 @@ def health_mention(raw: str | None) -> Condition | None:
     else ("food", "water") is treated as a health mention the skill does not recognise.
     """
     if not raw or not raw.strip():
+        return None
+    if is_need(raw):
         return None
     found = parse_condition(raw)
     if found is not None:
