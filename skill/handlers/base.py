@@ -7,6 +7,7 @@ that intent in any state; no two handlers may claim one pair, so the order of a 
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -20,6 +21,8 @@ from skill.knowledge import (Condition, Food, Form, Label, Mechanism, Need, Symp
 from skill.speech import HEARD_NOW, Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
 from skill.values import Frozen
+
+log = logging.getLogger(__name__)
 
 # A claim's waiting value that matches any state.
 ANY: Waiting | None = None
@@ -133,7 +136,8 @@ def slot(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None
         from ask_sdk_model.slu.entityresolution import StatusCode
     for authority in authorities:
         if authority.status and authority.status.code == StatusCode.ER_SUCCESS_MATCH and authority.values:
-            resolved = authority.values[0].value.id or authority.values[0].value.name
+            value = authority.values[0].value  # a resolution may come without its value object
+            resolved = (value.id or value.name) if value is not None else None
             break
     return resolved, heard
 
@@ -151,9 +155,13 @@ def hear_condition(handler_input: HandlerInput) -> Condition | None:
     if _CONDITION_READ in read:  # the listener read it before the handler asks again: once per request
         earlier = read[_CONDITION_READ]
         return earlier if isinstance(earlier, Condition) else None
-    resolved, heard = slot(handler_input, "condition")
-    known = Condition(resolved) if resolved is not None and resolved in Condition.__members__.values() else None
-    condition = known or health_mention(heard) or age_mention(slot(handler_input, "age")[1])
+    try:
+        resolved, heard = slot(handler_input, "condition")
+        known = Condition(resolved) if resolved is not None and resolved in Condition.__members__.values() else None
+        condition = known or health_mention(heard) or age_mention(slot(handler_input, "age")[1])
+    except Exception:  # any failure reading a health slot gates the session (fail closed)
+        log.warning("a health slot could not be read; gating the rest of the session", exc_info=True)
+        condition = Condition.OTHER
     if condition is not None:
         set_state(handler_input, state_of(handler_input).with_condition(condition))
     read[_CONDITION_READ] = condition

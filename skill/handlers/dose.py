@@ -74,7 +74,7 @@ def _conversion(advice: DoseAdvice) -> dict[str, str]:
 def _count(raw: str | None) -> int | None:
     try:
         count = int(float(raw or ""))
-    except ValueError:
+    except (ValueError, OverflowError):  # "?", words, "inf": no count
         return None
     return count if 0 < count <= MOST_CAPSULES else None
 
@@ -113,7 +113,8 @@ def read_dose(handler_input: HandlerInput) -> DoseHeard:
     added = None
     # "and another one in the morning" after "I take two of the 400s": a small number with no unit is more of
     # the same capsules or doses, not milligrams; continue_dose weighs them with the ones before.
-    units = int(lone) if (lone is not None and also_heard is not None and not (unit_id or unit_heard)
+    # "?" (a number Alexa heard but could not make out) reads as NaN: never a count, and never int(NaN).
+    units = int(lone) if (lone is not None and math.isfinite(lone) and also_heard is not None and not (unit_id or unit_heard)
                           and lone == int(lone) and 1 <= lone <= MOST_CAPSULES) else None
     if lone is not None and lone >= SMALLEST_BARE_AMOUNT:
         # A second amount with no first ("okay and is 200 enough" heard as "or 200") is the amount; after
