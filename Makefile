@@ -17,7 +17,7 @@ run: $(STAMP)
 	BEDTIME_VERIFY_SIGNATURE=false $(BIN)/bedtime-skill serve --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # Static checks: ruff (pyflakes and pycodestyle rules) and mypy over the runtime and the tools.
 check: $(STAMP)
