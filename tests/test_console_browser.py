@@ -74,9 +74,9 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
             box.fill("how much magnesium should i take")
             box.press("Enter")
 
-            # A: ...200 to 400 milligrams a day...
+            # A: First, a quick check... (the screening question before a session's first figure)
             answer = page.locator(".turn .answer").last
-            expect(answer).to_contain_text("200 to 400")
+            expect(answer).to_contain_text("a quick check")
             expect(page.locator(".turn .intent").last).to_have_text("DoseIntent")
             expect(page.locator(".turn .utterance").last).to_have_text("how much magnesium should i take")
             expect(box).to_have_value("")  # cleared, ready for the next thing to say
@@ -88,6 +88,11 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
             expect(details.locator("pre.response")).to_be_visible()
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            # U: no  -> A: ...200 to 400 milligrams a day...
+            box.fill("no")
+            box.press("Enter")
+            expect(page.locator(".turn .answer").last).to_contain_text("200 to 400")
 
             # U: yes  -> the details, in the same skill session: the page sent back its token.
             box.fill("yes")
@@ -103,7 +108,7 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
                 box.fill("how much magnesium should i take")
                 box.press("Enter")
             assert refused.value.json()["session"] is None
-            expect(page.locator(".turn .answer").last).to_contain_text("200 to 400")
+            expect(page.locator(".turn .answer").last).to_contain_text("a quick check")
             expect(page.locator("#status")).to_contain_text("a new one began")
             assert page.evaluate("sessionStorage.getItem('bedtime-console-session')") not in (None, "from.an-earlier.run")
             assert len(refusals) == 1, refusals
