@@ -298,6 +298,15 @@ class Voice:
         Session attributes come back from the client, so every key must be in the catalog, every
         wording index in range and every value a short scalar for the fields that entry takes.
         """
+        read = self._read_stored(stored)
+        if read is None or read[1] is None:
+            return None  # only a reply that left the session open is remembered
+        lines, ask = read
+        return Reply(lines, ask=ask, soft=stored.get("soft") is True, waiting=state.waiting, then=state.then,
+                     topic=state.topic, dose=state.dose)
+
+    def _read_stored(self, stored: Any) -> tuple[list[Line], Line | None] | None:
+        """The lines and question of a reply kept in the session, each checked against our content, or None."""
         if not isinstance(stored, dict) or not isinstance(stored.get("lines"), list) or len(stored["lines"]) > 20:
             return None
         try:
@@ -305,10 +314,7 @@ class Voice:
             ask = self._recall_line(stored["ask"], asks=True) if stored.get("ask") is not None else None
         except (TypeError, ValueError, KeyError):
             return None
-        if ask is None:
-            return None  # only a reply that left the session open is remembered
-        return Reply(lines, ask=ask, soft=stored.get("soft") is True, waiting=state.waiting, then=state.then,
-                     topic=state.topic, dose=state.dose)
+        return lines, ask
 
     def _recall_line(self, item: Any, asks: bool = False) -> Line:
         size = 4 if asks else 3
@@ -363,13 +369,10 @@ class Voice:
 
     def unhold(self, held: Any, state: State) -> Reply | None:
         """The answer held behind the screen, checked as `recall` checks a stored reply, or None."""
-        if not isinstance(held, dict) or not isinstance(held.get("lines"), list) or len(held["lines"]) > 20:
+        read = self._read_stored(held)
+        if read is None:
             return None
-        try:
-            lines = [self._recall_line(item) for item in held["lines"]]
-            ask = self._recall_line(held["ask"], asks=True) if held.get("ask") is not None else None
-        except (TypeError, ValueError, KeyError):
-            return None
+        lines, ask = read
         waiting = held.get("waiting")
         more, then = held.get("more"), held.get("then")
         return Reply(

@@ -3,8 +3,9 @@
 On a device only the interaction model hears a person, so a health statement can be missed. No figure
 may depend on having heard one: the session's first figure waits behind one yes/no question naming
 the S4/S7 groups (`Voice` asks it, whichever handler produced the figure). Only a clear "no" releases
-the figure; "yes", a health mention, anything unclear or unplaced gets the gate's answer, and the
-rest of the session stays gated. The answer lives in the session only; nothing about health is stored.
+the figure. "Yes" or a health mention gets the gate's answer and gates the rest of the session;
+anything unclear or unplaced gets the gate's answer too, and the next dose question asks again. The
+answer lives in the session only; nothing about health is stored.
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from skill.handlers.base import (AGE, AMOUNT, CONDITION, FOOD, FORM, HEALTH, MEC
 from skill.handlers.dose import continue_dose, convert, dose_reply, gate_lines, read_dose
 from skill.knowledge import Condition, Form, Gate, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
 from skill.speech import Line, Reply, Voice, set_state, state_of
-from skill.state import DoseAsked, Topic, Waiting
+from skill.state import DoseAsked, State, Topic, Waiting
 
 
 class TopicHandler(Handler):
@@ -100,7 +100,7 @@ class ExtraDoseHandler(Handler):
     def handle(self, handler_input: HandlerInput) -> Response:
         heard = read_dose(handler_input)
         advice = assess_dose(heard.asked.amount_mg)  # the same 800 mg line as every dose answer
-        lines = [*gate_lines(advice), Line("dose.extra_taken")] if Gate.OVER_800 in advice.gates else [Line("dose.extra_taken")]
+        lines = [*gate_lines(advice), Line("dose.extra_taken")]  # no conditions passed: the only gate is over 800
         # A complete answer: nothing more to offer at night, so the session ends.
         return self.voice.respond(handler_input, Reply(lines, end=True))
 
@@ -259,6 +259,12 @@ _SOURCE_OF = {"A": "sources.article", "S1": "sources.nih", "S2": "sources.nih", 
               "S4": "sources.authorities", "S5": "sources.labels", "S6": "sources.policy", "T": "sources.open"}
 
 
+def said_keys(state: State) -> list[str]:
+    """The content keys of the last answer, as the session kept them (untrusted: anything odd is skipped)."""
+    said = (state.last_said or {}).get("lines") or []
+    return [item[0] for item in said if isinstance(item, list) and item and isinstance(item[0], str)]
+
+
 class SourcesHandler(Handler):
     """Serve "where does that come from?": the sources behind the last answer, fact by fact."""
 
@@ -268,12 +274,7 @@ class SourcesHandler(Handler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = state_of(handler_input)
-        said = (state.last_said or {}).get("lines") or []
-        facts: list[str] = []
-        for item in said:
-            key = item[0] if isinstance(item, list) and item and isinstance(item[0], str) else None
-            if key is not None and key in self.voice.catalog:
-                facts += self.voice.catalog[key].facts
+        facts = [fact for key in said_keys(state) if key in self.voice.catalog for fact in self.voice.catalog[key].facts]
         sources = list(dict.fromkeys(_SOURCE_OF.get(f.split(".")[0], _SOURCE_OF.get(f[0], "")) for f in facts))
         lines = [Line(key) for key in sources if key]
         if not lines:
@@ -300,8 +301,7 @@ class ExplainHandler(Handler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = state_of(handler_input)
-        said = (state.last_said or {}).get("lines") or []
-        first = said[0][0] if said and isinstance(said[0], list) and said[0] and isinstance(said[0][0], str) else None
+        first = next(iter(said_keys(state)), None)
         details = state.then if state.waiting is Waiting.MORE else (f"{first}.more" if first else None)
         if details and details in self.voice.catalog and not details.startswith(("dose.", "screen.")):
             return self.voice.respond(handler_input, Reply([Line(details)], end=True, topic=state.topic, dose=state.dose))
