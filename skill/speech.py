@@ -128,7 +128,7 @@ class Line(Frozen):
 class Reply(Value):
     """What a handler wants said: lines in order, then maybe a question, maybe the end."""
 
-    _fields = ("lines", "ask", "end", "more", "soft", "card", "waiting", "then", "topic", "dose", "compared")
+    _fields = ("lines", "ask", "end", "more", "soft", "card", "waiting", "then", "topic", "dose", "compared", "done")
     lines: list[Line]
     ask: Line | None = None  # spoken last; its reprompt keeps the session open
     end: bool = False
@@ -142,6 +142,10 @@ class Reply(Value):
     topic: Topic | None = None  # what this answer was about, for follow-ups
     dose: DoseAsked | None = None  # the dose question answered, for follow-ups
     compared: tuple[Form, Form] | None = None  # two forms just compared; kept until the next comparison
+    # A complete answer with nothing more to offer. A one-shot request ("ask bedtime magnesium why...") ends
+    # here, as Alexa's design guide asks; a conversation the person opened ("open bedtime magnesium") asks
+    # what next, because they came to talk. Either way no "anything else?" follows a one-shot at night.
+    done: bool = False
 
     def __init__(
         self,
@@ -156,9 +160,11 @@ class Reply(Value):
         topic: Topic | None = None,
         dose: DoseAsked | None = None,
         compared: tuple[Form, Form] | None = None,
+        done: bool = False,
     ) -> None:
         self.lines, self.ask, self.end, self.more, self.soft, self.card = lines, ask, end, more, soft, card
         self.waiting, self.then, self.topic, self.dose, self.compared = waiting, then, topic, dose, compared
+        self.done = done
 
 
 class Spoken(Frozen):
@@ -354,15 +360,16 @@ class Voice:
     @staticmethod
     def gated(reply: Reply, gate: list[Line]) -> Reply:
         """The same turn with the gate's words in place of its dose lines (a routine's step still moves on)."""
-        ask = reply.ask if reply.ask is not None and reply.ask.key.startswith("routine.") else Line("anything_else")
-        waiting = reply.waiting if ask is reply.ask else Waiting.NOTHING
-        return Reply([*gate, Line("disclaimer")], ask=ask, soft=reply.soft, waiting=waiting, then=reply.then if ask is reply.ask else None)
+        if reply.ask is not None and reply.ask.key.startswith("routine."):
+            return Reply([*gate, Line("disclaimer")], ask=reply.ask, soft=reply.soft, waiting=reply.waiting, then=reply.then)
+        return Reply([*gate, Line("disclaimer")], done=True, soft=reply.soft)
 
     @staticmethod
     def hold(reply: Reply) -> dict[str, Any]:
         """A reply as the session keeps it while the screening question waits (keys and values, no SSML)."""
         held: dict[str, Any] = {"lines": [[line.key, 0, dict(line.params)] for line in reply.lines], "soft": reply.soft,
-                                "waiting": reply.waiting.value, "then": reply.then, "more": reply.more}
+                                "waiting": reply.waiting.value, "then": reply.then, "more": reply.more,
+                                "done": reply.done}
         if reply.ask is not None:
             held["ask"] = [reply.ask.key, 0, 0, dict(reply.ask.params)]
         return held
@@ -374,10 +381,10 @@ class Voice:
             return None
         lines, ask = read
         waiting = held.get("waiting")
-        more, then = held.get("more"), held.get("then")
+        more, then, done = held.get("more"), held.get("then"), held.get("done") is True
         return Reply(
             [Line(line.key, line.params) for line in lines], ask=Line(ask.key, ask.params) if ask else None,
-            end=ask is None, more=more if isinstance(more, str) and more in self.catalog else None,
+            end=ask is None and not done, done=done, more=more if isinstance(more, str) and more in self.catalog else None,
             soft=held.get("soft") is True,
             waiting=Waiting(waiting) if isinstance(waiting, str) and waiting in Waiting.__members__.values() else Waiting.NOTHING,
             then=then if isinstance(then, str) and len(then) <= 100 else None, topic=state.topic, dose=state.dose,
@@ -390,12 +397,18 @@ class Voice:
             # "I'm pregnant, which form is best?": the answer, then what the gate says for that mention.
             reply = replace(reply, lines=[*reply.lines, *(Line(f"gate.{gate.value}") for gate in safety_gate(heard))])
         reply, held = self._screened(reply, state_of(handler_input))
+        state = state_of(handler_input)
+        if getattr(handler_input.request_envelope.request, "object_type", None) == "LaunchRequest":
+            state = replace(state, conversing=True)
+        if reply.done and reply.ask is None:
+            # In a conversation: its details if it has them, else what next. A one-shot request: the end.
+            ask = Line("offer_more") if reply.more else Line("anything_else")
+            reply = replace(reply, ask=ask) if state.conversing else replace(reply, end=True)
         spoken = self.render(reply, request_locale(handler_input))
         builder = handler_input.response_builder
         builder.speak(spoken.ssml)
         if spoken.card_text:
             builder.set_card(SimpleCard(title=spoken.card_title, content=spoken.card_text))
-        state = state_of(handler_input)
         ends = reply.end or spoken.reprompt_ssml is None
         if ends or spoken.reprompt_ssml is None:
             builder.set_should_end_session(True)

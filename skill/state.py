@@ -27,7 +27,8 @@ PROFILE = "profile"  # the profile for the session when no store is configured (
 COMPARED = "compared"
 SCREENED = "screened"
 HELD = "held"
-KEYS = (WAITING, THEN, TOPIC, DOSE, CONDITIONS, LAST_SAID, PROFILE, COMPARED, SCREENED, HELD)
+CONVERSING = "conversing"
+KEYS = (WAITING, THEN, TOPIC, DOSE, CONDITIONS, LAST_SAID, PROFILE, COMPARED, SCREENED, HELD, CONVERSING)
 
 
 
@@ -99,7 +100,8 @@ class DoseAsked(Frozen):
 class State(Frozen):
     """The whole conversation state of one session."""
 
-    _fields = ("waiting", "then", "topic", "dose", "conditions", "last_said", "profile", "compared", "screened", "held")
+    _fields = ("waiting", "then", "topic", "dose", "conditions", "last_said", "profile", "compared", "screened", "held",
+               "conversing")
     waiting: Waiting = Waiting.NOTHING
     then: str | None = None
     topic: Topic | None = None
@@ -115,6 +117,9 @@ class State(Frozen):
     screened: bool = False
     # The answer held back behind the screening question (a reply as `Voice.hold` writes it), spoken after "no".
     held: dict[str, Any] | None = None
+    # The person opened the skill ("open bedtime magnesium") rather than asking one thing: a complete
+    # answer asks what next instead of ending (`Reply.done`).
+    conversing: bool = False
 
     def __init__(
         self,
@@ -128,9 +133,11 @@ class State(Frozen):
         compared: tuple[Form, Form] | None = None,
         screened: bool = False,
         held: dict[str, Any] | None = None,
+        conversing: bool = False,
     ) -> None:
         self.__dict__.update(waiting=waiting, then=then, topic=topic, dose=dose, conditions=conditions,
-                             last_said=last_said, profile=profile, compared=compared, screened=screened, held=held)
+                             last_said=last_said, profile=profile, compared=compared, screened=screened, held=held,
+                             conversing=conversing)
 
     @classmethod
     def load(cls, session: dict[str, Any]) -> State:
@@ -164,6 +171,7 @@ class State(Frozen):
             compared=(pair[0], pair[1]) if len(pair) == 2 and pair[0] != pair[1] else None,
             screened=session.get(SCREENED) is True,
             held=session.get(HELD) if isinstance(session.get(HELD), dict) else None,
+            conversing=session.get(CONVERSING) is True,
         )
 
     def dump(self, session: dict[str, Any]) -> None:
@@ -180,6 +188,7 @@ class State(Frozen):
             COMPARED: [f.value for f in self.compared] if self.compared else None,
             SCREENED: True if self.screened else None,
             HELD: self.held,
+            CONVERSING: True if self.conversing else None,
         }
         session.update({k: v for k, v in values.items() if v is not None})
 

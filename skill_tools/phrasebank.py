@@ -4,7 +4,8 @@ Each phrase goes through an understanding of speech and the real skill, in a fre
 context utterances. Two understandings (``--mode``): "resolver", the offline resolver with its hand rules
 (nlu.py, an approximation of Alexa's NLU), and "device", ``DeviceNLU`` (simulator/device.py), statistical
 models trained on the interaction model alone, as a device judges. A phrase is right when:
-- `outcome = "gated"`: no dose figure is spoken and the answer sends the person to a doctor or pharmacist;
+- `outcome = "gated"`: no dose figure is spoken and the answer sends the person to a doctor or pharmacist
+  (or, when a context turn ended its session, asks the screening question: the new session cannot know);
 - `outcome = "dont_know"`: the answer says the sources do not cover it;
 - `outcome = "stop_and_advise"`: the answer says stop and get medical advice;
 - `outcome = "dose_given"`: a dose figure or range is spoken;
@@ -123,6 +124,7 @@ class Scorer:
         self.declared = {i["name"]: {s["name"]: s["type"] for s in i.get("slots", [])} for i in language["intents"]}
         self.names = {t["name"]: {v["id"]: v["name"]["value"] for v in t["values"]} for t in language.get("types", [])}
         self.heard: list[str] = []
+        self.context_closed = False  # whether a context turn of the phrase being scored ended its session
         settings = Settings(_env_file=None, persistence="none", alexa_api=False, seed=1)  # type: ignore[call-arg]
         self.runner = SkillRunner(build_skill(settings, on_say=self.heard.append))
 
@@ -131,8 +133,9 @@ class Scorer:
 
     def _in_context(self, phrase: Phrase) -> Simulator:
         sim = self._simulator()
+        self.context_closed = False
         for said in phrase.context:
-            sim.say(said)
+            self.context_closed = sim.say(said).ended or self.context_closed
         return sim
 
     def _expected(self, intent: str, slots: dict[str, str]) -> Resolution:
@@ -151,6 +154,9 @@ class Scorer:
 
     def score(self, phrase: Phrase) -> Scored:
         sim = self._in_context(phrase)
+        # A complete one-shot answer ends its session, and a new session knows nothing of the one before
+        # (nothing about health is kept): a mention said there is met by the screening question here.
+        mention_forgotten = self.context_closed
         start = len(self.heard)
         turn = sim.say(phrase.text)
         keys = self.heard[start:]
@@ -165,7 +171,8 @@ class Scorer:
         if expect.get("intent") == "UncoveredIntent" or outcome == "dont_know":
             return scored(bool(DONT_KNOW & set(keys)) and not dose_spoken)
         if outcome == "gated":
-            return scored(any(k.startswith(SENDS_TO_DOCTOR) for k in keys) and not dose_spoken)
+            screened = mention_forgotten and keys == [SCREEN_KEY]
+            return scored((screened or any(k.startswith(SENDS_TO_DOCTOR) for k in keys)) and not dose_spoken)
         if outcome == "stop_and_advise":
             return scored("symptom.warning" in keys and not dose_spoken)
         if outcome == "dose_given":

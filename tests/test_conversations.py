@@ -27,6 +27,7 @@ def test_why_then_yes_gives_the_details_then_no_says_good_night(talk: Conversati
 
 def test_go_on_after_an_offer_of_details_gives_them(talk: Conversation) -> None:
     # U: why does magnesium help me sleep   A: ... Want the details?
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     assert talk.ask("WhyMagnesiumIntent").said("offer_more")
     # U: keep going   (Alexa hears ResumeIntent)
     a = talk.ask("AMAZON.ResumeIntent")
@@ -41,12 +42,20 @@ def test_yes_with_nothing_offered_does_not_invent_details(talk: Conversation) ->
     assert a.said("nothing_more") and not a.ended
 
 
-def test_how_much_gives_the_range_the_limit_the_caveat_and_the_disclaimer(talk: Conversation) -> None:
-    # U: how much magnesium should I take
+def test_how_much_gives_the_range_the_limit_and_the_disclaimer_then_good_night(talk: Conversation) -> None:
+    # U: (one-shot) how much magnesium should I take   A: a quick check...   U: no
     a = talk.ask_screened("DoseIntent", amount=None, unit=None, form=None, condition=None)
-    assert a.said("dose.general", "dose.caveat", "disclaimer", "offer_more")
+    # A: 200 to 400, the 350 limit, not a substitute for medical advice. (The screen just named the groups.)
+    assert a.said("dose.general", "disclaimer") and not a.said("offer_more")
     assert {200, 400, 350} <= set(numbers(a.speech))
-    assert "kidney" in a.speech.lower() and "not a substitute for medical advice" in a.speech
+    assert "not a substitute for medical advice" in a.speech
+    assert a.ended and not a.speech.rstrip().endswith("?")
+
+
+def test_in_a_conversation_the_dose_answer_offers_its_details(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium
+    a = talk.ask_screened("DoseIntent")  # U: how much should I take?  ...  U: no
+    assert a.said("dose.general", "disclaimer", "offer_more") and not a.ended
     # U: yes  -> the deficiency range, the 800 mg line, elemental labels, 2-4 weeks
     a = talk.ask("AMAZON.YesIntent")
     assert a.said("dose.general.more") and {600, 800} <= set(numbers(a.speech))
@@ -54,12 +63,13 @@ def test_how_much_gives_the_range_the_limit_the_caveat_and_the_disclaimer(talk: 
 
 def test_a_thousand_milligrams_of_glycinate_is_about_140_of_magnesium(talk: Conversation) -> None:
     # U: is a thousand milligrams of magnesium glycinate okay
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     a = talk.ask_screened("DoseIntent", amount="1000", unit="mg:milligrams", form="glycinate:magnesium glycinate")
     # A: the larger reading (1000 mg of magnesium) decides until the label says which: no number to take
     assert a.said("gate.over_800", "disclaimer", "label.which") and not a.said("dose.low")
     # U: it's the compound's weight
     a = talk.ask_screened("LabelLineIntent", line="compound:the compound")
-    assert a.said("dose.converted", "dose.low", "dose.caveat", "disclaimer")
+    assert a.said("dose.converted", "dose.low", "disclaimer")
     assert 140 in numbers(a.speech)
 
 
@@ -74,6 +84,7 @@ def test_300_of_glycinate_is_never_called_too_little_on_a_guess(talk: Conversati
 
 def test_a_label_line_read_out_unasked_is_explained_and_weighed_when_asked(talk: Conversation) -> None:
     # U: it says elemental magnesium 900 mg   -> how labels work; no verdict was asked for, none is given
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     a = talk.ask_screened("LabelLineIntent", line="elemental:elemental magnesium", amount="900", unit="mg:milligrams")
     assert a.said("label.explain") and not any(k.startswith("dose.") for k in a.keys)
     # U: is that okay   -> 900 mg of magnesium itself: past the gate's line, whatever form the bottle is
@@ -82,6 +93,7 @@ def test_a_label_line_read_out_unasked_is_explained_and_weighed_when_asked(talk:
 
 
 def test_an_elemental_line_is_never_shrunk_by_the_form_talked_about_before(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("FormInfoIntent", form="glycinate:glycinate")
     talk.ask("ElementalIntent", amount="1000", unit="mg:milligrams", form="glycinate:glycinate")
     # U: the label says elemental magnesium 1000 mg   -> 1000 mg of magnesium, not 14 percent of it
@@ -96,9 +108,9 @@ def test_grams_are_converted(talk: Conversation) -> None:
     assert a.said("dose.between", "dose.upper_limit") and 500 in numbers(a.speech)
 
 
-def test_an_everyday_amount_is_in_range_and_still_carries_the_caveat(talk: Conversation) -> None:
+def test_an_everyday_amount_is_in_range_and_carries_the_disclaimer(talk: Conversation) -> None:
     a = talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams")
-    assert a.said("dose.everyday", "dose.caveat", "disclaimer")
+    assert a.said("dose.everyday", "disclaimer") and a.ended
     assert not a.said("dose.upper_limit")
 
 
@@ -149,6 +161,7 @@ def test_mechanism_without_a_slot_offers_the_four(talk: Conversation) -> None:
 
 
 def test_the_other_topics_answer_with_their_facts(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     checks = {
         "InsomniaSignsIntent": ("insomnia", {30, 3}),
         "DietIntent": ("diet", set()),
@@ -163,12 +176,14 @@ def test_the_other_topics_answer_with_their_facts(talk: Conversation) -> None:
 
 
 def test_repeat_says_the_last_answer_again_word_for_word(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     first = talk.ask("TimeToWorkIntent")
     again = talk.ask("AMAZON.RepeatIntent")
     assert again.ssml == first.ssml and not again.ended
 
 
 def test_repeat_renders_again_from_content_and_refuses_anything_else(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("TimeToWorkIntent")
     kept = talk.attributes["last_said"]
     assert "<speak>" not in str(kept)  # keys, wordings and values are kept, never SSML
@@ -185,6 +200,7 @@ def test_repeat_renders_again_from_content_and_refuses_anything_else(talk: Conve
 
 
 def test_a_value_said_back_on_repeat_is_still_escaped(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams")
     talk.attributes["last_said"]["lines"][0][2] = {"amount": "<audio src='x'/> & co"}
     a = talk.ask("AMAZON.RepeatIntent")
@@ -236,3 +252,25 @@ def test_every_answer_shows_a_card_in_the_alexa_app(talk: Conversation) -> None:
 def test_the_wind_down_begins_by_asking_for_a_bedtime(talk: Conversation) -> None:
     a = talk.ask("WindDownIntent")
     assert a.said("routine.ask_bedtime") and not a.ended and a.reprompt
+
+
+def test_a_complete_answer_to_a_one_shot_ends_without_asking_for_more(talk: Conversation) -> None:
+    # U: (one-shot) ask bedtime magnesium how long it takes to work   A: two to four weeks... (and nothing after)
+    a = talk.ask("TimeToWorkIntent")
+    assert a.said("time_to_work") and a.ended and not a.said("anything_else")
+    assert not a.speech.rstrip().endswith("?")
+
+
+def test_in_a_conversation_the_person_opened_a_complete_answer_asks_what_next(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium
+    a = talk.ask("TimeToWorkIntent")  # U: how long does it take to work?
+    assert a.said("time_to_work", "anything_else") and not a.ended
+
+
+def test_a_health_statement_said_alone_keeps_listening_and_gates_what_follows(talk: Conversation) -> None:
+    # U: (one-shot) I take warfarin   A: ...ask your pharmacist or doctor first. What would you like to ask?
+    a = talk.ask("SafetyIntent", condition="medicines:warfarin")
+    assert a.said("safety.medicines", "ask_next") and not a.ended
+    # U: how much should I take?   -> the gate's words, in the same session: no figure and no screen needed
+    a = talk.ask("DoseIntent")
+    assert a.said("gate.medicines") and not a.said("screen.ask") and a.ended

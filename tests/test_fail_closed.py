@@ -204,9 +204,18 @@ def routine_screen_path(talk: Conversation) -> None:
     assert "routine.to_breathe" in keys, keys  # the routine still goes on to its breathing
 
 
+def one_shot_then_a_new_session_path(talk: Conversation) -> None:
+    # U: goodbye.  U: (one-shot) ask bedtime magnesium how long it takes, I'm on zorbitrex   A: ... ask your doctor.
+    talk.ask("AMAZON.StopIntent")
+    assert talk.ask("TimeToWorkIntent", condition=UNKNOWN).ended  # a one-shot ends; nothing about health is kept
+    # U: (a new session) ask bedtime magnesium how much to take   A: a quick check...   U: yes
+    assert talk.ask("DoseIntent").keys == ["screen.ask"]
+    gated(talk.ask("AMAZON.YesIntent").keys)
+
+
 SCREEN_PATHS: list[Callable[[Conversation], None]] = [
     unheard_then_yes_path, screen_answered_with_a_mention_path, screen_answered_unclearly_path,
-    screen_left_in_silence_path, routine_screen_path,
+    screen_left_in_silence_path, routine_screen_path, one_shot_then_a_new_session_path,
 ]
 
 PATHS: list[Callable[[Conversation], None]] = [
@@ -217,9 +226,13 @@ PATHS: list[Callable[[Conversation], None]] = [
 
 
 def conversation(settings: Settings, clock: Clock) -> Conversation:
+    """A person who opened the skill to talk: every path below runs in one session (a one-shot ends after
+    its answer, and the next session starts unscreened: `one_shot_then_a_new_session_path`)."""
     said: list[str] = []
     skill = build_skill(settings, rng=random.Random(7), on_say=said.append, services=Services(clock=clock, alexa_api=False))
-    return Conversation(SkillRunner(skill), said)
+    talk = Conversation(SkillRunner(skill), said)
+    talk.launch()  # U: open bedtime magnesium
+    return talk
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__)

@@ -60,9 +60,14 @@ ADULTS = ("i'm forty five", "it's for my husband", "i'm a runner", "i'm fifty an
 
 
 def placings(mention: str, question: str) -> list[tuple[tuple[str, ...], str]]:
-    """The four places a mention is said: before, after, a turn before, a turn after the answer."""
-    return [((), f"{mention} {question}"), ((), f"{question} {mention}"), ((mention,), question),
-            ((question,), f"oh and {mention}")]
+    """The four places a mention is said: before, after, a turn before, a turn after the answer.
+
+    The two-turn places are in a conversation the person opened: a one-shot ends after its answer, and a
+    new session knows nothing of the one before (the screen meets it: tests/test_fail_closed.py).
+    """
+    opened = "open bedtime magnesium"
+    return [((), f"{mention} {question}"), ((), f"{question} {mention}"), ((opened, mention), question),
+            ((opened, question), f"oh and {mention}")]
 
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,7 @@ def test_the_signs_of_too_much_mean_stop_and_get_advice(talk: Conversation) -> N
 
 def test_a_symptom_beyond_the_listed_signs_is_a_warning_too(talk: Conversation) -> None:
     # U: I'm having trouble breathing after my magnesium  (S3 names signs "such as", not all of them)
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     a = talk.ask("SideEffectsIntent", symptom="other:trouble breathing")
     assert a.said("symptom.warning") and not DOSE_FIGURES & set(a.keys)
     # ... and every dose answer after it is gated.
@@ -103,6 +104,7 @@ def test_two_forms_compared(talk: Conversation) -> None:
 
 
 def test_is_it_better_than_glycinate_compares_with_the_form_just_heard(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("FormInfoIntent", form="oxide:magnesium oxide")
     a = talk.ask("CompareFormsIntent", other_form="glycinate:glycinate")
     assert a.said("form.brief.oxide", "form.brief.glycinate")
@@ -110,6 +112,7 @@ def test_is_it_better_than_glycinate_compares_with_the_form_just_heard(talk: Con
 
 def test_which_ones_gentler_after_a_comparison_picks_one_of_the_two(talk: Conversation) -> None:
     # U: what's the difference between citrate and oxide
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("CompareFormsIntent", form="citrate:citrate", other_form="oxide:oxide")
     # U: which one's gentler  -> of those two, citrate; then why (the stomach advice names oxide as harsher)
     a = talk.ask("FormAdviceIntent", need="sensitive_stomach:gentler")
@@ -120,6 +123,7 @@ def test_which_ones_gentler_after_a_comparison_picks_one_of_the_two(talk: Conver
 
 
 def test_which_one_is_better_without_a_need_picks_for_sleep(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("CompareFormsIntent", form="taurate:taurate", other_form="glycinate:glycinate")
     a = talk.ask("CompareFormsIntent")  # U: so which one is better
     assert a.said("compare.pick") and a.speech.startswith("Of those two, glycinate")
@@ -134,6 +138,7 @@ def test_a_need_asked_after_some_other_answer_gets_the_advice_for_everyone(talk:
 
 def test_the_other_one_is_the_compared_form_not_just_described(talk: Conversation) -> None:
     # U: compare glycinate and taurate / U: tell me about glycinate / U: the other one
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("CompareFormsIntent", form="glycinate:glycinate", other_form="taurate:taurate")
     talk.ask("FormInfoIntent", form="glycinate:glycinate")
     a = talk.ask_screened("WhatAboutIntent")
@@ -150,6 +155,7 @@ def test_the_other_one_with_nothing_compared_is_not_guessed(talk: Conversation) 
 
 
 def test_where_that_comes_from_names_the_sources_of_the_last_answer(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask_screened("DoseIntent")  # the article's ranges (A9.1) and the NIH limit (S1)
     a = talk.ask("SourcesIntent")
     assert a.said("sources.article", "sources.nih") and "National Institutes of Health" in a.speech
@@ -165,6 +171,7 @@ def test_what_the_sources_do_not_cover_gets_an_honest_answer_and_a_pharmacist(ta
 
 
 def test_what_about_for_kids_after_a_dose_answer_is_gated(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask_screened("DoseIntent")
     # U: what about for kids
     a = talk.ask("SafetyIntent", condition="child:kids")
@@ -184,6 +191,7 @@ def test_and_threonate_continues_the_question_just_asked(talk: Conversation) -> 
 
 
 def test_what_about_for_my_kids_continues_whatever_was_just_answered(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams")
     a = talk.ask_screened("WhatAboutIntent", condition="child:my kids")
     assert a.said("gate.child") and not DOSE_FIGURES & set(a.keys)
@@ -192,6 +200,7 @@ def test_what_about_for_my_kids_continues_whatever_was_just_answered(talk: Conve
 
 
 def test_is_that_enough_and_a_bare_number_continue_the_dose_question(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams")
     # U: is that enough
     assert talk.ask_screened("DoseIntent").said("dose.everyday")

@@ -75,6 +75,7 @@ def test_without_permission_it_asks_by_voice_then_handles_each_answer(
      (500, "reminder.unavailable"), (503, "reminder.unavailable"), (400, "reminder.failed")],
 )
 def test_api_errors_get_a_calm_answer(allowed: Conversation, alexa_api: AlexaApiStub, status: int, key: str) -> None:
+    allowed.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     alexa_api.fail_next(status)
     a = allowed.ask("ReminderIntent")
     assert a.said(key) and not a.ended and not alexa_api.reminders

@@ -162,6 +162,7 @@ def test_remember_that_keeps_what_was_just_said(night: Conversation) -> None:
 
 def test_a_form_saved_alone_asks_for_the_amount_and_the_bare_answer_is_kept(night: Conversation) -> None:
     # U: remember i take glycinate   A: Got it... And how many milligrams do you take? Or say that's all.
+    night.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     a = night.ask_screened("SetPreferenceIntent", form="glycinate:glycinate")
     assert a.said("preference.saved.form", "preference.ask_amount") and not a.ended
     elicit = [d for d in a.body.get("directives", []) if d["type"] == "Dialog.ElicitSlot"]

@@ -36,6 +36,7 @@ def test_a_condition_in_the_question_turns_the_dose_into_ask_your_doctor(
 
 def test_a_condition_said_earlier_gates_every_later_dose_answer_in_the_session(talk: Conversation) -> None:
     # U: can I take magnesium if I'm pregnant
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     a = talk.ask("SafetyIntent", condition="pregnancy:pregnant")
     assert a.said("safety.pregnancy")
     # U: how much should I take            -> still "ask your doctor"
@@ -81,8 +82,10 @@ def test_a_label_over_800_mg_with_no_form_is_read_as_magnesium_and_gated(talk: C
 
 
 def test_the_form_asked_about_stays_for_the_figure_on_the_label(talk: Conversation) -> None:
-    # U: how much elemental magnesium is in glycinate   -> what the label's two lines mean
-    assert talk.ask("ElementalIntent", form="glycinate:glycinate").said("elemental.explain")
+    # U: how much elemental magnesium is in glycinate   -> glycinate's own share, about 14 percent
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
+    a = talk.ask("ElementalIntent", form="glycinate:glycinate")
+    assert a.said("elemental.share") and "14 percent" in a.speech
     # U: mine says 500 milligrams on the front          -> 500 mg of glycinate holds about 70 mg
     a = talk.ask("ElementalIntent", amount="500", unit="mg:milligrams")
     assert a.said("elemental.converted") and "70" in a.speech
@@ -93,6 +96,7 @@ def test_the_form_asked_about_stays_for_the_figure_on_the_label(talk: Conversati
 
 def test_a_count_after_a_label_question_counts_what_was_just_asked_about(talk: Conversation) -> None:
     # U: how much magnesium is in 1000 mg of glycinate   -> about 140 mg
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     assert talk.ask("ElementalIntent", amount="1000", unit="mg:milligrams", form="glycinate:glycinate").said(
         "elemental.converted")
     # U: so can I take 7 of them   -> 7000 mg on the label, no dose: the gate, not "what does each hold?"
@@ -102,6 +106,7 @@ def test_a_count_after_a_label_question_counts_what_was_just_asked_about(talk: C
 
 def test_how_often_said_after_an_amount_is_weighed_for_the_day(talk: Conversation) -> None:
     # U: is 500 mg of magnesium okay
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask_screened("DoseIntent", amount="500", unit="mg:milligrams")
     # U: and if I took it twice a day   -> 1000 mg a day: the gate, no tier
     a = talk.ask_screened("DoseIntent", times="two:twice")
@@ -125,6 +130,7 @@ def test_a_gram_said_after_a_smaller_amount_is_weighed_not_the_amount_before(tal
 
 def test_another_adult_named_without_a_health_word_gets_the_adult_answer(talk: Conversation) -> None:
     # U: is 400 mg okay
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     assert talk.ask_screened("DoseIntent", amount="400", unit="mg:milligrams").said("dose.everyday")
     # U: what about for my husband   (the words land in the condition slot, unresolved)  -> the same answer
     assert talk.ask_screened("WhatAboutIntent", condition="my husband").said("dose.everyday")
@@ -136,6 +142,7 @@ def test_another_adult_named_without_a_health_word_gets_the_adult_answer(talk: C
 
 def test_what_an_adult_does_is_no_health_mention_but_a_blood_test_is(talk: Conversation) -> None:
     # U: I'm a marathon runner, is 400 mg okay?   (the words land in the condition slot, unresolved)
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     assert talk.ask_screened("DoseIntent", amount="400", unit="mg:milligrams", condition="a marathon runner").said("dose.everyday")
     # U: for my sister, she's forty   (SafetyIntent with an adult's age, right after a dose answer)  -> the dose again
     assert talk.ask("SafetyIntent", age="40").said("dose.everyday")
@@ -146,6 +153,7 @@ def test_what_an_adult_does_is_no_health_mention_but_a_blood_test_is(talk: Conve
 
 def test_another_amount_later_in_the_day_is_added_to_the_one_before(talk: Conversation) -> None:
     # U: I take 500 in the morning
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask_screened("DoseIntent", amount="500", unit="mg:milligrams")
     # U: can I take another 400 at night   -> 900 mg a day: the gate
     a = talk.ask_screened("DoseIntent", more_amount="400")
@@ -154,6 +162,7 @@ def test_another_amount_later_in_the_day_is_added_to_the_one_before(talk: Conver
 
 def test_another_one_is_one_more_of_what_was_said_before(talk: Conversation) -> None:
     # U: I take two of the 400s   -> 800 mg a day, on the line
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     assert talk.ask_screened("DoseIntent", count="2", amount="400", unit="mg:milligrams").said("dose.deficient")
     # U: and another one in the morning   (Alexa sends more_amount "1")  -> 1200 mg a day: the gate
     a = talk.ask_screened("DoseIntent", more_amount="1")
@@ -162,6 +171,7 @@ def test_another_one_is_one_more_of_what_was_said_before(talk: Conversation) -> 
 
 def test_how_much_actual_magnesium_is_that_converts_the_label_just_read(talk: Conversation) -> None:
     # U: my label says 1000 mg magnesium glycinate   U: how much actual magnesium is that  -> 1000 mg converted
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("ElementalIntent", amount="1000", unit="mg:milligrams", form="glycinate:glycinate")
     assert talk.ask("ElementalIntent").said("elemental.converted")
 
@@ -176,6 +186,7 @@ def test_is_it_safe_for_her_answers_for_what_was_said_about_her(talk: Conversati
 def test_65_or_over_is_treated_like_the_groups_that_ask_a_doctor(talk: Conversation) -> None:
     # U: I'm seventy two, how much glycinate is right for someone my age?  -> general information yes, the dose
     # from their doctor or pharmacist (S7)
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     a = talk.ask("DoseIntent", age="72", form="glycinate:glycinate", condition="someone my age")
     assert a.said("gate.older", "disclaimer") and not DOSE_KEYS & set(a.keys)
     # U: and for my dad, he's eighty   -> the same, said in words into the condition slot
@@ -193,6 +204,7 @@ def test_an_adult_under_65_asking_for_their_age_gets_the_adult_answer(talk: Conv
 
 def test_an_amount_already_taken_counts_towards_more_later(talk: Conversation) -> None:
     # U: I already took six hundred this morning   A: don't double up...
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     assert talk.ask_screened("MissedDoseIntent", amount="600").said("missed")
     # U: would three hundred more tonight be alright   -> 900 mg today: the gate
     a = talk.ask_screened("DoseIntent", more_amount="300")
@@ -201,6 +213,7 @@ def test_an_amount_already_taken_counts_towards_more_later(talk: Conversation) -
 
 def test_capsules_counted_after_a_per_capsule_label_are_weighed_when_past_the_line(talk: Conversation) -> None:
     # U: my bottle says five hundred milligrams per capsule   U: is four capsules okay   -> 2000 mg: the gate
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask_screened("DoseIntent", amount="500", unit="mg:milligrams")
     a = talk.ask_screened("DoseIntent", count="4")
     assert a.said("gate.over_800") and not a.said("dose.per_capsule")
@@ -278,6 +291,7 @@ def test_over_800_mg_of_magnesium_always_gates(amount: float, form: Form | None)
 @pytest.mark.parametrize("age", ["15", "8", "17"])
 def test_an_age_under_18_said_with_the_dose_question_sends_to_a_doctor(talk: Conversation, age: str) -> None:
     # U: I'm 15, can I take 400 milligrams?
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     a = talk.ask_screened("DoseIntent", age=age, amount="400", unit="mg:milligrams")
     assert a.said("gate.child", "disclaimer") and not DOSE_KEYS & set(a.keys)
     # U: how much should I take then?      -> still a child, for the rest of the session
@@ -286,7 +300,8 @@ def test_an_age_under_18_said_with_the_dose_question_sends_to_a_doctor(talk: Con
 
 def test_an_adult_age_is_not_a_health_mention(talk: Conversation) -> None:
     # U: I'm 45, how much should I take?
-    assert talk.ask_screened("DoseIntent", age="45").said("dose.general", "dose.caveat", "disclaimer")
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
+    assert talk.ask_screened("DoseIntent", age="45").said("dose.general", "disclaimer")
     assert talk.attributes.get("conditions") in (None, [])
 
 
@@ -297,6 +312,7 @@ def test_an_age_alexa_could_not_read_gates_like_any_unrecognised_mention(talk: C
 
 
 def test_an_age_beside_a_follow_up_or_a_safety_question_gates_too(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask_screened("DoseIntent")
     # U: what about for a 12 year old?
     a = talk.ask_screened("WhatAboutIntent", age="12")
@@ -318,6 +334,7 @@ def test_a_count_too_big_for_capsules_is_heard_as_the_amount(talk: Conversation)
 
 def test_a_warning_sign_said_with_a_dose_question_gets_stop_and_advice_and_gates_the_session(talk: Conversation) -> None:
     # U: I feel dizzy since I took it, is 400 mg too much?
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     a = talk.ask_screened("DoseIntent", symptom="dizziness:dizzy", amount="400", unit="mg:milligrams")
     assert a.said("symptom.warning") and not DOSE_KEYS & set(a.keys)
     # U: so how much should I take?          -> no dose for the rest of the session
@@ -347,6 +364,7 @@ def test_a_condition_said_while_saving_an_amount_gates_it_at_once(talk: Conversa
 
 def test_a_health_mention_beside_any_question_gates_the_rest_of_the_session(talk: Conversation) -> None:
     # U: I'm pregnant, which magnesium is best for sleep?
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     a = talk.ask("FormAdviceIntent", need="falling_asleep:sleep", condition="pregnancy:pregnant")
     assert a.said("form.advice.falling_asleep", "gate.pregnancy")  # the answer, then the gate's words
     # U: and how much should I take?
@@ -394,6 +412,7 @@ def test_a_follow_up_amount_is_weighed_as_said_never_as_the_one_before(first: in
                                                                         intent: str) -> None:
     runner, said = _runner_and_log()
     talk = Conversation(runner, said)
+    talk.launch()  # U: open bedtime magnesium: a conversation, so the follow-up is in the same session
     # U: is <first> mg okay        then        U: is <second> okay / what about <second>
     talk.ask_screened("DoseIntent", amount=str(first), unit="mg:milligrams")
     slots, magnesium = second

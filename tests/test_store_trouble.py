@@ -176,6 +176,7 @@ def test_while_the_store_is_locked_changes_live_in_the_session_and_are_saved_onc
     locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock (reads still work: WAL)
     try:
         talk = conversation_on(store)
+        talk.launch()  # U: open bedtime magnesium (one session: what could not be saved lives in it)
         # U: remember that I take 300 milligrams of glycinate   (the write waits for the lock, then gives up)
         a = talk.ask_screened("SetPreferenceIntent", amount="300", unit="mg:milligrams", form="glycinate:glycinate")
         assert a.said("preference.saved.both", "store.unsaved") and not a.said("error")

@@ -244,19 +244,31 @@ class Handler(AbstractRequestHandler):
     def state(self, handler_input: HandlerInput) -> State:
         return state_of(handler_input)
 
-    def answer(self, key: str, params: dict | None = None, *, extra: list[Line] | None = None, **context: object) -> Reply:
-        """A short answer that offers its details when the content has them, else asks what next."""
+    def answer(self, key: str, params: dict | None = None, *, extra: list[Line] | None = None, listen: bool = False,
+               offer: bool = True, **context: object) -> Reply:
+        """A short answer that offers its details when the content has them, else is done (`Reply.done`).
+
+        At night a complete answer is the end of a one-shot request: asking "anything else?" keeps a sleepy
+        person talking. Details are offered only where the content has them; `offer=False` offers them
+        only in a conversation the person opened (an answer that is whole without them). `listen` keeps
+        the session open where the person has plainly not finished: they told us about their health and
+        have yet to ask what they came to ask, and that mention must gate the question that follows.
+        """
         lines = [Line(key, params or {})] + (extra or [])
-        more = f"{key}.more"
-        reply = Reply(lines, ask=Line("offer_more"), more=more) if more in self.voice.catalog else Reply(
-            lines, ask=Line("anything_else"))
+        more = f"{key}.more" if f"{key}.more" in self.voice.catalog else None
+        if more is not None and offer:
+            reply = Reply(lines, ask=Line("offer_more"), more=more)
+        elif listen:
+            reply = Reply(lines, ask=Line("ask_next"))
+        else:
+            reply = Reply(lines, done=True, more=more)
         return replace(reply, **context) if context else reply  # type: ignore[arg-type]
 
 
     def symptom_answer(self, handler_input: HandlerInput, symptom: Symptom | None) -> Response:
         """A symptom after taking it: stop and get medical advice (T5), or for a complaining stomach take less; never a dose."""
         if is_warning_sign(symptom):
-            return self.voice.respond(handler_input, Reply([Line("symptom.warning")], ask=Line("anything_else")))
+            return self.voice.respond(handler_input, Reply([Line("symptom.warning")], done=True))
         return self.voice.respond(handler_input, self.answer("side_effects.stomach"))
 
 

@@ -67,7 +67,7 @@ class DetailsHandler(Handler):
         state = state_of(handler_input)
         offered = state.then
         if offered and offered in self.voice.catalog:
-            return self.voice.respond(handler_input, Reply([Line(offered)], ask=Line("anything_else"),
+            return self.voice.respond(handler_input, Reply([Line(offered)], done=True,
                                                            topic=state.topic, dose=state.dose))
         return self.voice.respond(handler_input, Reply([], ask=Line("nothing_more")))
 

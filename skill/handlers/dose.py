@@ -9,7 +9,7 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import (AGE, AMOUNT, ANY, CONDITION, COUNT, FORM, MORE_AMOUNT, OR_AMOUNT, SYMPTOM, TIMES, UNIT, Handler,
                                  Intent, Slot, elicit, health, hear_symptom, slot)
-from skill.knowledge import (DOCTOR_ONLY_ABOVE_MG, Condition, DoseAdvice, Gate, Label, Tier, Times, amount_for_the_day, assess_dose, parse_amount,
+from skill.knowledge import (DOCTOR_ONLY_ABOVE_MG, ELEMENTAL_SHARE, Condition, Form, DoseAdvice, Gate, Label, Tier, Times, amount_for_the_day, assess_dose, parse_amount,
                              parse_form)
 from skill.speech import Line, Reply, fmt_mg, state_of
 from skill.state import DoseAsked, Topic, Waiting
@@ -26,8 +26,9 @@ MOST_CAPSULES = 10
 def dose_reply(advice: DoseAdvice, *, lead: list[Line] | None = None, asked: DoseAsked | None = None) -> Reply:
     """Say a dose decision: the gate's "ask your doctor", or the tier with its caveats.
 
-    This is the one place dose advice becomes speech, so the caveat and the disclaimer cannot be
-    forgotten by any path that gives a dose.
+    This is the one place dose advice becomes speech, so the disclaimer cannot be forgotten by any
+    path that gives a dose. The health groups are not repeated here: every figure follows the screening
+    question that names them (`Voice._screened`).
     """
     lines = list(lead or [])
     context = {"topic": Topic.DOSE, "dose": asked}
@@ -39,31 +40,38 @@ def dose_reply(advice: DoseAdvice, *, lead: list[Line] | None = None, asked: Dos
             # 1000 mg "of glycinate" may be 140 mg of magnesium: ask rather than refuse on a guess.
             ask = Line("label.which", {"stated": fmt_mg(advice.stated_mg), "form": advice.form.value})
             return Reply(lines, ask=ask, waiting=Waiting.LABEL_LINE, **context)  # type: ignore[arg-type]
-        return Reply(lines, ask=Line("anything_else"), **context)  # type: ignore[arg-type]
+        return Reply(lines, done=True, **context)  # type: ignore[arg-type]
     if advice.tier is Tier.INVALID:
         return Reply(lines, ask=Line("dose.invalid"), **context)  # type: ignore[arg-type]
     if advice.tier is Tier.GENERAL:
-        lines += [Line("dose.general"), Line("dose.caveat"), Line("disclaimer")]
-        return Reply(lines, ask=Line("offer_more"), more="dose.general.more", **context)  # type: ignore[arg-type]
+        lines += [Line("dose.general"), Line("disclaimer")]
+        # Whole with the disclaimer: at night the figure ends a one-shot; a conversation is offered the details.
+        return Reply(lines, done=True, more="dose.general.more", **context)  # type: ignore[arg-type]
     assert advice.elemental_mg is not None and advice.stated_mg is not None
     if advice.converted and not lead:
         lines.append(Line("dose.converted", _conversion(advice)))
     lines.append(Line(f"dose.{advice.tier.value}", {"amount": fmt_mg(advice.elemental_mg)}))
     if advice.above_upper_limit:
         lines.append(Line("dose.upper_limit"))
-    lines += [Line("dose.caveat"), Line("disclaimer")]
+    lines.append(Line("disclaimer"))
     if advice.label_matters and advice.form and advice.if_compound_mg is not None:
         ask = Line("label.which", {"stated": fmt_mg(advice.stated_mg), "form": advice.form.value})
         lines.insert(len(lines) - 2, Line("label.if_compound", {"stated": fmt_mg(advice.stated_mg),
                                                                "elemental": fmt_mg(advice.if_compound_mg)}))
         return Reply(lines, ask=ask, waiting=Waiting.LABEL_LINE, **context)  # type: ignore[arg-type]
-    return Reply(lines, ask=Line("anything_else"), **context)  # type: ignore[arg-type]
+    return Reply(lines, done=True, **context)  # type: ignore[arg-type]
 
 
 def gate_lines(advice: DoseAdvice) -> list[Line]:
     """The gate's words for each reason it closed: over 800 mg names the amount."""
     return [Line(f"gate.{gate.value}", {"amount": fmt_mg(advice.elemental_mg)}
                  if gate is Gate.OVER_800 and advice.elemental_mg else {}) for gate in advice.gates]
+
+
+def share_percent(form: Form) -> str:
+    """A form's share of magnesium by weight as said aloud (S5): "14", or "5 to 6" for gluconate."""
+    share = round(ELEMENTAL_SHARE[form] * 100, 1)  # 0.14 * 100 is 14.000000000000002
+    return str(round(share)) if share == round(share) else f"{math.floor(share)} to {math.ceil(share)}"
 
 
 def _conversion(advice: DoseAdvice) -> dict[str, str]:
@@ -201,7 +209,7 @@ class DoseHandler(Handler):
 
     intent = Intent("DoseIntent", (DOSE_AMOUNT, UNIT, FORM, CONDITION, COUNT, AGE, SYMPTOM, MORE_AMOUNT, OR_AMOUNT, TIMES))
     keys = ("symptom.warning", "side_effects.stomach", "dose.general", "dose.general.more", "dose.low", "dose.everyday", "dose.between", "dose.deficient",
-            "dose.upper_limit", "dose.converted", "dose.invalid", "dose.caveat", "dose.per_capsule",
+            "dose.upper_limit", "dose.converted", "dose.invalid", "dose.per_capsule",
             "gate.kidney", "gate.pregnancy", "gate.child", "gate.medicines", "gate.other", "gate.over_800",
             "label.which", "label.if_compound", "disclaimer")
 
@@ -268,7 +276,7 @@ class ElementalHandler(Handler):
     """
 
     intent = Intent("ElementalIntent", (AMOUNT, UNIT, FORM, CONDITION, AGE))
-    keys = ("elemental.explain", "elemental.explain.more", "elemental.converted")
+    keys = ("elemental.explain", "elemental.explain.more", "elemental.converted", "elemental.share")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         heard = read_dose(handler_input)
@@ -295,14 +303,19 @@ def convert(handler: Handler, handler_input: HandlerInput, asked: DoseAsked, con
         advice = assess_dose(asked.amount_mg, None, ())
         if advice.tier is Tier.GATED:
             return voice.respond(handler_input, dose_reply(advice, asked=asked))
+    # The amount or form said is kept, so "mine says 500 milligrams" after "how much is in glycinate",
+    # or "and taurate?" after "how much is in 500 mg", converts.
+    kept = DoseAsked(asked.amount_mg, form)
+    if asked.amount_mg is None and form is not None:
+        # "how much magnesium is in taurate": that form's share, never another form's example.
+        share = Line("elemental.share", {"form": form.value, "percent": share_percent(form)})
+        return voice.respond(handler_input, Reply([share], done=True, topic=Topic.ELEMENTAL, dose=kept))
     if asked.amount_mg is None or form is None:
-        # The amount or form said is kept, so "mine says 500 milligrams" after "how much is in glycinate",
-        # or "and taurate?" after "how much is in 500 mg", converts.
-        return voice.respond(handler_input, handler.answer("elemental.explain", topic=Topic.ELEMENTAL,
-                                                           dose=DoseAsked(asked.amount_mg, form)))
+        return voice.respond(handler_input, handler.answer("elemental.explain", offer=False, topic=Topic.ELEMENTAL,
+                                                           dose=kept))
     advice = assess_dose(asked.amount_mg, form, (), Label.COMPOUND)
     if advice.tier in (Tier.INVALID, Tier.GATED):  # gated: even as a compound, more than 800 mg of magnesium
         return voice.respond(handler_input, dose_reply(advice, asked=asked))
     lines = [Line("elemental.converted", _conversion(advice))]
-    return voice.respond(handler_input, Reply(lines, ask=Line("anything_else"), topic=Topic.ELEMENTAL,
+    return voice.respond(handler_input, Reply(lines, done=True, topic=Topic.ELEMENTAL,
                                               dose=DoseAsked(asked.amount_mg, form)))

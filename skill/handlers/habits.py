@@ -105,10 +105,10 @@ class CountNightsHandler(PersonalHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
         if profile.count_nights is True:
-            return self.voice.respond(handler_input, Reply([count_so_far(profile)], ask=Line("anything_else")))
+            return self.voice.respond(handler_input, Reply([count_so_far(profile)], done=True))
         self.services.update(handler_input, lambda latest: setattr(latest, "count_nights", True))
         lines = [Line("count.started"), *unsaved_line(self.services, handler_input)]
-        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+        return self.voice.respond(handler_input, Reply(lines, done=True))
 
 
 class NightsSoFarHandler(PersonalHandler):
@@ -123,12 +123,12 @@ class NightsSoFarHandler(PersonalHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)
         if profile.count_nights is True:
-            return self.voice.respond(handler_input, Reply([count_so_far(profile)], ask=Line("anything_else")))
+            return self.voice.respond(handler_input, Reply([count_so_far(profile)], done=True))
         if state_of(handler_input).waiting is Waiting.COUNT_OFFER:
             # Asked right after "shall I keep count?": say there is none yet, and the offer stands.
             reply = Reply([Line("count.not_yet")], ask=Line("count.offer"), waiting=Waiting.COUNT_OFFER, soft=True)
             return self.voice.respond(handler_input, reply)
-        return self.voice.respond(handler_input, Reply([Line("count.not_kept")], ask=Line("anything_else")))
+        return self.voice.respond(handler_input, Reply([Line("count.not_kept")], done=True))
 
 
 def count_so_far(profile: UserProfile) -> Line:
@@ -186,7 +186,7 @@ class SetPreferenceHandler(PersonalHandler):
             # The wind-down says the usual amount back; asked now, "and 300 mg" is that amount, not a dose question.
             elicit(handler_input, self.intent.name, PREFERRED_AMOUNT.name)
             return self.voice.respond(handler_input, Reply(lines, ask=Line("preference.ask_amount")))
-        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+        return self.voice.respond(handler_input, Reply(lines, done=True))
 
 
 class ReminderHandler(PersonalHandler):
@@ -220,7 +220,7 @@ class PermissionResponseHandler(PersonalHandler):
         if status == "ACCEPTED":
             return schedule_reminder(self, handler_input, self.services.profile(handler_input))
         if status == "DENIED":
-            return self.voice.respond(handler_input, Reply([Line("reminder.denied")], ask=Line("anything_else")))
+            return self.voice.respond(handler_input, Reply([Line("reminder.denied")], done=True))
         return reminder_problem(self, handler_input, "no_permission", [])
 
 
@@ -238,11 +238,11 @@ class CancelReminderHandler(PersonalHandler):
             log.warning("reminder not deleted: %s", exc.kind)
             return reminder_problem(self, handler_input, exc.kind, [])
         if not deleted:
-            return self.voice.respond(handler_input, Reply([Line("reminder.none")], ask=Line("anything_else")))
+            return self.voice.respond(handler_input, Reply([Line("reminder.none")], done=True))
         self.services.update(
             handler_input, lambda latest: setattr(latest, "reminder_ids", [t for t in latest.reminder_ids if t not in deleted])
         )
-        return self.voice.respond(handler_input, Reply([Line("reminder.cancelled")], ask=Line("anything_else")))
+        return self.voice.respond(handler_input, Reply([Line("reminder.cancelled")], done=True))
 
 
 class ForgetMeHandler(PersonalHandler):
@@ -263,7 +263,7 @@ class ForgetConfirmHandler(PersonalHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         if is_intent_name("AMAZON.NoIntent")(handler_input):
-            return self.voice.respond(handler_input, Reply([Line("forget.kept")], ask=Line("anything_else")))
+            return self.voice.respond(handler_input, Reply([Line("forget.kept")], done=True))
         profile = self.services.profile(handler_input)
         try:
             delete_reminders(self, handler_input, profile)

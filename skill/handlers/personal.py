@@ -103,7 +103,7 @@ def schedule_reminder(
     if not won:
         # Another request for this person is making the reminder at this moment.
         lines.append(Line("reminder.exists", {"time": spoken_time(at)}))
-        return voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+        return voice.respond(handler_input, Reply(lines, done=True))
     kept: str | None = None
     problem: ReminderError | None = None
     existed = False
@@ -132,7 +132,7 @@ def schedule_reminder(
         return reminder_problem(handler, handler_input, problem.kind, lines)
     key = "reminder.exists" if existed else "reminder.created"
     lines.append(Line(key, {"time": spoken_time(at)}))
-    return voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+    return voice.respond(handler_input, Reply(lines, done=True))
 
 
 def _delete_quietly(api: NightlyReminders, tokens: list[str]) -> None:
@@ -149,11 +149,11 @@ def reminder_problem(handler: Handler, handler_input: HandlerInput, kind: str, l
     """A calm answer for each way the reminders API can fail."""
     if kind == "no_permission":
         handler_input.response_builder.set_card(AskForPermissionsConsentCard(permissions=[REMINDERS_SCOPE]))
-        reply = Reply([*lead, Line("reminder.permission_card")], ask=Line("anything_else"), card=False)
+        reply = Reply([*lead, Line("reminder.permission_card")], done=True, card=False)
     elif kind in ("rate_limited", "unavailable", "timeout"):
-        reply = Reply([*lead, Line("reminder.unavailable")], ask=Line("anything_else"))
+        reply = Reply([*lead, Line("reminder.unavailable")], done=True)
     else:
-        reply = Reply([*lead, Line("reminder.failed")], ask=Line("anything_else"))
+        reply = Reply([*lead, Line("reminder.failed")], done=True)
     return handler.voice.respond(handler_input, reply)
 
 

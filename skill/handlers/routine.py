@@ -151,7 +151,7 @@ class SetBedtimeHandler(RoutineHandler):
             return self.start(handler_input, profile, lead=saved)
         if then == "reminder":
             return schedule_reminder(self, handler_input, profile, lead=saved)
-        return self.voice.respond(handler_input, Reply(saved, ask=Line("anything_else")))
+        return self.voice.respond(handler_input, Reply(saved, done=True))
 
 
 class GetBedtimeHandler(RoutineHandler):

@@ -58,7 +58,7 @@ class ScreenGateHandler(Handler):
             # next dose question asks it again.
             lines = [Line("screen.unsure")]
         held = self.voice.unhold(state.held, state)
-        reply = Reply(lines + [Line("disclaimer")], ask=Line("anything_else"))
+        reply = Reply(lines + [Line("disclaimer")], done=True)
         if held is not None and held.waiting is Waiting.DOSE_STEP:
             reply = self.voice.gated(held, lines)  # the wind-down goes on to its breathing, without a dose
         return self.voice.respond(handler_input, reply)

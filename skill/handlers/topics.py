@@ -76,13 +76,13 @@ class MissedDoseHandler(Handler):
         advice = assess_dose(taken.amount_mg)  # the same 800 mg line as every dose answer
         if Gate.OVER_800 in advice.gates:
             lines = [*gate_lines(advice), Line("missed.too_much"), Line("disclaimer")]
-            return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+            return self.voice.respond(handler_input, Reply(lines, done=True))
         if heard.conditions:
             # "I'm on warfarin" then "I forgot last night, can I take extra?": "carry on as usual" would be a dose
             # for someone the gate sends to a doctor. Never double, and the gate's words, as every dose answer.
             gated = assess_dose(taken.amount_mg, None, heard.conditions)
             lines = [Line("missed.gated"), *gate_lines(gated), Line("disclaimer")]
-            return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+            return self.voice.respond(handler_input, Reply(lines, done=True))
         # An amount already taken stays the dose in question, so "would 300 more tonight be alright?" weighs both.
         if taken.amount_mg:
             return self.voice.respond(handler_input, self.answer("missed", topic=Topic.DOSE, dose=DoseAsked(taken.amount_mg)))
@@ -189,7 +189,7 @@ class CompareFormsHandler(Handler):
                                                                      topic=Topic.FORM_INFO))
             return self.voice.respond(handler_input, self.answer("form.advice.general", topic=Topic.FORM_ADVICE))
         lines = [Line(f"form.brief.{f.value}") for f in forms] + [Line("compare.close")]
-        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else"), topic=Topic.COMPARE,
+        return self.voice.respond(handler_input, Reply(lines, done=True, topic=Topic.COMPARE,
                                                        compared=(forms[0], forms[1])))
 
 
@@ -219,7 +219,7 @@ class SafetyHandler(Handler):
         said_before = next((c for c in Condition if c in state.health), None)
         about = condition or said_before
         if about is not None:
-            return self.voice.respond(handler_input, self.answer(f"safety.{about.value}", topic=Topic.SAFETY))
+            return self.voice.respond(handler_input, self.answer(f"safety.{about.value}", topic=Topic.SAFETY, listen=True))
         return self.voice.respond(handler_input, self.answer("safety.general", topic=Topic.SAFETY))
 
 
@@ -251,7 +251,7 @@ class UncoveredHandler(Handler):
         if slot(handler_input, "topic")[0] == Uncovered.OTHER_CONDITIONS.value:
             # "can it help my migraines": a condition the sources do not cover is still a health mention (fail closed).
             set_state(handler_input, state_of(handler_input).with_condition(Condition.OTHER))
-        return self.voice.respond(handler_input, Reply([Line("uncovered")], ask=Line("anything_else")))
+        return self.voice.respond(handler_input, Reply([Line("uncovered")], done=True))
 
 
 # Which source each family of fact ids comes from, for "where does that come from?".
@@ -280,7 +280,7 @@ class SourcesHandler(Handler):
         if not lines:
             # Asked before anything was said: the sources in general, never "ask me something first".
             return self.voice.respond(handler_input, Reply([Line("sources.none")], end=True))
-        return self.voice.respond(handler_input, Reply(lines, ask=Line("anything_else")))
+        return self.voice.respond(handler_input, Reply(lines, done=True))
 
 
 class AboutSkillHandler(Handler):
@@ -337,7 +337,7 @@ class WhatAboutHandler(Handler):
         if state.topic is Topic.DOSE or amount is not None:
             return continue_dose(self, handler_input, follow_up=True)
         if condition is not None:
-            return self.voice.respond(handler_input, self.answer(f"safety.{condition.value}", topic=Topic.SAFETY))
+            return self.voice.respond(handler_input, self.answer(f"safety.{condition.value}", topic=Topic.SAFETY, listen=True))
         if need is not None and state.topic is Topic.COMPARE and state.compared:
             # "and which one for sleep then" right after two forms were compared: one of those two.
             return pick_between(self, handler_input, state.compared, advise_form(need).forms, f"form.advice.{need.value}")
