@@ -47,6 +47,7 @@ class Waiting(StrEnum):
     LABEL_LINE = "label_line"  # "Is that the magnesium line on the label, or the compound's weight?"
     COUNT_OFFER = "count_offer"  # "Shall I keep count of your nights?" (asked once, after the first "I took it")
     SCREEN = "screen"  # "Before I give an amount: kidney or heart problems, regular medicines...?"; `held` waits
+    REMINDER_TIME = "reminder_time"  # "What time should I remind you?"; `then` is the time suggested, if any
 
 
 class Topic(StrEnum):

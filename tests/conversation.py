@@ -143,11 +143,11 @@ class Conversation:
             return turn
         return self.ask("AMAZON.NoIntent")
 
-    def permission(self, status: str) -> Turn:
-        """Alexa's answer to a voice permission request."""
+    def permission(self, status: str, token: str = "nightly-reminder") -> Turn:
+        """Alexa's answer to a voice permission request; `token` is the one the request carried."""
         return self.send({"type": "Connections.Response", "name": "AskFor", "status": {"code": "200", "message": "OK"},
                           "payload": {"permissionScope": "alexa::alerts:reminders:skill:readwrite", "status": status},
-                          "token": "nightly-reminder"})
+                          "token": token})
 
     def end(self, reason: str = "USER_INITIATED") -> Turn:
         return self.send({"type": "SessionEndedRequest", "reason": reason})

@@ -148,7 +148,7 @@ def test_no_intent_has_a_slot_only_sample_and_the_bedtime_is_asked_for_with_elic
     assert "{time}" in time_slot["samples"]  # the bare answer lives on the slot, for Dialog.ElicitSlot
     dialog = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["interactionModel"]["dialog"]
     assert dialog["delegationStrategy"] == "SKILL_RESPONSE"
-    assert [i["name"] for i in dialog["intents"]] == ["DoseIntent", "SetBedtimeIntent", "SetPreferenceIntent"]
+    assert [i["name"] for i in dialog["intents"]] == ["DoseIntent", "SetBedtimeIntent", "SetPreferenceIntent", "ReminderIntent"]
 
 
 @pytest.mark.parametrize(
@@ -184,7 +184,7 @@ def test_cancelling_a_reminder_and_forgetting_me_never_take_a_bare_cancel_or_sto
         ("i go to bed at half past ten pm", "SetBedtimeIntent", {"time": "22:30"}),
         ("change my bedtime", "SetBedtimeIntent", {}),
         ("i just took my magnesium", "DoseTakenIntent", {}),
-        ("remind me every night", "ReminderIntent", {}),
+        ("remind me every night", "ReminderIntent", {"time": "NI"}),  # "night" is no clock time: the skill asks
         ("stop reminding me", "CancelReminderIntent", {}),
         ("erase everything you know about me", "ForgetMeIntent", {}),
         # Remembering and asking share words; the verb decides.
@@ -435,7 +435,7 @@ def test_launch_and_session_end_fixtures() -> None:
 
 @pytest.mark.parametrize(
     "fixture",
-    ["dose_taken_intent.json", "reminder_intent.json", "cancel_reminder_intent.json", "forget_me_intent.json"],
+    ["dose_taken_intent.json", "cancel_reminder_intent.json", "forget_me_intent.json"],
 )
 def test_slotless_fixtures_carry_no_slots(fixture: str) -> None:
     assert heard(fixture) == {}

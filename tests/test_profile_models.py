@@ -93,6 +93,7 @@ def test_a_new_profile_is_empty_and_current() -> None:
         "started_on": None,
         "last_counted_on": None,
         "reminder_ids": [],
+        "reminder_at": None,
         "paused_step": None,
         "paused_on": None,
         "reminder_claimed_at": None,

@@ -131,7 +131,7 @@ def test_one_turn_against_a_slow_api_is_answered_calmly_within_its_budget(served
     served.has_bedtime("amzn1.ask.account.SLOW", time_zone=None)  # the time zone is asked of the API first
 
     # U: remind me every night
-    said, took = served.ask("amzn1.ask.account.SLOW", intent_request("ReminderIntent"))
+    said, took = served.ask("amzn1.ask.account.SLOW", intent_request("ReminderIntent", time="21:45"))
 
     print(f"\n{trouble} API: the turn was answered in {took:.2f} s")
     assert CALM in said
@@ -150,7 +150,7 @@ def test_other_peoples_answers_are_not_held_up_by_a_hung_api(served: Served) -> 
     still_held_when_answered: dict[str, int] = {}
 
     def remind(person: str) -> None:
-        said, took = served.ask(person, intent_request("ReminderIntent"))
+        said, took = served.ask(person, intent_request("ReminderIntent", time="21:45"))
         assert CALM in said
         reminder_times[person] = took
         still_held_when_answered[person] = served.stub.open_calls
@@ -182,6 +182,6 @@ def test_other_peoples_answers_are_not_held_up_by_a_hung_api(served: Served) -> 
     assert breaker.state == "open" and breaker.refused >= len(people) - breaker.max_in_flight
     served.has_bedtime("amzn1.ask.account.LATECOMER")
     sent = len(served.stub.calls())
-    said, took = served.ask("amzn1.ask.account.LATECOMER", intent_request("ReminderIntent"))
+    said, took = served.ask("amzn1.ask.account.LATECOMER", intent_request("ReminderIntent", time="21:45"))
     print(f"with the circuit open, the next reminder turn was answered in {took:.2f} s")
     assert CALM in said and len(served.stub.calls()) == sent  # failed fast: nothing sent to the hung host

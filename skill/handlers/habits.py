@@ -11,10 +11,10 @@ from ask_sdk_model import Response
 from skill.alexa_errors import ReminderError
 from skill.handlers.base import AGE, ANY, CONDITION, UNIT, Intent, Slot, elicit, health, slot
 from skill.handlers.dose import dose_reply
-from skill.handlers.personal import (PersonalHandler, delete_reminders, reminder_problem, schedule_reminder,
-                                     unsaved_line)
+from skill.handlers.personal import (REMINDER, PersonalHandler, ask_reminder_time, delete_reminders, reminder_problem,
+                                     reminder_time, schedule_reminder, time_from_token, unsaved_line)
 from skill.knowledge import Tier, assess_dose, parse_amount, parse_form
-from skill.knowledge.nights import tonight
+from skill.knowledge.nights import bedtime_from_slot, tonight
 from skill.profile.models import UserProfile
 from skill.speech import Line, Reply, state_of
 from skill.state import Waiting
@@ -190,14 +190,23 @@ class SetPreferenceHandler(PersonalHandler):
 
 
 class ReminderHandler(PersonalHandler):
-    """Serve "remind me every night": a daily reminder at the dose time, in the person's time zone."""
+    """Serve "remind me at nine thirty", "actually make it ten": a daily reminder at the time said, in the
+    person's time zone; with no time said, ask for one (and "yes" to the time suggested takes it)."""
 
-    intent = Intent("ReminderIntent")
-    keys = ("reminder.created", "reminder.text", "reminder.exists", "reminder.permission_card",
-            "reminder.unavailable", "reminder.failed")
+    intent = REMINDER
+    # The answer to "what time?" may be heard as a bedtime ("half nine") or a bare yes to the suggestion.
+    claims = ((REMINDER.name, ANY), ("SetBedtimeIntent", Waiting.REMINDER_TIME), ("AMAZON.YesIntent", Waiting.REMINDER_TIME))
+    keys = ("reminder.created", "reminder.moved", "reminder.text", "reminder.exists", "reminder.permission_card",
+            "reminder.unavailable", "reminder.failed", "reminder.ask_time", "reminder.ask_time_suggest")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return schedule_reminder(self, handler_input, self.services.profile(handler_input))
+        profile = self.services.profile(handler_input)
+        state = state_of(handler_input)
+        suggested = state.then if state.waiting is Waiting.REMINDER_TIME and is_intent_name("AMAZON.YesIntent")(handler_input) else None
+        at = reminder_time(handler_input) or bedtime_from_slot(suggested)
+        if at is None:
+            return ask_reminder_time(self, handler_input, profile)
+        return schedule_reminder(self, handler_input, profile, at)
 
 
 class PermissionResponseHandler(PersonalHandler):
@@ -218,7 +227,11 @@ class PermissionResponseHandler(PersonalHandler):
         payload = request.payload if isinstance(request.payload, dict) else {}
         status = str(payload.get("status") or "NOT_ANSWERED").upper()
         if status == "ACCEPTED":
-            return schedule_reminder(self, handler_input, self.services.profile(handler_input))
+            profile = self.services.profile(handler_input)
+            at = time_from_token(request.token)
+            if at is None:  # a prompt from an older release carried no time: ask for it now
+                return ask_reminder_time(self, handler_input, profile)
+            return schedule_reminder(self, handler_input, profile, at)
         if status == "DENIED":
             return self.voice.respond(handler_input, Reply([Line("reminder.denied")], done=True))
         return reminder_problem(self, handler_input, "no_permission", [])

@@ -8,18 +8,13 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
-from typing import TYPE_CHECKING
-
 from skill.alexa_errors import ReminderError
-from skill.handlers.base import TIME, Handler, Intent, elicit
-from skill.knowledge.nights import Tonight, spoken_time, tonight
+from skill.handlers.base import TIME, Handler, Intent, elicit, slot
+from skill.knowledge.nights import Tonight, bedtime_from_slot, spoken_time, tonight
 from skill.profile.models import UserProfile
 from skill.services import Services
 from skill.speech import Line, Reply, Voice, request_locale, system_of
 from skill.state import Waiting
-
-if TYPE_CHECKING:
-    from skill.alexa_api import NightlyReminders
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +25,8 @@ ASK_FOR_TOKEN = "nightly-reminder"
 CLAIM_SECONDS = 60
 # The bedtime question is asked with Dialog.ElicitSlot for this intent's slot (the ASK dialog model).
 SET_BEDTIME = Intent("SetBedtimeIntent", (TIME,))
+# "Remind me at nine thirty"; with no time said, the time is asked for with Dialog.ElicitSlot.
+REMINDER = Intent("ReminderIntent", (TIME,))
 
 
 class PersonalHandler(Handler):
@@ -62,42 +59,71 @@ def unsaved_line(services: Services, handler_input: HandlerInput) -> list[Line]:
     return [Line("store.unsaved")] if services.unsaved(handler_input) else []
 
 
+def reminder_time(handler_input: HandlerInput) -> str | None:
+    """The reminder time said in this request ("HH:MM", a clock time said without pm read as evening), or None."""
+    return bedtime_from_slot(slot(handler_input, "time")[1])
+
+
+def ask_reminder_time(handler: PersonalHandler, handler_input: HandlerInput, profile: UserProfile,
+                      lead: list[Line] | None = None) -> Response:
+    """Ask what time to remind, eliciting ReminderIntent's time slot.
+
+    With a bedtime saved, the start of the wind-down is offered, and said as a habit the skill suggests,
+    never as a finding: no source sets a time of day (T1). "Yes" takes it (`then` keeps it for one turn).
+    """
+    elicit(handler_input, REMINDER.name, TIME.name)
+    if profile.bedtime:
+        suggested = handler.tonight(handler_input, profile).dose_at.strftime("%H:%M")
+        ask = Line("reminder.ask_time_suggest", {"time": spoken_time(suggested), "bedtime": spoken_time(profile.bedtime)})
+        return handler.voice.respond(handler_input, Reply(list(lead or []), ask=ask, waiting=Waiting.REMINDER_TIME,
+                                                          then=suggested))
+    return handler.voice.respond(handler_input, Reply(list(lead or []), ask=Line("reminder.ask_time"),
+                                                      waiting=Waiting.REMINDER_TIME))
+
+
+def time_from_token(token: str | None) -> str | None:
+    """The reminder time carried through the permission request ("nightly-reminder 21:30"), or None."""
+    name, _, at = (token or "").partition(" ")
+    return bedtime_from_slot(at) if name == ASK_FOR_TOKEN else None
+
+
 def schedule_reminder(
-    handler: PersonalHandler, handler_input: HandlerInput, profile: UserProfile, lead: list[Line] | None = None
+    handler: PersonalHandler, handler_input: HandlerInput, profile: UserProfile, at: str, lead: list[Line] | None = None
 ) -> Response:
-    """Create the nightly reminder, or ask for permission, or explain calmly why not.
+    """Set the nightly reminder at `at` ("HH:MM"), moving one already set; or ask for permission; or explain why not.
 
     One reminder per person, whatever arrives at once: a request first claims the right to create
     it with a versioned write to the profile (only one of several concurrent claims can win), then
-    asks the Reminders API for the skill's reminders and creates one only if there are none.
+    asks the Reminders API for the skill's reminders, deletes any there are (a new time moves the
+    reminder), and creates one.
     """
     services, voice = handler.services, handler.voice
     lines = list(lead or [])
-    if not profile.bedtime:
-        return handler.ask_bedtime(handler_input, then="reminder")
     if services.alexa_api and not has_consent(handler_input):
         # Ask by voice first (Alexa speaks the consent prompt); a card is the fallback if unanswered.
+        # The token carries the time asked for, so the answer to the prompt can set it.
         from ask_sdk_model.interfaces.connections import SendRequestDirective  # where used, as in elicit()
 
         directive = SendRequestDirective(
             name="AskFor",
             payload={"@type": "AskForPermissionsConsentRequest", "@version": "1", "permissionScope": REMINDERS_SCOPE},
-            token=ASK_FOR_TOKEN,
+            token=f"{ASK_FOR_TOKEN} {at}",
         )
         handler_input.response_builder.add_directive(directive)
         return handler_input.response_builder.response
     zone = services.time_zone(handler_input, profile)
-    night = tonight(profile.bedtime, zone, services.clock())
-    at = night.dose_at.strftime("%H:%M")
     claimed_at = int(services.clock().timestamp())
     won = False
 
+    set_before: str | None = None
+
     def claim(latest: UserProfile) -> None:
-        nonlocal won
+        nonlocal won, set_before
         held = latest.reminder_claimed_at
         won = held is None or abs(claimed_at - held) > CLAIM_SECONDS
         if won:
             latest.reminder_claimed_at = claimed_at
+            set_before = latest.reminder_at
 
     services.update(handler_input, claim)
     if not won:
@@ -106,15 +132,18 @@ def schedule_reminder(
         return voice.respond(handler_input, Reply(lines, done=True))
     kept: str | None = None
     problem: ReminderError | None = None
-    existed = False
+    key = "reminder.created"
     try:
         api = services.reminders(handler_input)
         active = [r.token for r in api.skill_reminders() if r.active]
-        if active:
-            existed = True
-            kept = next((t for t in profile.reminder_ids if t in active), active[0])
-            _delete_quietly(api, [t for t in active if t != kept])  # duplicates an older release made
-        else:
+        if active and set_before == at:  # "remind me at nine" again: the one there is kept
+            kept, key = next((t for t in profile.reminder_ids if t in active), active[0]), "reminder.exists"
+            stale = [t for t in active if t != kept]  # duplicates an older release made
+        else:  # a new time replaces the reminder set before
+            stale, key = active, "reminder.moved" if active else "reminder.created"
+        for token in stale:
+            api.delete(token)
+        if kept is None:
             locale = request_locale(handler_input)
             kept = api.create_daily(at=at, time_zone=zone, text=voice.phrase("reminder.text", locale), locale=locale)
     except ReminderError as exc:
@@ -126,23 +155,13 @@ def schedule_reminder(
             latest.reminder_claimed_at = None
         if kept is not None:
             latest.reminder_ids = [kept]
+            latest.reminder_at = at
 
     services.update(handler_input, settle)
     if problem is not None:
         return reminder_problem(handler, handler_input, problem.kind, lines)
-    key = "reminder.exists" if existed else "reminder.created"
     lines.append(Line(key, {"time": spoken_time(at)}))
     return voice.respond(handler_input, Reply(lines, done=True))
-
-
-def _delete_quietly(api: NightlyReminders, tokens: list[str]) -> None:
-    """Delete reminders that should not be there; one that will not go is left for next time."""
-    for token in tokens:
-        try:
-            api.delete(token)
-        except ReminderError as exc:
-            log.warning("extra reminder not deleted: %s", exc.kind)
-            return
 
 
 def reminder_problem(handler: Handler, handler_input: HandlerInput, kind: str, lead: list[Line]) -> Response:

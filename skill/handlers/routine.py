@@ -13,7 +13,7 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import ANY, HEALTH, Intent, request_key, slot
 from skill.handlers.dose import dose_reply
-from skill.handlers.personal import SET_BEDTIME, PersonalHandler, schedule_reminder, unsaved_line
+from skill.handlers.personal import SET_BEDTIME, PersonalHandler, unsaved_line
 from skill.knowledge import Tier, assess_dose, parse_form
 from skill.knowledge.nights import Phase, Tonight, bedtime_from_slot, spoken_time
 from skill.profile.models import UserProfile
@@ -149,8 +149,6 @@ class SetBedtimeHandler(RoutineHandler):
                  *unsaved_line(self.services, handler_input)]  # the store failed: kept for this session only
         if then == "routine":
             return self.start(handler_input, profile, lead=saved)
-        if then == "reminder":
-            return schedule_reminder(self, handler_input, profile, lead=saved)
         return self.voice.respond(handler_input, Reply(saved, done=True))
 
 

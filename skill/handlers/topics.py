@@ -31,6 +31,7 @@ TOPICS: dict[str, tuple[str, Topic | None]] = {
     "TimeToWorkIntent": ("time_to_work", None),
     "WhoItHelpsIntent": ("who_it_helps", None),
     "VitaminDIntent": ("vitamin_d", None),
+    "VitaminDAmountIntent": ("vitamin_d.no_amount", None),  # T6: the sources give no vitamin D amount
     "SleepFactsIntent": ("sleep_facts", None),
     "TimingIntent": ("timing", Topic.TIMING),  # T1-T3: no clock time is a finding
 }
@@ -120,14 +121,20 @@ class DietHandler(Handler):
 class FormAdviceHandler(Handler):
     """Serve "which magnesium is best for cramps": the form for a need, or for sleep in general."""
 
-    intent = Intent("FormAdviceIntent", (NEED, *HEALTH))
-    keys = ("form.advice.general", "compare.pick")
+    intent = Intent("FormAdviceIntent", (NEED, FORM, *HEALTH))
+    keys = ("form.advice.general", "compare.pick", "form.fits", "form.not_named")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         resolved, heard = slot(handler_input, "need")
         advice = advise_form(parse_need(resolved) or parse_need(heard))
         key = f"form.advice.{advice.need.value}" if advice.need else "form.advice.general"
         state = state_of(handler_input)
+        form, _ = _form(handler_input)
+        if form is not None:
+            # "Is citrate good for cramps?": yes or not the one named, then what the sources advise for it.
+            verdict = "form.fits" if form in advice.forms else "form.not_named"
+            return self.voice.respond(handler_input, self.answer(verdict, {"form": form.value}, extra=[Line(key)],
+                                                                 topic=Topic.FORM_ADVICE, dose=DoseAsked(form=form)))
         if state.topic is Topic.COMPARE and state.compared:
             # "Which one's gentler?" right after glycinate and citrate: one of those two, then why.
             return pick_between(self, handler_input, state.compared, advice.forms, key)

@@ -7,7 +7,8 @@ from enum import StrEnum
 
 from skill.values import Frozen
 
-# Take magnesium about 30 to 60 minutes before bed: the reminder and the advice aim at the middle.
+# Where the wind-down starts: a habit the skill suggests, not a finding. No source names a time of day or
+# a number of minutes before bed (T1), so nothing spoken presents this as one.
 DOSE_LEAD = timedelta(minutes=45)
 WINDOW_OPENS = timedelta(minutes=60)
 # Until this hour, "tonight" is still yesterday evening's night.

@@ -104,6 +104,8 @@ class UserProfile(Record):
     # "you already told me tonight" rather than anything that could read as a second dose (T4).
     last_counted_on: date | None = spec(None, description="The last night counted.")
     reminder_ids: list[str] = spec(default_factory=list, description="Alexa reminder tokens.", check=_ids_unique)
+    reminder_at: str | None = spec(None, description="The nightly reminder's time they chose, 24-hour HH:MM.",
+                                   check=_bedtime_is_24h)
     # Where a wind-down was left tonight, so a person who comes back can resume it.
     paused_step: Literal["checkin", "dose", "breathe"] | None = spec(None, description="The step a wind-down paused at.")
     paused_on: date | None = spec(None, description="The night it paused.")
