@@ -51,7 +51,8 @@ DOSE_KEYS = frozenset({
     "dose.upper_limit", "elemental.converted", "routine.dose.yours", "label.if_compound", "dose.general.more",
 })
 # The gate's answers, including those to the screening question ("then ask your doctor or pharmacist").
-SENDS_TO_DOCTOR = ("gate.", "safety.", "symptom.warning", "screen.yes", "screen.unsure")
+# The fallback's first line sends anyone who may have named their health to a doctor or pharmacist (fail closed).
+SENDS_TO_DOCTOR = ("gate.", "safety.", "symptom.warning", "screen.yes", "screen.unsure", "fallback.unheard")
 DONT_KNOW = frozenset({"uncovered", "safety.other", "vitamin_d.no_amount"})
 SCREEN_KEY = "screen.ask"
 EXTRA_DOSE_KEY = "dose.extra_taken"

@@ -274,3 +274,11 @@ def test_a_health_statement_said_alone_keeps_listening_and_gates_what_follows(ta
     # U: how much should I take?   -> the gate's words, in the same session: no figure and no screen needed
     a = talk.ask("DoseIntent")
     assert a.said("gate.medicines") and not a.said("screen.ask") and a.ended
+
+
+def test_what_the_device_could_not_place_still_names_the_doctor_or_pharmacist(talk: Conversation) -> None:
+    # U: i'm on zorbitrex for my thing   (the device could not place it: Fallback)
+    a = talk.ask("AMAZON.FallbackIntent")
+    # A: I didn't catch that. If it was about your health or a medicine, please ask your doctor or
+    #    pharmacist before taking magnesium. I can explain...
+    assert a.said("fallback.unheard", "fallback") and "doctor or pharmacist" in a.speech and not a.ended

@@ -102,13 +102,17 @@ class StartOverHandler(Handler):
 
 
 class FallbackHandler(Handler):
-    """Serve what the model could not place (and any intent with no handler): say what the skill can do."""
+    """Serve what the model could not place (and any intent with no handler): say what the skill can do.
+
+    Fails closed: what was not understood may have been a health statement ("I'm on warfarin" that the
+    device could not place), so the answer says to ask a doctor or pharmacist first, as the gate would.
+    """
 
     claims = (("AMAZON.FallbackIntent", ANY),)
-    keys = ("fallback",)
+    keys = ("fallback", "fallback.unheard")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return self.voice.respond(handler_input, Reply([], ask=Line("fallback")))
+        return self.voice.respond(handler_input, Reply([Line("fallback.unheard")], ask=Line("fallback")))
 
 
 class SessionEndedHandler(Handler):
