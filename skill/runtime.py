@@ -28,13 +28,19 @@ EMPTY_RESPONSE_VERSION = "1.0"
 
 
 def application_id(payload: Any) -> str | None:
-    """The skill id an envelope is addressed to: context.System first, then session (older envelopes)."""
+    """The skill id an envelope is addressed to: context.System's, else session's (older envelopes).
+
+    The session is read only when context.System has no application at all, as `with_system` fills it:
+    ask-sdk checks context.System's id alone, so an application there without a string id is no id
+    (a 400), never a session id that would pass here and fail in the SDK (a 500).
+    """
     for path in (("context", "System", "application"), ("session", "application")):
         node: Any = payload
         for part in path:
             node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict) and isinstance(node.get("applicationId"), str):
-            return str(node["applicationId"])
+        if isinstance(node, dict):
+            found = node.get("applicationId")
+            return found if isinstance(found, str) else None
     return None
 
 

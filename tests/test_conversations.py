@@ -233,6 +233,7 @@ def test_session_ended_says_nothing(talk: Conversation) -> None:
 
 
 def test_start_over_forgets_the_thread_but_not_a_health_mention(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("FormInfoIntent", form="glycinate:glycinate")
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask("AMAZON.StartOverIntent")
@@ -267,13 +268,20 @@ def test_in_a_conversation_the_person_opened_a_complete_answer_asks_what_next(ta
     assert a.said("time_to_work", "anything_else") and not a.ended
 
 
-def test_a_health_statement_said_alone_keeps_listening_and_gates_what_follows(talk: Conversation) -> None:
-    # U: (one-shot) I take warfarin   A: ...ask your pharmacist or doctor first. What would you like to ask?
+def test_a_health_statement_said_alone_is_answered_and_the_next_session_is_screened(talk: Conversation) -> None:
+    # U: (one-shot) I take warfarin   A: ...ask your pharmacist or doctor first.  (a complete answer: the end)
     a = talk.ask("SafetyIntent", condition="medicines:warfarin")
-    assert a.said("safety.medicines", "ask_next") and not a.ended
-    # U: how much should I take?   -> the gate's words, in the same session: no figure and no screen needed
-    a = talk.ask("DoseIntent")
-    assert a.said("gate.medicines") and not a.said("screen.ask") and a.ended
+    assert a.said("safety.medicines") and a.ended
+    # U: (a new session) how much should I take?   A: a quick check...   U: yes, warfarin   A: the gate's words
+    assert talk.ask("DoseIntent").keys == ["screen.ask"]
+    assert talk.ask("AMAZON.YesIntent").said("screen.yes")
+
+
+def test_in_a_conversation_a_health_statement_gates_what_follows(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium
+    assert not talk.ask("SafetyIntent", condition="medicines:warfarin").ended  # U: I take warfarin
+    a = talk.ask("DoseIntent")  # U: how much should I take?   -> the gate's words: no figure, no screen needed
+    assert a.said("gate.medicines") and not a.said("screen.ask")
 
 
 def test_what_the_device_could_not_place_still_names_the_doctor_or_pharmacist(talk: Conversation) -> None:

@@ -220,6 +220,7 @@ def test_two_capsules_asks_what_each_holds_and_the_total_goes_through_the_gate(t
 
 
 def test_two_capsules_for_someone_on_medicines_is_gated_before_any_question(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("SafetyIntent", condition="medicines:lisinopril")
     a = talk.ask_screened("DoseIntent", count="2")
     assert a.said("gate.medicines") and not a.said("dose.per_capsule")

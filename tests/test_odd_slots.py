@@ -23,6 +23,7 @@ def test_an_odd_value_in_any_slot_gets_an_answer_not_an_apology(talk: Conversati
 
 def test_a_condition_resolution_without_its_value_gates_the_rest_of_the_session(talk: Conversation) -> None:
     # U: I have kidney disease   (the resolution came back with no value object)
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     request = intent_request("SafetyIntent", condition="kidney:kidney disease")
     authority = request["intent"]["slots"]["condition"]["resolutions"]["resolutionsPerAuthority"][0]
     authority["values"] = [{}]

@@ -31,13 +31,14 @@ from hypothesis import strategies as st
 from skill.settings import Settings
 from skill.web import create_app
 from tests.alexa_api_stub import AlexaApiStub
-from tests.conversation import envelope, intent_request
+from tests.conversation import SKILL_ID, envelope, intent_request
 
 # Some intents call the Alexa APIs at the request's apiEndpoint; every call goes to this loopback
 # stand-in instead of api.amazonalexa.com (tests use no network).
 ALEXA_API = AlexaApiStub().start()
 atexit.register(ALEXA_API.stop)
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "requests"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "requests"
 MODEL = Path(__file__).resolve().parent.parent / "interaction_model" / "interactionModels" / "custom" / "en-US.json"
 
 
@@ -75,7 +76,9 @@ SERIALIZER = DefaultSerializer()
 _DATA_DIR = tempfile.TemporaryDirectory(prefix="bedtime-props-")
 atexit.register(_DATA_DIR.cleanup)  # explicit, so even a run that deselects every test leaves nothing behind
 APP = create_app(
-    Settings(_env_file=None, verify_signature=False, persistence="none", data_dir=Path(_DATA_DIR.name), alexa_api=False, seed=7)
+    # With the skill id set, as in production: the application id check runs on every fuzzed envelope.
+    Settings(_env_file=None, verify_signature=False, persistence="none", data_dir=Path(_DATA_DIR.name), alexa_api=False, seed=7,
+             skill_id=SKILL_ID)
 )
 
 
@@ -300,6 +303,68 @@ FAST = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCh
 @given(payload=mutated_fixture())
 def test_a_mutated_fixture_gets_a_valid_answer_or_a_400(client: FlaskClient, payload: Any) -> None:
     send(client, payload)
+
+
+@st.composite
+def odd_application(draw: st.DrawFn) -> Any:
+    """A real fixture whose application id, in context.System and in the session, is missing or odd."""
+    doc = json.loads(json.dumps(draw(st.sampled_from(FIXTURE_ENVELOPES))))
+    for holder in (doc.get("context", {}).get("System", {}), doc.get("session") or {}):
+        choice = draw(st.sampled_from(["drop", "odd", "keep"]))
+        if choice == "drop":
+            holder.pop("application", None)
+        elif choice == "odd":
+            holder["application"] = draw(st.one_of(json_value, st.fixed_dictionaries({"applicationId": json_value})))
+    return doc
+
+
+@FAST
+@given(payload=odd_application())
+def test_a_missing_or_odd_application_id_gets_a_400_never_a_500(client: FlaskClient, payload: Any) -> None:
+    send(client, payload)
+
+
+def _lambda_entry() -> Any:
+    """The Lambda entry module, imported as the runtime imports it (settings from the environment)."""
+    import importlib.util
+    import os
+
+    names = {"BEDTIME_PERSISTENCE": "none", "BEDTIME_ALEXA_API": "false", "BEDTIME_SKILL_ID": SKILL_ID,
+             "BEDTIME_DATA_DIR": _DATA_DIR.name}
+    before = {k: os.environ.get(k) for k in names}
+    os.environ.update(names)
+    try:
+        spec = importlib.util.spec_from_file_location("lambda_function_fuzzed", ROOT / "lambda" / "lambda_function.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def lambda_entry() -> Any:
+    return _lambda_entry()
+
+
+@FAST
+@given(payload=st.one_of(mutated_fixture(), odd_application()))
+def test_the_lambda_entry_answers_or_refuses_every_mutated_envelope(lambda_entry: Any, payload: Any) -> None:
+    # Lambda has no status code: a refused envelope is a BadEnvelope (the invocation fails with its reason,
+    # as a 400 does over HTTP); anything else must be a response Alexa would accept. Never another error.
+    from skill.runtime import BadEnvelope
+
+    try:
+        answer = lambda_entry.lambda_handler(payload, None)
+    except BadEnvelope:
+        return
+    raw = json.dumps(answer).encode()
+    check_answer(200, raw, sent=json.dumps(payload, default=str).encode(), payload=payload)
 
 
 @settings(max_examples=150, deadline=None)

@@ -118,6 +118,7 @@ def test_a_question_mid_routine_leaves_it_and_yes_does_not_jump_ahead(night: Con
 
 
 def test_a_condition_named_tonight_gates_the_routine_dose(night: Conversation) -> None:
+    night.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     night.ask("SetBedtimeIntent", time="22:30")
     night.ask("SafetyIntent", condition="pregnancy:pregnant")
     night.ask("WindDownIntent")
@@ -176,11 +177,13 @@ def test_a_form_saved_alone_asks_for_the_amount_and_the_bare_answer_is_kept(nigh
 
 
 def test_the_amount_answered_to_that_question_still_meets_the_gate(night: Conversation) -> None:
+    night.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     night.ask_screened("SetPreferenceIntent", form="glycinate:glycinate")
     a = night.ask_screened("SetPreferenceIntent", amount="1200")
     assert a.said("preference.saved.both", "gate.over_800", "disclaimer")
     # Someone who named their health is never asked for an amount to keep: the gate speaks instead.
     night.ask("AMAZON.StopIntent")
+    night.launch()  # U: open bedtime magnesium   U: I'm on dialysis   U: remember I take citrate
     night.ask("SafetyIntent", condition="kidney:dialysis")
     a = night.ask_screened("SetPreferenceIntent", form="citrate:citrate")
     assert a.said("gate.kidney") and not a.said("preference.ask_amount")

@@ -54,6 +54,7 @@ def test_a_condition_said_earlier_gates_every_later_dose_answer_in_the_session(t
 
 
 def test_a_condition_is_forgotten_when_the_session_ends_and_never_persisted(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     assert talk.attributes["conditions"] == ["kidney"]
     talk.ask("AMAZON.StopIntent")
@@ -178,6 +179,7 @@ def test_how_much_actual_magnesium_is_that_converts_the_label_just_read(talk: Co
 
 def test_is_it_safe_for_her_answers_for_what_was_said_about_her(talk: Conversation) -> None:
     # U: my mom's on dialysis   U: what's glycinate   U: is magnesium safe for her  -> the kidney answer
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("SafetyIntent", condition="kidney:dialysis")
     talk.ask("FormInfoIntent", form="glycinate:glycinate")
     assert talk.ask("SafetyIntent").said("safety.kidney")
@@ -223,6 +225,7 @@ def test_capsules_counted_after_a_per_capsule_label_are_weighed_when_past_the_li
 
 
 def test_several_conditions_are_all_named(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium (a conversation, not a one-shot)
     talk.ask("SafetyIntent", condition="kidney:kidney disease")
     a = talk.ask_screened("DoseIntent", amount="900", unit="mg:milligrams", condition="medicines:pills")
     assert a.said("gate.kidney", "gate.medicines", "gate.over_800")

@@ -244,22 +244,18 @@ class Handler(AbstractRequestHandler):
     def state(self, handler_input: HandlerInput) -> State:
         return state_of(handler_input)
 
-    def answer(self, key: str, params: dict | None = None, *, extra: list[Line] | None = None, listen: bool = False,
-               offer: bool = True, **context: object) -> Reply:
+    def answer(self, key: str, params: dict | None = None, *, extra: list[Line] | None = None, offer: bool = True,
+               **context: object) -> Reply:
         """A short answer that offers its details when the content has them, else is done (`Reply.done`).
 
         At night a complete answer is the end of a one-shot request: asking "anything else?" keeps a sleepy
         person talking. Details are offered only where the content has them; `offer=False` offers them
-        only in a conversation the person opened (an answer that is whole without them). `listen` keeps
-        the session open where the person has plainly not finished: they told us about their health and
-        have yet to ask what they came to ask, and that mention must gate the question that follows.
+        only in a conversation the person opened (an answer that is whole without them).
         """
         lines = [Line(key, params or {})] + (extra or [])
         more = f"{key}.more" if f"{key}.more" in self.voice.catalog else None
         if more is not None and offer:
             reply = Reply(lines, ask=Line("offer_more"), more=more)
-        elif listen:
-            reply = Reply(lines, ask=Line("ask_next"))
         else:
             reply = Reply(lines, done=True, more=more)
         return replace(reply, **context) if context else reply  # type: ignore[arg-type]

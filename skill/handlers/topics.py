@@ -226,7 +226,7 @@ class SafetyHandler(Handler):
         said_before = next((c for c in Condition if c in state.health), None)
         about = condition or said_before
         if about is not None:
-            return self.voice.respond(handler_input, self.answer(f"safety.{about.value}", topic=Topic.SAFETY, listen=True))
+            return self.voice.respond(handler_input, self.answer(f"safety.{about.value}", topic=Topic.SAFETY))
         return self.voice.respond(handler_input, self.answer("safety.general", topic=Topic.SAFETY))
 
 
@@ -344,7 +344,7 @@ class WhatAboutHandler(Handler):
         if state.topic is Topic.DOSE or amount is not None:
             return continue_dose(self, handler_input, follow_up=True)
         if condition is not None:
-            return self.voice.respond(handler_input, self.answer(f"safety.{condition.value}", topic=Topic.SAFETY, listen=True))
+            return self.voice.respond(handler_input, self.answer(f"safety.{condition.value}", topic=Topic.SAFETY))
         if need is not None and state.topic is Topic.COMPARE and state.compared:
             # "and which one for sleep then" right after two forms were compared: one of those two.
             return pick_between(self, handler_input, state.compared, advise_form(need).forms, f"form.advice.{need.value}")
