@@ -290,3 +290,19 @@ def test_what_the_device_could_not_place_still_names_the_doctor_or_pharmacist(ta
     # A: I didn't catch that. If it was about your health or a medicine, please ask your doctor or
     #    pharmacist before taking magnesium. I can explain...
     assert a.said("fallback.unheard", "fallback") and "doctor or pharmacist" in a.speech and not a.ended
+
+
+def test_more_than_800_already_taken_holds_for_the_rest_of_the_conversation(talk: Conversation) -> None:
+    talk.launch()  # U: open bedtime magnesium
+    # U: I already take 1000 mg of magnesium a day   A: above 800: only with a doctor's guidance
+    assert talk.ask_screened("DoseIntent", amount="1000", unit="mg:milligrams").said("gate.over_800")
+    # U: can I take another 200 tonight?   -> 1200 in the day: the gate's words again, never "carry on as usual"
+    a = talk.ask("MissedDoseIntent", amount="200")
+    assert a.said("gate.over_800", "missed.too_much") and not a.said("missed") and "1200" in a.speech
+
+
+def test_okay_to_the_bedtime_question_asks_again_rather_than_dropping_the_routine(talk: Conversation) -> None:
+    assert talk.ask("WindDownIntent").said("routine.ask_bedtime")  # A: what time do you usually go to bed?
+    a = talk.ask("AMAZON.YesIntent")  # U: okay
+    assert a.said("routine.bedtime_unclear") and not a.ended
+    assert talk.ask("SetBedtimeIntent", time="22:30").said("routine.bedtime_saved", "routine.checkin")

@@ -127,9 +127,13 @@ class WindDownHandler(RoutineHandler):
 
 
 class SetBedtimeHandler(RoutineHandler):
-    """Serve "my bedtime is ten thirty", and the answer to "what time do you go to bed?"."""
+    """Serve "my bedtime is ten thirty", and the answer to "what time do you go to bed?".
+
+    "Okay" or "yes" to that question names no time: it is asked again, so the routine is not dropped.
+    """
 
     intent = SET_BEDTIME
+    claims = ((SET_BEDTIME.name, ANY), ("AMAZON.YesIntent", Waiting.BEDTIME))
     keys = ("routine.bedtime_unclear", "routine.bedtime_saved")
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -139,7 +143,8 @@ class SetBedtimeHandler(RoutineHandler):
         then = state.then if state.waiting is Waiting.BEDTIME else None
         if bedtime is None:
             # "change my bedtime", or a time too vague to keep: ask for it, as the dialog model intends.
-            key = "routine.bedtime_unclear" if heard else "routine.ask_bedtime"
+            unclear = heard or request_key(handler_input) == "AMAZON.YesIntent"
+            key = "routine.bedtime_unclear" if unclear else "routine.ask_bedtime"
             return self.ask_bedtime(handler_input, then or "", key=key)
         profile = self.services.profile(handler_input)
         profile.bedtime = bedtime
