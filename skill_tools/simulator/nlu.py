@@ -87,7 +87,7 @@ BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
     "AMAZON.YesIntent": ("yes", "yeah", "yep", "yup", "sure", "yes please", "ok", "okay", "please do",
                          "go ahead", "sounds good", "of course", "alright", "yes i would", "why not", "definitely"),
     "AMAZON.NoIntent": ("no", "nope", "nah", "no thanks", "no thank you", "not now", "not really",
-                        "no i'm good", "i'm fine", "maybe later", "no i don't"),
+                        "no i'm good", "i'm fine", "no i don't"),
     "AMAZON.RepeatIntent": ("repeat", "repeat that", "say that again", "what did you say", "again",
                             "can you repeat that", "come again", "pardon", "one more time", "i didn't catch that",
                             "what was that", "sorry what", "say it again", "what was the last bit", "huh what"),
