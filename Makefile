@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check bench loadtest attack lambda-zip lint model clean
+.PHONY: run test test-fast check bench loadtest attack lambda-zip lint model clean
 
 # The venv is rebuilt only when the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -18,6 +18,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
+
+# The in-process tests only: no subprocess, server, pip, Lambda zip or browser (those are marked slow).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 # Static checks: ruff (pyflakes and pycodestyle rules) and mypy over the runtime and the tools.
 check: $(STAMP)
@@ -38,11 +42,15 @@ attack: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/bedtime-skill lint
 
-# Regenerate the interaction model and the sample request fixtures from the handlers' declarations
-# and content/<locale>/samples.toml (a test fails when the checked-in copies drift).
+# The one regeneration step after any change to content, samples or a handler's declared intent: the
+# compiled content, the interaction model and the sample request fixtures (a test fails when the
+# checked-in copies drift), then which generated files changed (they are marked in .gitattributes).
+GENERATED := skill/content/compiled interaction_model/interactionModels tests/fixtures/requests
 model: $(STAMP)
+	$(BIN)/python -m skill.content
 	$(BIN)/python -m skill_tools.model
 	$(BIN)/python -m skill_tools.fixtures
+	@git status --short -- $(GENERATED) 2>/dev/null | sed 's/^/changed: /' || true
 
 # A deployable Lambda zip in dist/: the handler, the skill package (no web stack) and its dependencies
 # as Lambda wheels (lambda/requirements.txt). `ask deploy` builds the same zip through hooks/build.sh.

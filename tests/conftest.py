@@ -20,6 +20,29 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "requests"
 
 
+# `make test-fast` skips these (`-m "not slow"`): tests that start processes or servers, build or pip-install
+# the package, drive a browser, train the device-mode models or score whole phrase-bank halves. `make test`
+# and CI run everything.
+SLOW_MODULES = frozenset({
+    "test_attack", "test_bench_smoke", "test_console_browser", "test_installed_copy", "test_lambda",
+    "test_lambda_imports", "test_loadtest", "test_server", "test_slow_alexa_api", "test_device_nlu",
+    "test_phrasebank", "test_gate_grid", "test_cli", "test_healthz", "test_deploy_stack", "test_deploy_manifest",
+    "test_settings_readers", "test_cert_fetch", "test_same_instant", "test_dynamo_store",
+})
+SLOW_TESTS = frozenset({
+    "test_example_phrases_are_things_the_model_understands", "test_the_model_passes_the_linter",
+    "test_the_projects_real_package_passes", "test_cross_validated_accuracy_on_the_real_model_is_high_and_the_threshold_fits",
+    "test_conversations_hop_between_the_workers_of_a_real_server",
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+        if module in SLOW_MODULES or getattr(item, "originalname", item.name) in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for a test: verification off, data in a temp dir, no environment leaking in."""
