@@ -234,12 +234,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The core install is the runtime only; each tool's own dependencies come with an extra (pyproject.toml).
+EXTRAS = {"sklearn": "tools", "jellyfish": "tools", "flask": "web", "gunicorn": "web", "gevent": "web",
+          "cryptography": "web", "certifi": "web", "boto3": "dynamodb", "ask_sdk_dynamodb": "dynamodb"}
+
+
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("BEDTIME_LOG_LEVEL", "WARNING"), stream=sys.stderr)
     try:
         return int(args.func(args, out or sys.stdout))
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"bedtime-skill: this command needs {exc.name}: pip install 'bedtime-magnesium-skill[{extra}]'",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # piped into `head`: the reader has all it wanted

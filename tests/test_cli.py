@@ -116,3 +116,22 @@ def test_serve_accepting_any_skill_starts_and_warns_loudly(tmp_path: Path) -> No
     warnings = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     loud = [w for w in warnings if w["level"] == "WARNING" and "ANY skill" in w["msg"]]
     assert len(loud) == 1
+
+
+def test_the_core_install_is_the_runtime_and_each_tool_names_its_extra(monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import tomllib
+
+    from skill_tools import cli
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = {dep.split(">")[0].split("=")[0].split("[")[0].strip().lower() for dep in project["dependencies"]}
+    assert not core & {"scikit-learn", "jellyfish", "flask", "gevent", "gunicorn", "boto3"}, core
+
+    # `bedtime-skill ask` on a core install: the resolver's stack is missing; one line names the extra.
+    def without_the_tools(args: object, out: object) -> int:
+        raise ModuleNotFoundError("No module named 'sklearn'", name="sklearn")
+
+    monkeypatch.setattr(cli, "cmd_ask", without_the_tools)
+    assert cli.main(["ask", "hello"]) == 2
+    assert "pip install 'bedtime-magnesium-skill[tools]'" in capsys.readouterr().err
