@@ -75,6 +75,11 @@ class Settings(Record):
     verify_signature: bool = spec(
         True, description="Check Alexa's request signature and timestamp. Off only for tests and local use."
     )
+    allowed_hosts: str | None = spec(
+        None, description="With verification off: Host names besides loopback that /alexa and the console answer "
+        "(comma-separated). Any other Host or Origin gets HTTP 403 (no DNS rebinding into a local store).",
+        check=_blank_is_none,
+    )
     locale: str = spec("en-US", description="The content locale the skill speaks.")
     data_dir: Path = spec(Path("var"), description="Where the SQLite store lives.")
     persistence: Literal["sqlite", "dynamodb", "none"] = spec(

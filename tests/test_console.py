@@ -493,3 +493,15 @@ def test_the_console_refuses_to_attach_to_a_verifying_app(tmp_path: Path) -> Non
 def test_the_alexa_endpoint_still_works_beside_the_console(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/alexa").status_code == 405
+
+
+def test_the_console_answers_only_this_machine(client: FlaskClient) -> None:
+    # A page on another site, or a name rebound to 127.0.0.1, must not drive a developer's console.
+    ok = client.post("/console/say", json={"text": "how long does it take"},
+                     headers={"Host": "127.0.0.1:5000", "Origin": "http://127.0.0.1:5000"})
+    assert ok.status_code == 200
+    rebound = client.post("/console/say", json={"text": "forget me"}, headers={"Host": "attacker.example:5000"})
+    assert rebound.status_code == 403 and rebound.get_json() == {"error": "host not allowed"}
+    cross = client.post("/console/say", json={"text": "forget me"},
+                        headers={"Host": "localhost:5000", "Origin": "http://attacker.example"})
+    assert cross.status_code == 403 and cross.get_json() == {"error": "origin not allowed"}

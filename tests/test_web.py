@@ -202,3 +202,21 @@ def test_a_captured_request_can_be_replayed_and_names_no_one(
     out = io.StringIO()
     assert main(["request", str(saved)], out=out) == 0
     assert "300 milligrams a day" in json.loads(out.getvalue())["response"]["outputSpeech"]["ssml"]
+
+
+def test_with_verification_off_only_this_machine_is_answered(tmp_path: Path) -> None:
+    """#23 item 8: a foreign Host (DNS rebinding) or Origin gets 403 while nothing proves a request is Alexa's."""
+    settings = Settings(_env_file=None, verify_signature=False, persistence="none", data_dir=tmp_path, alexa_api=False,
+                        allowed_hosts="dev.box.internal")
+    client = create_app(settings).test_client()
+    body = json.dumps(envelope(intent_request("TimeToWorkIntent")))
+    ok = client.post("/alexa", data=body, content_type="application/json", headers={"Host": "127.0.0.1:5000"})
+    assert ok.status_code == 200
+    assert client.post("/alexa", data=body, content_type="application/json",
+                       headers={"Host": "dev.box.internal:5000"}).status_code == 200  # a configured name
+    foreign = client.post("/alexa", data=body, content_type="application/json", headers={"Host": "attacker.example"})
+    assert foreign.status_code == 403 and foreign.get_json() == {"error": "host not allowed"}
+    posted = client.post("/alexa", data=body, content_type="application/json",
+                         headers={"Host": "localhost:5000", "Origin": "https://attacker.example"})
+    assert posted.status_code == 403 and posted.get_json() == {"error": "origin not allowed"}
+    assert client.get("/healthz", headers={"Host": "attacker.example"}).status_code == 403

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -41,6 +42,17 @@ def json_response(data: Any, status: int = 200) -> Response:
 def error(status: int, reason: str) -> Response:
     """Every error a client sees: JSON with a short reason, never a stack trace."""
     return json_response({"error": reason}, status)
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header, without its port: "localhost:5000" -> "localhost", "[::1]:5000" -> "::1"."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def refuse(status: int, reason: str) -> Response:
@@ -154,6 +166,21 @@ def create_app(
     app.extensions["bedtime"] = {"settings": settings, "runner": runner, "verifier": verifier}
 
     app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
+
+    if verifier is None:
+        # Nothing proves a request came from Alexa, so only this machine may ask: a web page elsewhere
+        # could otherwise reach a developer's local store by DNS rebinding (a foreign name resolving to
+        # 127.0.0.1) or by posting from its own origin.
+        allowed = LOOPBACK_HOSTS | {h.strip().lower() for h in (settings.allowed_hosts or "").split(",") if h.strip()}
+
+        @app.before_request
+        def only_this_machine() -> Response | None:
+            if host_name(request.host) not in allowed:
+                return refuse(403, "host not allowed")
+            origin = request.headers.get("Origin")
+            if origin is not None and (urlsplit(origin).hostname or "") not in allowed:
+                return refuse(403, "origin not allowed")
+            return None
 
     @app.post("/alexa")
     def alexa() -> Any:
