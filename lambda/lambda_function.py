@@ -24,6 +24,9 @@ _runner = SkillRunner(build_skill(_settings, persistence=make_persistence_adapte
 
 
 _log = logging.getLogger("skill.lambda")
+if not _settings.skill_id:
+    # Without it any skill's requests are answered, and SkillDisabled events delete nothing.
+    _log.warning("BEDTIME_SKILL_ID is not set: requests for any skill are answered; SkillDisabled deletes nothing")
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def build_skill(
     builder.add_request_handler(Router(handlers))
     # Request types that are not the person talking (events, player requests, name-free queries):
     # no router claim covers them, so they come after it.
-    for request_handler in (can_fulfill.CanFulfillHandler(), events.SkillDisabledHandler(),
+    for request_handler in (can_fulfill.CanFulfillHandler(), events.SkillDisabledHandler(settings.skill_id),
                             events.ExceptionEncounteredHandler(), events.QuietRequestHandler()):
         builder.add_request_handler(request_handler)
     builder.add_exception_handler(events.QuietErrorHandler())  # requests that take no speech: no apology

@@ -196,7 +196,18 @@ def remember_a_preference(runner: SkillRunner, user_id: str = USER) -> None:
 
 @pytest.fixture
 def runner(settings: Settings, store: SqlitePersistenceAdapter) -> SkillRunner:
-    return SkillRunner(build_skill(settings, persistence=store))
+    """The skill with its id configured, as deployed: only then is a SkillDisabled event honoured."""
+    return SkillRunner(build_skill(settings.model_copy(update={"skill_id": SKILL_ID}), persistence=store))
+
+
+def test_without_a_skill_id_a_disable_deletes_nothing_and_says_why(settings: Settings, store: SqlitePersistenceAdapter,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    # Nothing proves the event is this skill's: another skill's SkillDisabled must not delete a row here.
+    runner = SkillRunner(build_skill(settings, persistence=store))
+    remember_a_preference(runner)
+    answer = runner.invoke(load(EVENTS / "AlexaSkillEvent.SkillDisabled.json"))
+    assert answer["response"] == {} and rows(store.path) == 1
+    assert any(r.levelno == logging.WARNING and "BEDTIME_SKILL_ID" in r.getMessage() for r in caplog.records)
 
 
 def test_disabling_the_skill_deletes_that_persons_row(runner: SkillRunner, store: SqlitePersistenceAdapter) -> None:
@@ -247,7 +258,7 @@ def test_a_store_failure_on_disable_is_logged_and_answered_empty(
     settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     broken = BrokenStore(tmp_path / "broken.sqlite3")
-    answer = SkillRunner(build_skill(settings, persistence=broken)).invoke(
+    answer = SkillRunner(build_skill(settings.model_copy(update={"skill_id": SKILL_ID}), persistence=broken)).invoke(
         load(EVENTS / "AlexaSkillEvent.SkillDisabled.json"))
     broken.close()
     # A real failure: an ERROR line for the operator, and still no speech to an event nobody hears.

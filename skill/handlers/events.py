@@ -61,10 +61,18 @@ class SkillDisabledHandler(EventHandler):
     reminders API call is made (and the event's token could not make one).
     """
 
+    def __init__(self, skill_id: str | None = None) -> None:
+        # Without a configured skill id nothing proves the event is this skill's (ask-sdk checks the id only
+        # when one is set), so another skill's SkillDisabled could delete a row: nothing is deleted then.
+        self.skill_id = skill_id
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return get_request_type(handler_input) == "AlexaSkillEvent.SkillDisabled"
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        if self.skill_id is None:
+            log.warning("skill disabled, but BEDTIME_SKILL_ID is not set: nothing deleted (set it to honour the event)")
+            return empty(handler_input)
         status = persistence_status(handler_input)
         if status == "PERSISTED":
             log.info("skill disabled; Alexa keeps the user id, so the profile is kept")
