@@ -69,8 +69,13 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
             page.goto(console_url)
             expect(page).to_have_title("Bedtime Magnesium · developer console")
 
-            # U: how much magnesium should i take  (typed, then Enter)
+            # U: open bedtime magnesium  (a conversation: complete answers ask what next instead of ending)
             box = page.get_by_label("What you say to the speaker")
+            box.fill("open bedtime magnesium")
+            box.press("Enter")
+            expect(page.locator(".turn .intent").last).to_have_text("LaunchRequest")
+
+            # U: how much magnesium should i take  (typed, then Enter)
             box.fill("how much magnesium should i take")
             box.press("Enter")
 

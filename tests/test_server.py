@@ -187,3 +187,33 @@ def test_a_worker_freezes_what_its_app_holds_so_the_collector_stops_walking_it()
     finally:
         gc.unfreeze()  # give the test process its generations back
 
+
+
+def test_a_clean_stop_prints_no_traceback(tmp_path: Path) -> None:
+    """#23 item 9: SIGTERM (gunicorn's graceful stop) used to print two "Exception ignored" tracebacks per stop,
+    logging's handler cleanup reaching gevent's threading after gevent had gone."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEDTIME_")} | {
+        "PYTHONPATH": str(ROOT), "BEDTIME_VERIFY_SIGNATURE": "false", "BEDTIME_PERSISTENCE": "none",
+        "BEDTIME_DATA_DIR": str(tmp_path / "data"), "BEDTIME_ALEXA_API": "false", "BEDTIME_LOG_LEVEL": "INFO",
+    }
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "skill_tools.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    try:
+        for _ in range(300):
+            if _healthy(port):
+                break
+            assert process.poll() is None, _tail(log_path)
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"the server did not come up:\n{_tail(log_path)}")
+    finally:
+        _stop(process)
+    printed = log_path.read_text(encoding="utf-8", errors="replace")
+    assert process.returncode == 0, printed[-2000:]
+    assert "serving http://127.0.0.1" in printed
+    assert "Traceback" not in printed and "Exception ignored" not in printed, printed[-2000:]

@@ -36,6 +36,22 @@ class Limits:
     max_body_bytes: int = _default("max_body_bytes")
 
 
+def _close_logging(server: Any, worker: Any) -> None:
+    """gunicorn's worker_exit hook: close the worker's log handlers while gevent still runs.
+
+    Otherwise logging drops them at interpreter teardown, through gevent's patched threading after
+    gevent's module is gone: two "Exception ignored ... TypeError" tracebacks on every clean stop.
+    """
+    import logging
+
+    logging.shutdown()  # flush and close every handler, as interpreter exit would
+    # Each handler ever made is in this list through a weakref whose callback takes logging's lock when
+    # the handler is freed; at teardown that lock is gevent's, gone by then. Closed handlers need no
+    # callback, so the refs are dropped here, while the process can still take the lock.
+    with logging._lock:  # type: ignore[attr-defined]
+        logging._handlerList.clear()  # type: ignore[attr-defined]
+
+
 def gunicorn_options(
     host: str,
     port: int,
@@ -71,6 +87,7 @@ def gunicorn_options(
         "header_timeout": header,
         "body_timeout": body_timeout if body_timeout is not None else _default("body_timeout"),
         "max_body_bytes": max_body_bytes or _default("max_body_bytes"),
+        "worker_exit": _close_logging,
     }
 
 
