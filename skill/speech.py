@@ -396,8 +396,8 @@ class Voice:
         if isinstance(heard, set) and heard and not any(line.key.startswith(_ANSWERS_HEALTH) for line in reply.lines):
             # "I'm pregnant, which form is best?": the answer, then what the gate says for that mention.
             reply = replace(reply, lines=[*reply.lines, *(Line(f"gate.{gate.value}") for gate in safety_gate(heard))])
-        reply, held = self._screened(reply, state_of(handler_input))
         state = state_of(handler_input)
+        reply, held = self._screened(reply, state)
         if getattr(handler_input.request_envelope.request, "object_type", None) == "LaunchRequest":
             state = replace(state, conversing=True)
         if reply.done and reply.ask is None:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,24 +30,25 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "requests" / "time_to_work_intent.json"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    tmp = tmp_path_factory.mktemp("serve")
+@contextmanager
+def serving(tmp: Path, workers: int = 1, **env: str) -> Iterator[tuple[int, Path, subprocess.Popen[bytes]]]:
+    """`bedtime-skill serve` on a free loopback port, verification off; stopped with SIGTERM on leaving.
+
+    Yields the port, the file its output goes to and the process (its return code is set once stopped).
+    """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BEDTIME_")} | {
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BEDTIME_")} | {
         "PYTHONPATH": str(ROOT),
         "BEDTIME_VERIFY_SIGNATURE": "false",
-        "BEDTIME_PERSISTENCE": "sqlite",
         "BEDTIME_DATA_DIR": str(tmp / "data"),
         "BEDTIME_ALEXA_API": "false",
-        "BEDTIME_HEADER_TIMEOUT": "1",
-        "BEDTIME_BODY_TIMEOUT": "1",
-    }
+    } | env
     log_path = tmp / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "skill_tools.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "skill_tools.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)],
+            cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     try:
         for _ in range(300):
@@ -56,9 +58,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
             time.sleep(0.1)
         else:
             pytest.fail(f"the server did not come up:\n{_tail(log_path)}")
-        yield port
+        yield port, log_path, process
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    with serving(tmp_path_factory.mktemp("serve"), BEDTIME_PERSISTENCE="sqlite", BEDTIME_HEADER_TIMEOUT="1",
+                 BEDTIME_BODY_TIMEOUT="1") as (port, _, _):
+        yield port
 
 
 def genuine(port: int) -> tuple[int, dict[str, Any]]:
@@ -192,27 +201,8 @@ def test_a_worker_freezes_what_its_app_holds_so_the_collector_stops_walking_it()
 def test_a_clean_stop_prints_no_traceback(tmp_path: Path) -> None:
     """#23 item 9: SIGTERM (gunicorn's graceful stop) used to print two "Exception ignored" tracebacks per stop,
     logging's handler cleanup reaching gevent's threading after gevent had gone."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BEDTIME_")} | {
-        "PYTHONPATH": str(ROOT), "BEDTIME_VERIFY_SIGNATURE": "false", "BEDTIME_PERSISTENCE": "none",
-        "BEDTIME_DATA_DIR": str(tmp_path / "data"), "BEDTIME_ALEXA_API": "false", "BEDTIME_LOG_LEVEL": "INFO",
-    }
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "skill_tools.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-    try:
-        for _ in range(300):
-            if _healthy(port):
-                break
-            assert process.poll() is None, _tail(log_path)
-            time.sleep(0.1)
-        else:
-            pytest.fail(f"the server did not come up:\n{_tail(log_path)}")
-    finally:
-        _stop(process)
+    with serving(tmp_path, workers=2, BEDTIME_PERSISTENCE="none", BEDTIME_LOG_LEVEL="INFO") as (_, log_path, process):
+        pass
     printed = log_path.read_text(encoding="utf-8", errors="replace")
     assert process.returncode == 0, printed[-2000:]
     assert "serving http://127.0.0.1" in printed

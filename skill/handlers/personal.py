@@ -64,8 +64,7 @@ def reminder_time(handler_input: HandlerInput) -> str | None:
     return bedtime_from_slot(slot(handler_input, "time")[1])
 
 
-def ask_reminder_time(handler: PersonalHandler, handler_input: HandlerInput, profile: UserProfile,
-                      lead: list[Line] | None = None) -> Response:
+def ask_reminder_time(handler: PersonalHandler, handler_input: HandlerInput, profile: UserProfile) -> Response:
     """Ask what time to remind, eliciting ReminderIntent's time slot.
 
     With a bedtime saved, the start of the wind-down is offered, and said as a habit the skill suggests,
@@ -75,10 +74,8 @@ def ask_reminder_time(handler: PersonalHandler, handler_input: HandlerInput, pro
     if profile.bedtime:
         suggested = handler.tonight(handler_input, profile).dose_at.strftime("%H:%M")
         ask = Line("reminder.ask_time_suggest", {"time": spoken_time(suggested), "bedtime": spoken_time(profile.bedtime)})
-        return handler.voice.respond(handler_input, Reply(list(lead or []), ask=ask, waiting=Waiting.REMINDER_TIME,
-                                                          then=suggested))
-    return handler.voice.respond(handler_input, Reply(list(lead or []), ask=Line("reminder.ask_time"),
-                                                      waiting=Waiting.REMINDER_TIME))
+        return handler.voice.respond(handler_input, Reply([], ask=ask, waiting=Waiting.REMINDER_TIME, then=suggested))
+    return handler.voice.respond(handler_input, Reply([], ask=Line("reminder.ask_time"), waiting=Waiting.REMINDER_TIME))
 
 
 def time_from_token(token: str | None) -> str | None:

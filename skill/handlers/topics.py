@@ -74,8 +74,9 @@ class MissedDoseHandler(Handler):
     def handle(self, handler_input: HandlerInput) -> Response:
         heard = read_dose(handler_input)
         taken = heard.asked
-        before = state_of(handler_input).dose
-        if before is not None and before.amount_mg and state_of(handler_input).topic is Topic.DOSE:
+        state = state_of(handler_input)
+        before = state.dose
+        if before is not None and before.amount_mg and state.topic is Topic.DOSE:
             # "Can I take another 200 tonight?" after "I already take 1000 a day": that amount still stands,
             # and anything more is on top of it.
             taken = DoseAsked(before.amount_mg + (taken.amount_mg or 0), taken.form or before.form)
