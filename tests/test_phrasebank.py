@@ -14,7 +14,7 @@ from skill_tools.phrasebank import BANK, Phrase, Scorer, load, score_file
 HALVES = ("dev", "probes", "heldout", "dev2", "heldout2", "dev3", "heldout3", "dev4", "heldout4", "dev5", "heldout5", "dev6", "heldout6", "dev7", "heldout7", "dev8",
           "heldout8", "dev9", "heldout9", "dev10",
           "heldout10", "dev11", "heldout11", "dev12", "heldout12", "dev13", "heldout13", "dev14", "heldout14",
-          "dev15", "heldout15", "dev16", "heldout16")
+          "dev15", "heldout15", "dev16", "heldout16", "dev17", "heldout17")
 OUTCOMES = ("gated", "dont_know", "stop_and_advise", "dose_given", "screen", "extra_dose")
 
 
@@ -49,6 +49,7 @@ def test_every_phrase_has_a_unique_id_and_an_expectation_the_scorer_understands(
     assert (len(load(BANK / "dev14.toml")), len(load(BANK / "heldout14.toml"))) == (130, 130)
     assert (len(load(BANK / "dev15.toml")), len(load(BANK / "heldout15.toml"))) == (120, 120)
     assert (len(load(BANK / "dev16.toml")), len(load(BANK / "heldout16.toml"))) == (120, 120)
+    assert (len(load(BANK / "dev17.toml")), len(load(BANK / "heldout17.toml"))) == (120, 120)
 
 
 # Development phrasings known to hear a dose still, each with why; any other is a failure.
@@ -62,7 +63,7 @@ KNOWN_OPEN = {
 
 
 @pytest.mark.parametrize("half", ["dev", "probes", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9",
-                                  "dev10", "dev11", "dev12", "dev13", "dev14", "dev15", "dev16"])
+                                  "dev10", "dev11", "dev12", "dev13", "dev14", "dev15", "dev16", "dev17"])
 def test_no_health_mention_in_the_development_phrasings_ever_hears_a_dose(half: str, scorer: Scorer) -> None:
     report = score_file(BANK / f"{half}.toml", scorer)
     dosed = [r.phrase.id for r in report.results if r.phrase.health and r.dose_spoken]
