@@ -162,7 +162,8 @@ _MINUTE_WORD = (
 )
 _SUFFIX = r"(?P<suffix>am|pm|in the morning|in the afternoon|in the evening|at night|tonight)"
 _TIME_FORMS = [
-    rf"(?P<dh>\d{{1,2}})(?::(?P<dm>\d{{2}}))?(?: {_SUFFIX})?",
+    # "10:45 pm", and "10 45 pm" as a recogniser may write "ten forty five pm".
+    rf"(?P<dh>\d{{1,2}})(?:[: ](?P<dm>\d{{2}}))?(?: {_SUFFIX})?",
     rf"(?P<rel>half|quarter|{_MINUTE_WORD})(?: minutes?)? (?P<dir>past|after|to|before) (?P<rh>{_alt(_HOUR_WORDS)})(?: {_SUFFIX})?",
     rf"(?P<wh>{_alt(_HOUR_WORDS)})(?: (?P<wm>{_MINUTE_WORD}))?(?: {_SUFFIX})?",
     r"(?P<fixed>noon|midday|midnight)",
