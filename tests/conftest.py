@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from skill.builder import build_skill
 from skill.profile.sqlite_store import SqlitePersistenceAdapter
@@ -15,6 +17,11 @@ from skill.services import Services
 from skill.settings import Settings
 from tests.alexa_api_stub import AlexaApiStub, alexa_api  # noqa: F401 - a fixture for every test module
 from tests.conversation import Conversation
+
+# No per-example deadline or too-slow check: tests never judge wall-clock time, and a 2-core machine under load made a
+# hypothesis example take over the default 200 ms and fail a correct test.
+hypothesis_settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("suite")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "requests"
