@@ -98,7 +98,12 @@ class Settings(Record):
     )
     alexa_api: bool = spec(True, description="Call the Alexa settings and reminders APIs (off in the offline simulator).")
     capture_requests: bool = spec(
-        False, description="Log each request envelope (ids and tokens removed) so it can be replayed. Debugging only."
+        False, description="Log each request envelope, known-safe fields only (ids as pseudonyms, no token, no slot "
+        "value), so it can be replayed. Debugging only."
+    )
+    capture_personal: bool = spec(
+        False, description="With capture_requests: also log slot values, session attributes and Alexa's error "
+        "messages, to replay a multi-turn bug. A person's health words may reach the log (warned at start)."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = spec("INFO", description="Log level.")
     seed: int | None = spec(None, description="Seed for choosing spoken variants; set it to make answers repeatable.")

@@ -81,6 +81,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             "BEDTIME_ACCEPT_ANY_SKILL is on and BEDTIME_SKILL_ID is unset: requests Alexa signed for ANY skill "
             "will be answered and stored. Set BEDTIME_SKILL_ID for a real deployment."
         )
+    if settings.capture_requests and settings.capture_personal:
+        from skill.web.capture import PERSONAL_WARNING
+
+        logging.getLogger("skill.serve").warning(PERSONAL_WARNING)
     mode = "ON" if settings.verify_signature else "OFF (local use only)"
     print(f"bedtime-skill: serving http://{args.host}:{args.port}/alexa, request verification {mode}", file=out, flush=True)
     factory: Any = None

@@ -1,6 +1,8 @@
 """Shared test fixtures: a real skill, and conversations with it through real request envelopes."""
 from __future__ import annotations
 
+import io
+import logging
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -11,6 +13,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from skill.builder import build_skill
+from skill.logs import configure
 from skill.profile.sqlite_store import SqlitePersistenceAdapter
 from skill.runtime import SkillRunner
 from skill.services import Services
@@ -108,3 +111,18 @@ def night(settings: Settings, store: SqlitePersistenceAdapter, clock: Clock, ale
     said: list[str] = []
     alexa_api.default_time_zone = "America/New_York"  # the device's setting, read through the API
     return Conversation(night_skill(settings, store, clock, said), said, api_endpoint=alexa_api.endpoint)
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The real log set-up at DEBUG, writing to a buffer the test reads; put back as it was afterwards."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, {n: logging.getLogger(n).level for n in ("urllib3", "requests", "botocore")})
+    stream = io.StringIO()
+    configure("DEBUG", stream)
+    try:
+        yield stream
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)

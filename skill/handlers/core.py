@@ -9,7 +9,7 @@ from ask_sdk_core.utils import is_request_type
 from ask_sdk_model import Response
 
 from skill.handlers.base import ANY, Handler
-from skill.handlers.events import error_details
+from skill.handlers.events import error_type
 from skill.speech import Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
 
@@ -125,7 +125,7 @@ class SessionEndedHandler(Handler):
         reason = getattr(request, "reason", None)
         if getattr(reason, "value", reason) == "ERROR":
             # Alexa ended the session because of our response (bad SSML, a bad directive): say why.
-            log.warning("session ended by an error: %s: %s", *error_details(request))
+            log.warning("session ended by an error: %s", error_type(request))
             return handler_input.response_builder.response
         log.info("session ended: %s", reason)
         return handler_input.response_builder.response

@@ -34,12 +34,15 @@ def _short(value: Any, limit: int = 300) -> str | None:
     return None if value is None else str(value)[:limit]
 
 
-def error_details(request: Any) -> tuple[str | None, str | None]:
-    """The `error.type` and `error.message` Alexa put on a request (System.ExceptionEncountered,
-    SessionEndedRequest with reason ERROR), bounded for a log line; Alexa writes them, not a person."""
-    error = getattr(request, "error", None)
-    kind = getattr(error, "object_type", None)
-    return _short(getattr(kind, "value", kind), 100), _short(getattr(error, "message", None))
+def error_type(request: Any) -> str | None:
+    """The `error.type` Alexa put on a request (System.ExceptionEncountered, SessionEndedRequest with
+    reason ERROR), bounded for a log line.
+
+    Not its `error.message`: that can quote the response, and so what the skill said about a person's
+    health. A capture with BEDTIME_CAPTURE_PERSONAL keeps it, for the developer who needs it.
+    """
+    kind = getattr(getattr(request, "error", None), "object_type", None)
+    return _short(getattr(kind, "value", kind), 100)
 
 
 class EventHandler(AbstractRequestHandler):
@@ -108,7 +111,7 @@ class ExceptionEncounteredHandler(EventHandler):
         return get_request_type(handler_input) == "System.ExceptionEncountered"
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        log.warning("Alexa could not use a response: %s: %s", *error_details(handler_input.request_envelope.request))
+        log.warning("Alexa could not use a response: %s", error_type(handler_input.request_envelope.request))
         return empty(handler_input)
 
 

@@ -206,8 +206,9 @@ def create_app(
         if settings.capture_requests and isinstance(payload, dict):
             from skill.web.capture import redact
 
-            # Opt-in only: a captured envelope holds what the person said (never ids or tokens).
-            log.info("captured request", extra={"http": {"capture": redact(payload)}})
+            # Opt-in only: known-safe fields; what the person said only if capture_personal asks; never ids or tokens.
+            captured = redact(payload, personal=settings.capture_personal)
+            log.info("captured request", extra={"http": {"capture": captured}})
         if settings.skill_id and application_id(payload) != settings.skill_id:
             return refuse(400, "wrong application id")
         try:
