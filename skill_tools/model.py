@@ -1,8 +1,8 @@
 """Generate the interaction model from the skill's own declarations, and check the checked-in copy.
 
 Intents and their slots come from the handlers (`Handler.intent`), slot ids from the knowledge enums
-(`SLOT_TYPES`), and the words (samples, slot synonyms, the invocation name) from each locale's
-`samples.toml` beside its content. `interaction_model/interactionModels/custom/<locale>.json` is this
+(`SLOT_TYPES`), and the words from each locale's folders beside its content: `sentences/<Intent>.toml`
+(samples, the invocation name in `sentences/invocation.toml`) and `slot_types/<Type>.toml` (synonyms). `interaction_model/interactionModels/custom/<locale>.json` is this
 output, checked in so the ASK CLI deploys it as it is; a test fails when the two drift.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from skill.builder import declared_handlers
-from skill.content import SAMPLES_FILE, load_catalog
+from skill.content import INVOCATION_FILE, SENTENCES_DIR, SLOT_TYPES_DIR, load_catalog
 from skill.handlers.base import BUILT_IN_INTENTS, SLOT_TYPES, Intent
 
 Json = dict[str, Any]
@@ -40,9 +40,28 @@ def declared_intents(locale: str = "en-US") -> list[Intent]:
 
 
 def load_words(locale: str) -> Json:
-    """The locale's samples file (what people say)."""
-    text = resources.files("skill.content").joinpath(locale, SAMPLES_FILE).read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    """What people say in one locale, gathered from its files: one per intent, one per slot type.
+
+    `sentences/<Intent>.toml` holds an intent's samples (and `[slots.<name>]` answers to an elicitation),
+    `sentences/invocation.toml` the invocation name, `slot_types/<Type>.toml` each value id's words.
+    """
+    folder = resources.files("skill.content").joinpath(locale)
+    words: Json = {"intents": {}, "slots": {}, "types": {}}
+    for item in sorted(folder.joinpath(SENTENCES_DIR).iterdir(), key=lambda i: i.name):
+        if not item.name.endswith(".toml"):
+            continue
+        data = tomllib.loads(item.read_text(encoding="utf-8"))
+        if item.name == INVOCATION_FILE:
+            words["invocation"] = data["invocation"]
+            continue
+        intent = item.name.removesuffix(".toml")
+        words["intents"][intent] = {"samples": data.get("samples", [])}
+        if data.get("slots"):
+            words["slots"][intent] = data["slots"]
+    for item in sorted(folder.joinpath(SLOT_TYPES_DIR).iterdir(), key=lambda i: i.name):
+        if item.name.endswith(".toml"):
+            words["types"][item.name.removesuffix(".toml")] = tomllib.loads(item.read_text(encoding="utf-8"))
+    return words
 
 
 def build_model(locale: str = "en-US") -> Json:
@@ -59,7 +78,7 @@ def build_model(locale: str = "en-US") -> Json:
     for intent in declared_intents(locale):
         samples = sample_lists.pop(intent.name, None)
         if not samples:
-            problems.append(f"{intent.name}: no samples in {locale}/{SAMPLES_FILE}")
+            problems.append(f"{intent.name}: no samples in {locale}/{SENTENCES_DIR}/{intent.name}.toml")
             samples = []
         slots = []
         for slot in intent.slots:
@@ -82,7 +101,7 @@ def build_model(locale: str = "en-US") -> Json:
         for value_id in ids:
             spoken = entries.get(str(value_id))
             if spoken is None:
-                problems.append(f"{type_name}.{value_id}: no words in {locale}/{SAMPLES_FILE}")
+                problems.append(f"{type_name}.{value_id}: no words in {locale}/{SLOT_TYPES_DIR}/{type_name}.toml")
                 continue
             values.append({"id": str(value_id), "name": {"value": spoken["name"], "synonyms": spoken.get("synonyms", [])}})
         problems += [f"{type_name}.{extra}: no such id in the knowledge enums" for extra in set(entries) - set(map(str, ids))]

@@ -146,13 +146,15 @@ def test_the_checked_in_compiled_content_is_current(tmp_path: Path) -> None:
         assert fresh.read_bytes() == (COMPILED_DIR / fresh.name).read_bytes(), f"run `make content`: {fresh.name} is stale"
 
 
-def test_samples_toml_is_what_people_say_not_what_the_skill_says() -> None:
-    samples = '[intents.DoseIntent]\nsamples = ["how much should I take"]\n[slot_values.FormType.glycinate]\nsynonyms = ["bisglycinate"]\n'
-    spoken = '[a]\nsay = ["Hi."]\n'
+def test_what_people_say_is_not_read_as_what_the_skill_says() -> None:
+    # Sentences and slot words sit in folders beside the content: the catalog is the top-level files only.
+    folder = CONTENT_DIR / "en-US"
+    assert (folder / "sentences" / "DoseIntent.toml").exists() and (folder / "slot_types" / "FormType.toml").exists()
 
-    catalog = parse_catalog({"samples.toml": samples, "a.toml": spoken}, "en-US")
+    files = source_files(folder)
 
-    assert list(catalog) == ["a"]
+    assert set(files) == {path.name for path in folder.glob("*.toml")}
+    assert not any(key.startswith(("samples", "invocation", "glycinate")) for key in load_catalog("en-US"))
 
 
 def test_the_loader_validates_the_toml_when_the_compiled_form_is_stale(tmp_path: Path) -> None:

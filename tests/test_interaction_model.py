@@ -127,7 +127,7 @@ def load_fixtures() -> dict[str, str]:
 
 
 def test_the_checked_in_model_is_what_the_declarations_generate() -> None:
-    # Edit skill/content/<locale>/samples.toml or a handler's declaration, then `make model`.
+    # Edit skill/content/<locale>/sentences/ or slot_types/, or a handler's declaration, then `make model`.
     assert MODEL_PATH.read_text(encoding="utf-8") == render(build_model("en-US"))
 
 

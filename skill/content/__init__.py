@@ -1,8 +1,9 @@
 """Every sentence the skill speaks, addressed by a dotted key (`dose.everyday`).
 
 An entry holds spoken variants, a reprompt when it asks something, optional card text, and the
-fact ids it rests on. The sources are TOML files per locale (`<locale>/*.toml`; `samples.toml`
-beside them holds what people say, for the interaction model, and is not spoken content).
+fact ids it rests on. The sources are TOML files per locale (`<locale>/*.toml`). What people say, for
+the interaction model, sits beside them and is not spoken content: `<locale>/sentences/<Intent>.toml`
+per intent and `<locale>/slot_types/<Type>.toml` per slot type.
 
 The build validates them with pydantic (`skill.content.source`) and `compile_catalogs` writes
 each locale's validated catalog as JSON into `compiled/` (checked in; a test fails when it drifts
@@ -29,7 +30,10 @@ log = logging.getLogger(__name__)
 CONTENT_DIR = Path(__file__).resolve().parent
 COMPILED_DIR = CONTENT_DIR / "compiled"
 COMPILED_FORMAT = 1  # the loader reads only this shape of compiled JSON
-SAMPLES_FILE = "samples.toml"  # what people say (the interaction model's samples), not what the skill says
+# What people say (the interaction model's words), not what the skill says: folders beside the content.
+SENTENCES_DIR = "sentences"  # <Intent>.toml: an intent's samples; invocation.toml: the invocation name
+INVOCATION_FILE = "invocation.toml"
+SLOT_TYPES_DIR = "slot_types"  # <Type>.toml: each value id's name and synonyms
 _LOCALE = re.compile(r"[a-z]{2,3}-[A-Z]{2}\Z")
 
 
@@ -147,8 +151,8 @@ def _entry(raw: Mapping[str, Any]) -> Entry:
 
 
 def source_files(folder: Path) -> dict[str, bytes]:
-    """The TOML files of one locale folder that make its catalog (samples.toml is not one)."""
-    names = sorted(n for n in os.listdir(folder) if n.endswith(".toml") and n != SAMPLES_FILE)
+    """The TOML files of one locale folder that make its catalog (its sentences and slot types are not)."""
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".toml"))
     return {name: (folder / name).read_bytes() for name in names}
 
 

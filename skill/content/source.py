@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from skill.content import COMPILED_FORMAT, SAMPLES_FILE, Catalog, ContentError, Entry, fingerprint, placeholders, source_files
+from skill.content import COMPILED_FORMAT, Catalog, ContentError, Entry, fingerprint, placeholders, source_files
 from skill.knowledge.facts import is_fact_id
 
 Sentence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)]
@@ -77,8 +77,6 @@ def parse_catalog(files: Mapping[str, str], locale: str) -> Catalog:
     entries: dict[str, Entry] = {}
     problems: list[str] = []
     for name, text in sorted(files.items()):
-        if name == SAMPLES_FILE:
-            continue  # what people say, for the interaction model: not spoken content
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

@@ -73,7 +73,7 @@ class Intent(Frozen):
 
 
 # Custom slot types and their ids, taken from the knowledge enums (the words for each id are per locale,
-# in content/<locale>/samples.toml). OTHER gathers health conditions the sources do not name: they gate too.
+# in content/<locale>/slot_types/). OTHER gathers health conditions the sources do not name: they gate too.
 SLOT_TYPES: dict[str, tuple[str, ...]] = {
     "FormType": tuple(Form),
     "NeedType": tuple(Need),
