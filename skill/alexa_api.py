@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,10 +38,8 @@ from ask_sdk_model.services.reminder_management import (
     TriggerType,
 )
 
-from skill.outbound import Breakers, Budget, OutboundError, endpoint_allowed, guarded_call, http_call
-
 from skill.alexa_errors import ErrorKind, ReminderError
-from skill.values import Frozen
+from skill.outbound import Breakers, Budget, OutboundError, endpoint_allowed, guarded_call, http_call
 
 log = logging.getLogger(__name__)
 
@@ -65,21 +64,12 @@ class ApiPausedError(ApiClientException):
     """The call was not made: the host's circuit is open or too many calls to it are out."""
 
 
-class SkillReminder(Frozen):
-    """One reminder this skill made for this person, as the Reminders API lists it.
+@dataclass(frozen=True, slots=True)
+class SkillReminder:
+    """One reminder this skill made for this person, as the Reminders API lists it."""
 
-    A frozen value, not @dataclass: this module is loaded by the first reminder request of a cold
-    Lambda, and skill.values says what @dataclass would cost it.
-    """
-
-    __slots__ = _fields = ("token", "active")
     token: str
     active: bool  # "ON"; a finished one-off reminder is "COMPLETED"
-
-    def __init__(self, token: str, active: bool) -> None:
-        set_field = object.__setattr__
-        set_field(self, "token", token)
-        set_field(self, "active", active)
 
 
 class TimeoutApiClient(ApiClient):

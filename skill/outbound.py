@@ -17,10 +17,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
-
-from skill.values import FRESH, Frozen, Value
 
 if TYPE_CHECKING:
     import ssl
@@ -85,8 +84,8 @@ class Budget:
         return self.remaining() < MIN_CALL_SECONDS
 
 
-# The three classes below are built on every cold start, so they are not @dataclass: skill.values says why.
-class CircuitBreaker(Value):
+@dataclass(slots=True)
+class CircuitBreaker:
     """Fail fast for one API host after ``failures`` failures in a row, for ``cooldown`` seconds.
 
     Closed: calls go through (at most ``max_in_flight`` at once). Open: every call is refused until
@@ -94,37 +93,16 @@ class CircuitBreaker(Value):
     failure opens it again. Thread-safe; one per host per process.
     """
 
-    __slots__ = _fields = ("failures", "cooldown", "max_in_flight", "clock", "state", "in_flight", "failed_in_a_row",
-                           "opened_at", "refused", "_slots")
-    _unshown = frozenset({"_slots"})
-    failures: int
-    cooldown: float
-    max_in_flight: int
-    clock: Monotonic
-    state: Literal["closed", "open", "half_open"]
-    in_flight: int
-    failed_in_a_row: int
-    opened_at: float
-    refused: int  # calls failed fast, for the tests and the logs
-    _slots: threading.Condition
-
-    def __init__(
-        self,
-        failures: int = 5,
-        cooldown: float = 30.0,
-        max_in_flight: int = 4,
-        clock: Monotonic = time.monotonic,
-        state: Literal["closed", "open", "half_open"] = "closed",
-        in_flight: int = 0,
-        failed_in_a_row: int = 0,
-        opened_at: float = 0.0,
-        refused: int = 0,
-        _slots: threading.Condition = FRESH,
-    ) -> None:
-        self.failures, self.cooldown, self.max_in_flight, self.clock = failures, cooldown, max_in_flight, clock
-        self.state, self.in_flight, self.failed_in_a_row = state, in_flight, failed_in_a_row
-        self.opened_at, self.refused = opened_at, refused
-        self._slots = threading.Condition() if _slots is FRESH else _slots
+    failures: int = 5
+    cooldown: float = 30.0
+    max_in_flight: int = 4
+    clock: Monotonic = time.monotonic
+    state: Literal["closed", "open", "half_open"] = "closed"
+    in_flight: int = 0
+    failed_in_a_row: int = 0
+    opened_at: float = 0.0
+    refused: int = 0  # calls failed fast, for the tests and the logs
+    _slots: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     def acquire(self, wait: float = 0.0) -> str | None:
         """Take a slot for one call, waiting up to ``wait`` seconds for one; else say why not
@@ -169,30 +147,16 @@ class CircuitBreaker(Value):
                 self.opened_at = self.clock()
 
 
-class Breakers(Value):
+@dataclass(slots=True)
+class Breakers:
     """One CircuitBreaker per API host, shared by every request the process serves."""
 
-    __slots__ = _fields = ("failures", "cooldown", "max_in_flight", "clock", "_by_host", "_lock")
-    _unshown = frozenset({"_by_host", "_lock"})
-    failures: int
-    cooldown: float
-    max_in_flight: int
-    clock: Monotonic
-    _by_host: dict[str, CircuitBreaker]
-    _lock: threading.Lock
-
-    def __init__(
-        self,
-        failures: int = 5,
-        cooldown: float = 30.0,
-        max_in_flight: int = 4,
-        clock: Monotonic = time.monotonic,
-        _by_host: dict[str, CircuitBreaker] = FRESH,
-        _lock: threading.Lock = FRESH,
-    ) -> None:
-        self.failures, self.cooldown, self.max_in_flight, self.clock = failures, cooldown, max_in_flight, clock
-        self._by_host = {} if _by_host is FRESH else _by_host
-        self._lock = threading.Lock() if _lock is FRESH else _lock
+    failures: int = 5
+    cooldown: float = 30.0
+    max_in_flight: int = 4
+    clock: Monotonic = time.monotonic
+    _by_host: dict[str, CircuitBreaker] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def for_host(self, host: str) -> CircuitBreaker:
         with self._lock:
@@ -203,19 +167,13 @@ class Breakers(Value):
             return breaker
 
 
-class HttpResponse(Frozen):
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
     """One answer read off the wire: its status, its headers and its body as text."""
 
-    __slots__ = _fields = ("status", "headers", "body")
     status: int
     headers: list[tuple[str, str]]
     body: str
-
-    def __init__(self, status: int, headers: list[tuple[str, str]], body: str) -> None:
-        set_field = object.__setattr__
-        set_field(self, "status", status)
-        set_field(self, "headers", headers)
-        set_field(self, "body", body)
 
 
 _ssl_context: ssl.SSLContext | None = None

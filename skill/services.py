@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -25,7 +25,6 @@ from skill.outbound import Breakers, Budget
 from skill.profile.models import UserProfile
 from skill.profile.versions import UNVERSIONED, Snapshot, VersionConflict, VersionedStore, apply, changes
 from skill.speech import set_state, state_of, system_of
-from skill.values import FRESH, Value
 
 if TYPE_CHECKING:
     from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
@@ -46,54 +45,32 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-# _Turn and Services are plain values, not @dataclass (compiled on every cold start): skill.values says why.
-class _Turn(Value):
+@dataclass(slots=True)
+class _Turn:
     """What this request knows of the person's profile."""
 
-    __slots__ = _fields = ("profile", "base", "version", "fresh", "unsaved")
     profile: UserProfile  # what handlers read and may change in place
     base: dict[str, Any]  # the attributes as last read or written, to tell this turn's changes apart
-    version: int
-    fresh: bool  # base is what the store holds as far as this turn knows
-    unsaved: bool  # something this turn asked to save is in the session only
-
-    def __init__(self, profile: UserProfile, base: dict[str, Any], version: int = UNVERSIONED, fresh: bool = True,
-                 unsaved: bool = False) -> None:
-        self.profile, self.base, self.version, self.fresh, self.unsaved = profile, base, version, fresh, unsaved
+    version: int = UNVERSIONED
+    fresh: bool = True  # base is what the store holds as far as this turn knows
+    unsaved: bool = False  # something this turn asked to save is in the session only
 
 
-class Services(Value):
+@dataclass(slots=True)
+class Services:
     """The skill's outside world, one instance per skill."""
 
-    __slots__ = _fields = ("clock", "default_time_zone", "alexa_api", "api_client", "api_budget_s", "api_call_timeout_s",
-                           "api_allow_loopback", "breakers")
-    clock: Callable[[], datetime]
-    default_time_zone: str
-    alexa_api: bool  # off in the offline simulator: no calls leave the machine
-    api_client: ApiClient | None
+    clock: Callable[[], datetime] = utc_now
+    default_time_zone: str = "America/New_York"
+    alexa_api: bool = True  # off in the offline simulator: no calls leave the machine
+    api_client: ApiClient | None = None
     # Every Alexa API call of one turn shares this many seconds; Alexa waits about 8 for the answer.
-    api_budget_s: float
-    api_call_timeout_s: float
+    api_budget_s: float = 3.5
+    api_call_timeout_s: float = 2.5
     # Accept a loopback apiEndpoint (the tests' stand-in); production sends tokens to Alexa's hosts only.
-    api_allow_loopback: bool
+    api_allow_loopback: bool = False
     # One circuit breaker per Alexa API host, shared by every request this process serves.
-    breakers: Breakers
-
-    def __init__(
-        self,
-        clock: Callable[[], datetime] = utc_now,
-        default_time_zone: str = "America/New_York",
-        alexa_api: bool = True,
-        api_client: ApiClient | None = None,
-        api_budget_s: float = 3.5,
-        api_call_timeout_s: float = 2.5,
-        api_allow_loopback: bool = False,
-        breakers: Breakers = FRESH,
-    ) -> None:
-        self.clock, self.default_time_zone, self.alexa_api, self.api_client = clock, default_time_zone, alexa_api, api_client
-        self.api_budget_s, self.api_call_timeout_s = api_budget_s, api_call_timeout_s
-        self.api_allow_loopback = api_allow_loopback
-        self.breakers = Breakers() if breakers is FRESH else breakers
+    breakers: Breakers = field(default_factory=Breakers)
 
     @classmethod
     def from_settings(cls, settings: Settings, api_client: ApiClient | None = None) -> Services:

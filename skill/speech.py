@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ask_sdk_core.handler_input import HandlerInput
@@ -19,7 +19,6 @@ from ask_sdk_model.ui import SimpleCard
 from skill.content import Catalog
 from skill.knowledge import Form, safety_gate
 from skill.state import DoseAsked, State, Topic, Waiting
-from skill.values import FRESH, Frozen, Value
 
 # Alexa rejects output speech over 8,000 characters; stay well inside it.
 MAX_SSML_CHARS = 6000
@@ -98,37 +97,23 @@ def request_locale(handler_input: HandlerInput) -> str:
     return getattr(request, "locale", None) or DEFAULT_LOCALE
 
 
-
-# Line and Spoken are plain frozen classes, Reply a dataclass with nothing generated (it is changed
-# with dataclasses.replace): skill.values says why.
-
-
-class Line(Frozen):
+@dataclass(frozen=True, slots=True)
+class Line:
     """One content entry to speak, with the values its sentences need.
 
     `variant` and `reprompt_variant` pin a wording (for "repeat"); None lets the voice choose.
     """
 
-    __slots__ = _fields = ("key", "params", "variant", "reprompt_variant")
     key: str
-    params: Mapping[str, Any]
-    variant: int | None
-    reprompt_variant: int | None
-
-    def __init__(self, key: str, params: Mapping[str, Any] = FRESH, variant: int | None = None,
-                 reprompt_variant: int | None = None) -> None:
-        set_field = object.__setattr__
-        set_field(self, "key", key)
-        set_field(self, "params", {} if params is FRESH else params)
-        set_field(self, "variant", variant)
-        set_field(self, "reprompt_variant", reprompt_variant)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    variant: int | None = None
+    reprompt_variant: int | None = None
 
 
-@dataclass(init=False, repr=False, eq=False)
-class Reply(Value):
+@dataclass(slots=True)
+class Reply:
     """What a handler wants said: lines in order, then maybe a question, maybe the end."""
 
-    _fields = ("lines", "ask", "end", "more", "soft", "card", "waiting", "then", "topic", "dose", "compared", "done")
     lines: list[Line]
     ask: Line | None = None  # spoken last; its reprompt keeps the session open
     end: bool = False
@@ -147,46 +132,17 @@ class Reply(Value):
     # what next, because they came to talk. Either way no "anything else?" follows a one-shot at night.
     done: bool = False
 
-    def __init__(
-        self,
-        lines: list[Line],
-        ask: Line | None = None,
-        end: bool = False,
-        more: str | None = None,
-        soft: bool = False,
-        card: bool = True,
-        waiting: Waiting = Waiting.NOTHING,
-        then: str | None = None,
-        topic: Topic | None = None,
-        dose: DoseAsked | None = None,
-        compared: tuple[Form, Form] | None = None,
-        done: bool = False,
-    ) -> None:
-        self.lines, self.ask, self.end, self.more, self.soft, self.card = lines, ask, end, more, soft, card
-        self.waiting, self.then, self.topic, self.dose, self.compared = waiting, then, topic, dose, compared
-        self.done = done
 
-
-class Spoken(Frozen):
+@dataclass(frozen=True, slots=True)
+class Spoken:
     """A rendered reply: what Alexa will say, and what the Alexa app will show."""
 
-    __slots__ = _fields = ("ssml", "reprompt_ssml", "card_title", "card_text", "keys", "replay")
     ssml: str
     reprompt_ssml: str | None
     card_title: str | None
     card_text: str | None
     keys: tuple[str, ...]
-    replay: dict[str, Any]  # the reply with its wordings pinned
-
-    def __init__(self, ssml: str, reprompt_ssml: str | None, card_title: str | None, card_text: str | None,
-                 keys: tuple[str, ...], replay: dict[str, Any] = FRESH) -> None:
-        set_field = object.__setattr__
-        set_field(self, "ssml", ssml)
-        set_field(self, "reprompt_ssml", reprompt_ssml)
-        set_field(self, "card_title", card_title)
-        set_field(self, "card_text", card_text)
-        set_field(self, "keys", keys)
-        set_field(self, "replay", {} if replay is FRESH else replay)
+    replay: dict[str, Any] = field(default_factory=dict)  # the reply with its wordings pinned
 
     @property
     def text(self) -> str:

@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Any
 
 from skill.knowledge import Condition, Form
-from skill.values import Frozen
 
 # Session attribute names; the state owns all of them.
 WAITING = "waiting"
@@ -29,7 +28,6 @@ SCREENED = "screened"
 HELD = "held"
 CONVERSING = "conversing"
 KEYS = (WAITING, THEN, TOPIC, DOSE, CONDITIONS, LAST_SAID, PROFILE, COMPARED, SCREENED, HELD, CONVERSING)
-
 
 
 class Waiting(StrEnum):
@@ -62,19 +60,13 @@ class Topic(StrEnum):
     COMPARE = "compare"  # two forms side by side: "which one's gentler?" picks between them
 
 
-class DoseAsked(Frozen):
+@dataclass(frozen=True, slots=True)
+class DoseAsked:
     """The dose question last asked, so "is 800 okay" or "and threonate?" can complete it."""
 
-    __slots__ = _fields = ("amount_mg", "form", "count")
-    amount_mg: float | None
-    form: Form | None
-    count: int | None  # capsules or tablets
-
-    def __init__(self, amount_mg: float | None = None, form: Form | None = None, count: int | None = None) -> None:
-        set_field = object.__setattr__
-        set_field(self, "amount_mg", amount_mg)
-        set_field(self, "form", form)
-        set_field(self, "count", count)
+    amount_mg: float | None = None
+    form: Form | None = None
+    count: int | None = None  # capsules or tablets
 
     def to_json(self) -> dict[str, Any]:
         # A misheard amount ("?") is NaN in the knowledge layer; JSON has no NaN, and nothing to keep.
@@ -95,14 +87,10 @@ class DoseAsked(Frozen):
         )
 
 
-# Still a dataclass, for dataclasses.replace (the handlers and services change a state that way),
-# but with nothing generated: Frozen brings the methods and __init__ is written out.
-@dataclass(init=False, repr=False, eq=False)
-class State(Frozen):
+@dataclass(frozen=True, slots=True)
+class State:
     """The whole conversation state of one session."""
 
-    _fields = ("waiting", "then", "topic", "dose", "conditions", "last_said", "profile", "compared", "screened", "held",
-               "conversing")
     waiting: Waiting = Waiting.NOTHING
     then: str | None = None
     topic: Topic | None = None
@@ -121,24 +109,6 @@ class State(Frozen):
     # The person opened the skill ("open bedtime magnesium") rather than asking one thing: a complete
     # answer asks what next instead of ending (`Reply.done`).
     conversing: bool = False
-
-    def __init__(
-        self,
-        waiting: Waiting = Waiting.NOTHING,
-        then: str | None = None,
-        topic: Topic | None = None,
-        dose: DoseAsked | None = None,
-        conditions: frozenset[str] = frozenset(),  # immutable, so one shared default is safe
-        last_said: dict[str, Any] | None = None,
-        profile: dict[str, Any] | None = None,
-        compared: tuple[Form, Form] | None = None,
-        screened: bool = False,
-        held: dict[str, Any] | None = None,
-        conversing: bool = False,
-    ) -> None:
-        self.__dict__.update(waiting=waiting, then=then, topic=topic, dose=dose, conditions=conditions,
-                             last_said=last_said, profile=profile, compared=compared, screened=screened, held=held,
-                             conversing=conversing)
 
     @classmethod
     def load(cls, session: dict[str, Any]) -> State:

@@ -209,3 +209,14 @@ def test_a_host_with_its_calls_all_in_flight_refuses_more_after_a_short_wait(ale
         release.set()
         first.join(timeout=10)
     assert len(alexa_api.reminders) == 1  # the held call finished normally
+
+
+def test_each_skill_has_its_own_breakers_and_each_breaker_its_own_lock() -> None:
+    from skill.services import Services
+
+    first, second = Services(), Services()
+    assert first.breakers is not second.breakers
+    assert first.breakers._lock is not second.breakers._lock and first.breakers._by_host is not second.breakers._by_host
+    one = first.breakers.for_host("api.amazonalexa.com")
+    assert one is first.breakers.for_host("api.amazonalexa.com") and second.breakers._by_host == {}
+    assert one._slots is not second.breakers.for_host("api.amazonalexa.com")._slots

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ask_sdk_core.dispatch_components import AbstractRequestHandler, AbstractRequestInterceptor
 from ask_sdk_core.handler_input import HandlerInput
@@ -20,7 +20,6 @@ from skill.knowledge import (Condition, Food, Form, Label, Mechanism, Need, Symp
                              health_mention, is_warning_sign)
 from skill.speech import HEARD_NOW, Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
-from skill.values import Frozen
 
 log = logging.getLogger(__name__)
 
@@ -42,34 +41,22 @@ BUILT_IN_INTENTS = (
 )
 
 
-# Slot and Intent are frozen values declared at import, so not @dataclass: skill.values says why.
-class Slot(Frozen):
+@dataclass(frozen=True, slots=True)
+class Slot:
     """A slot of a custom intent: its name and its type (AMAZON.* or a custom type from the knowledge enums)."""
 
-    __slots__ = _fields = ("name", "type", "elicit")
     name: str
     type: str
     # Asked for with Dialog.ElicitSlot; the model gets this slot's own samples from content.
-    elicit: bool
-
-    def __init__(self, name: str, type: str, elicit: bool = False) -> None:
-        set_field = object.__setattr__
-        set_field(self, "name", name)
-        set_field(self, "type", type)
-        set_field(self, "elicit", elicit)
+    elicit: bool = False
 
 
-class Intent(Frozen):
+@dataclass(frozen=True, slots=True)
+class Intent:
     """A custom intent, declared once, beside the handler that introduces it."""
 
-    __slots__ = _fields = ("name", "slots")
     name: str
-    slots: tuple[Slot, ...]
-
-    def __init__(self, name: str, slots: tuple[Slot, ...] = ()) -> None:
-        set_field = object.__setattr__
-        set_field(self, "name", name)
-        set_field(self, "slots", slots)
+    slots: tuple[Slot, ...] = ()
 
 
 # Custom slot types and their ids, taken from the knowledge enums (the words for each id are per locale,

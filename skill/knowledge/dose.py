@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from skill.knowledge.forms import Form, elemental_mg
 from skill.knowledge.safety import DOCTOR_ONLY_ABOVE_MG, Condition, Gate, safety_gate
-from skill.values import Frozen
 
 # The adult upper limit for magnesium from supplements and medicines (S1).
 SUPPLEMENT_UPPER_LIMIT_MG = 350
@@ -35,37 +35,20 @@ class Tier(StrEnum):
     GATED = "gated"  # a safety gate applies, including more than 800 mg (A9.3)
 
 
-class DoseAdvice(Frozen):
-    """The decision behind a dose answer; the voice layer turns it into sentences.
+@dataclass(frozen=True, slots=True)
+class DoseAdvice:
+    """The decision behind a dose answer; the voice layer turns it into sentences."""
 
-    A frozen value, not @dataclass (compiled on every cold start): skill.values says why.
-    """
-
-    __slots__ = _fields = ("tier", "gates", "stated_mg", "elemental_mg", "form", "label", "if_compound_mg",
-                           "label_matters")
     tier: Tier
-    gates: tuple[Gate, ...]
-    stated_mg: float | None  # what the person said, in mg
-    elemental_mg: float | None  # the magnesium the answer is about (the larger reading when unsure)
-    form: Form | None
-    label: Label
+    gates: tuple[Gate, ...] = ()
+    stated_mg: float | None = None  # what the person said, in mg
+    elemental_mg: float | None = None  # the magnesium the answer is about (the larger reading when unsure)
+    form: Form | None = None
+    label: Label = Label.UNKNOWN
     # With a form named and the label line unknown: the magnesium if the figure is the compound's weight.
-    if_compound_mg: float | None
+    if_compound_mg: float | None = None
     # True when the two readings of the label would change the advice, so the skill asks which it is.
-    label_matters: bool
-
-    def __init__(self, tier: Tier, gates: tuple[Gate, ...] = (), stated_mg: float | None = None,
-                 elemental_mg: float | None = None, form: Form | None = None, label: Label = Label.UNKNOWN,
-                 if_compound_mg: float | None = None, label_matters: bool = False) -> None:
-        set_field = object.__setattr__
-        set_field(self, "tier", tier)
-        set_field(self, "gates", gates)
-        set_field(self, "stated_mg", stated_mg)
-        set_field(self, "elemental_mg", elemental_mg)
-        set_field(self, "form", form)
-        set_field(self, "label", label)
-        set_field(self, "if_compound_mg", if_compound_mg)
-        set_field(self, "label_matters", label_matters)
+    label_matters: bool = False
 
     @property
     def converted(self) -> bool:

@@ -1,9 +1,8 @@
 """Forms of magnesium: which suits which need (A10, A7.4) and how much magnesium each holds (S5)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-
-from skill.values import Frozen
 
 
 class Form(StrEnum):
@@ -118,20 +117,12 @@ def elemental_mg(compound_mg: float, form: Form) -> float:
     return compound_mg * ELEMENTAL_SHARE[form]
 
 
-class FormAdvice(Frozen):
-    """Which forms suit a need; `need` is None for the general 'which form' question.
+@dataclass(frozen=True, slots=True)
+class FormAdvice:
+    """Which forms suit a need; `need` is None for the general 'which form' question."""
 
-    A frozen value, not @dataclass (compiled on every cold start): skill.values says why.
-    """
-
-    __slots__ = _fields = ("need", "forms")
     need: Need | None
     forms: tuple[Form, ...]
-
-    def __init__(self, need: Need | None, forms: tuple[Form, ...]) -> None:
-        set_field = object.__setattr__
-        set_field(self, "need", need)
-        set_field(self, "forms", forms)
 
     @property
     def first(self) -> Form:

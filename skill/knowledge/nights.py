@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-
-from skill.values import Frozen
 
 # Where the wind-down starts: a habit the skill suggests, not a finding. No source names a time of day or
 # a number of minutes before bed (T1), so nothing spoken presents this as one.
@@ -25,21 +24,14 @@ class Phase(StrEnum):
     LATE = "late"  # bedtime has passed
 
 
-class Tonight(Frozen):
-    """Tonight's schedule for one person (a frozen value, not @dataclass: skill.values says why)."""
+@dataclass(frozen=True, slots=True)
+class Tonight:
+    """Tonight's schedule for one person."""
 
-    __slots__ = _fields = ("night", "bedtime", "dose_at", "phase")
     night: date
     bedtime: datetime
     dose_at: datetime
     phase: Phase
-
-    def __init__(self, night: date, bedtime: datetime, dose_at: datetime, phase: Phase) -> None:
-        set_field = object.__setattr__
-        set_field(self, "night", night)
-        set_field(self, "bedtime", bedtime)
-        set_field(self, "dose_at", dose_at)
-        set_field(self, "phase", phase)
 
 
 def bedtime_from_slot(value: str | None) -> str | None:

@@ -9,9 +9,9 @@ and "remember glycinate" for one person at the same instant both stay.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from skill.values import Frozen
 
 if TYPE_CHECKING:
     from ask_sdk_model import RequestEnvelope
@@ -24,18 +24,12 @@ class VersionConflict(Exception):
     """Someone wrote this person's row after it was read; read it again and re-apply the change."""
 
 
-# Snapshot and Change are frozen values, not @dataclass (compiled on every cold start): skill.values says why.
-class Snapshot(Frozen):
+@dataclass(frozen=True, slots=True)
+class Snapshot:
     """One person's stored attributes and the version they were read at."""
 
-    __slots__ = _fields = ("attributes", "version")
     attributes: dict[str, Any]
-    version: int
-
-    def __init__(self, attributes: dict[str, Any], version: int = UNVERSIONED) -> None:
-        set_field = object.__setattr__
-        set_field(self, "attributes", attributes)
-        set_field(self, "version", version)
+    version: int = UNVERSIONED
 
 
 @runtime_checkable
@@ -54,22 +48,14 @@ class VersionedStore(Protocol):
         ...
 
 
-class Change(Frozen):
+@dataclass(frozen=True, slots=True)
+class Change:
     """What one request did to one field: a new value, or items added to and removed from a list."""
 
-    __slots__ = _fields = ("value", "added", "removed", "is_list")
-    value: Any
-    added: tuple[Any, ...]
-    removed: tuple[Any, ...]
-    is_list: bool
-
-    def __init__(self, value: Any = None, added: tuple[Any, ...] = (), removed: tuple[Any, ...] = (),
-                 is_list: bool = False) -> None:
-        set_field = object.__setattr__
-        set_field(self, "value", value)
-        set_field(self, "added", added)
-        set_field(self, "removed", removed)
-        set_field(self, "is_list", is_list)
+    value: Any = None
+    added: tuple[Any, ...] = ()
+    removed: tuple[Any, ...] = ()
+    is_list: bool = False
 
 
 def changes(base: Mapping[str, Any], mine: Mapping[str, Any]) -> dict[str, Change]:
