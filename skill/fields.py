@@ -30,25 +30,15 @@ from typing import Any, Literal, get_args, get_origin
 RULE = "skill.fields"  # the key of a field's Rule in dataclasses.field(metadata=...)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class Rule:
-    """What a field's type alone does not say.
+    """What a field's type alone does not say."""
 
-    Rule, Kind and Slot are plain classes, not dataclasses: @dataclass compiles its generated
-    methods on every import (about 4 million instructions, near a millisecond, for a small frozen
-    class), and these are defined on every Lambda cold start.
-    """
-
-    __slots__ = ("description", "ge", "le", "before", "check")
-
-    def __init__(
-        self,
-        description: str = "",
-        ge: float | None = None,
-        le: float | None = None,
-        before: Callable[[Any], Any] | None = None,  # normalise raw input (a spoken form name) before the type check
-        check: Callable[[Any], Any] | None = None,  # after the type check: return the value to keep or raise ValueError
-    ) -> None:
-        self.description, self.ge, self.le, self.before, self.check = description, ge, le, before, check
+    description: str = ""
+    ge: float | None = None
+    le: float | None = None
+    before: Callable[[Any], Any] | None = None  # normalise raw input (a spoken form name) before the type check
+    check: Callable[[Any], Any] | None = None  # after the type check: return the value to keep or raise ValueError
 
 
 def spec(
@@ -77,16 +67,14 @@ class FieldError(ValueError):
 
 # -- the shape of a type, worked out once per field -------------------------------------------
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class Kind:
     """A field type reduced to what the readers need: a name, the literal choices, an item kind."""
 
-    __slots__ = ("name", "optional", "choices", "item")
-
-    def __init__(self, name: str, optional: bool = False, choices: tuple[Any, ...] = (), item: Kind | None = None) -> None:
-        self.name = name  # str, int, float, bool, path, date, literal, list, dict, any
-        self.optional = optional
-        self.choices = choices
-        self.item = item
+    name: str  # str, int, float, bool, path, date, literal, list, dict, any
+    optional: bool = False
+    choices: tuple[Any, ...] = ()
+    item: Kind | None = None
 
 
 _SCALARS: dict[Any, str] = {str: "str", int: "int", float: "float", bool: "bool", Path: "path", date: "date"}
@@ -120,13 +108,15 @@ def kind_of(tp: Any) -> Kind:
     raise TypeError(f"the plain readers cannot read {tp!r}; add it to skill/fields.py and its property test")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class Slot:
     """One field of a record: its name, annotation, kind, rule and dataclass field."""
 
-    __slots__ = ("name", "type", "kind", "rule", "field")
-
-    def __init__(self, name: str, tp: Any, kind: Kind, rule: Rule, field: dataclasses.Field[Any]) -> None:
-        self.name, self.type, self.kind, self.rule, self.field = name, tp, kind, rule, field
+    name: str
+    type: Any
+    kind: Kind
+    rule: Rule
+    field: dataclasses.Field[Any]
 
     def default(self) -> Any:
         if self.field.default_factory is not dataclasses.MISSING:
@@ -181,9 +171,8 @@ class RecordError(ValueError):
 def record(cls: type[R]) -> type[R]:
     """Declare a record: a dataclass whose init, repr and equality come from `Record`.
 
-    `@dataclass` would generate them by compiling source text on every import: measured, about
-    8 million instructions (over a millisecond) for a 16-field frozen class, on every cold start.
-    `Record` does the same work with one loop over the fields, and checks each value given.
+    `Record.__init__` reads each value given with `read_value`, so a record never holds a value its
+    type and rule refuse; @dataclass contributes the field list that `slots` reads.
     """
     return dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
 

@@ -19,6 +19,7 @@ import os
 import re
 import string
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -46,38 +47,17 @@ def placeholders(text: str) -> frozenset[str]:
     return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
 
 
+@dataclass(slots=True)
 class Entry:
-    """One thing the skill can say, in a few wordings (validated before it got here).
+    """One thing the skill can say, in a few wordings (validated before it got here)."""
 
-    A plain class rather than a dataclass: @dataclass compiles its generated methods on every
-    import (near a millisecond of each cold start), and the runtime needs only the attributes.
-    """
-
-    __slots__ = ("say", "facts", "ask", "reprompt", "title", "card", "fields")
-
-    def __init__(
-        self,
-        say: tuple[str, ...],
-        facts: tuple[str, ...] = (),
-        ask: bool = False,  # the entry ends with a question, so the session stays open
-        reprompt: tuple[str, ...] = (),
-        title: str | None = None,
-        card: str | None = None,
-        fields: frozenset[str] = frozenset(),  # the {placeholders} every wording takes
-    ) -> None:
-        self.say, self.facts, self.ask, self.reprompt = say, facts, ask, reprompt
-        self.title, self.card, self.fields = title, card, fields
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        return self._values() == other._values() if isinstance(other, Entry) else NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Entry(say={self.say!r}, ask={self.ask!r}, facts={self.facts!r})"
+    say: tuple[str, ...]
+    facts: tuple[str, ...] = ()
+    ask: bool = False  # the entry ends with a question, so the session stays open
+    reprompt: tuple[str, ...] = ()
+    title: str | None = None
+    card: str | None = None
+    fields: frozenset[str] = frozenset()  # the {placeholders} every wording takes
 
 
 class Catalog:
