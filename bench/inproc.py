@@ -5,7 +5,6 @@ fixed clock so the routine says the same step on every run whatever the hour.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import tempfile
 from collections.abc import Callable, Iterator
@@ -14,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-from ask_sdk_core.serialize import DefaultSerializer
 
 from bench import cases
 from bench.hello import HelloRunner
@@ -86,10 +83,6 @@ def run(options: Options) -> dict[str, Any]:
     hello = HelloRunner()
     with tempfile.TemporaryDirectory(prefix="bench-inproc-") as tmp, counting_errors() as errors:
         skill = build_runner(Path(tmp))
-        # The same skill reading requests with the SDK's stock serializer, as hello does: the ratio
-        # of its own work, apart from the faster request reader (skill.runtime.FastSerializer).
-        stock = copy.copy(skill)
-        stock.serializer = DefaultSerializer()
         envelopes = conversation_cases(skill.invoke)
         results: dict[str, dict[str, float]] = {}
         for name, envelope in envelopes.items():
@@ -97,19 +90,16 @@ def run(options: Options) -> dict[str, Any]:
             if "outputSpeech" not in answer.get("response", {}):
                 raise RuntimeError(f"in-process case {name!r}: the skill gave no speech: {answer.get('response')}")
             medians = compare_loops(
-                {"skill": lambda e=envelope: skill.invoke(e), "hello": lambda e=envelope: hello.invoke(e),
-                 "skill_sdk_reader": lambda e=envelope: stock.invoke(e)},
+                {"skill": lambda e=envelope: skill.invoke(e), "hello": lambda e=envelope: hello.invoke(e)},
                 n=options.n, repeats=options.repeats, warmup=options.warmup,
             )
             results[name] = {
                 "skill_us": round(medians["skill"], 1),
                 "hello_us": round(medians["hello"], 1),
                 "ratio": round(ratio(medians["skill"], medians["hello"]), 2),
-                "skill_sdk_reader_us": round(medians["skill_sdk_reader"], 1),
             }
         skill_total = sum(r["skill_us"] for r in results.values())
         hello_total = sum(r["hello_us"] for r in results.values())
-        stock_total = sum(r["skill_sdk_reader_us"] for r in results.values())
         return {
             "n": options.n,
             "repeats": options.repeats,
@@ -120,8 +110,6 @@ def run(options: Options) -> dict[str, Any]:
                 "skill_us": round(skill_total / len(results), 1),
                 "hello_us": round(hello_total / len(results), 1),
                 "ratio": round(ratio(skill_total, hello_total), 2),
-                "skill_sdk_reader_us": round(stock_total / len(results), 1),
-                "sdk_reader_ratio": round(ratio(stock_total, hello_total), 2),
             },
             "errors": errors.count,
         }

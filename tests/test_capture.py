@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 from ask_sdk_core.exceptions import SerializationException
+from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import RequestEnvelope
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from skill.builder import build_skill
 from skill.interceptors import pseudonym
-from skill.runtime import BadEnvelope, FastSerializer, SkillRunner, check_envelope
+from skill.runtime import BadEnvelope, SkillRunner, check_envelope
 from skill.settings import Settings
 from skill.web import create_app
 from skill.web.capture import PERSONAL_WARNING, REDACTED, redact
@@ -181,7 +182,7 @@ def test_a_capture_still_reads_as_the_request_it_was(path: Path, settings: Setti
 def _reads(payload: dict[str, Any]) -> bool:
     try:
         check_envelope(payload)
-        FastSerializer().deserialize(json.dumps(payload), RequestEnvelope)
+        DefaultSerializer().deserialize(json.dumps(payload), RequestEnvelope)
     except (BadEnvelope, SerializationException):
         return False
     return True
