@@ -54,67 +54,14 @@ def build_skill(
     return builder.create()
 
 
+# The modules whose handlers answer the person; each lists its own in `handlers()`, so a new handler is
+# registered beside its class. Each declares the (intent, waiting) pairs it answers: order does not matter.
+HANDLER_MODULES = (core, topics, dose, screen, routine, habits)
+
+
 def make_handlers(voice: Voice, services: Services) -> list[Handler]:
-    """Every handler; each declares the (intent, waiting) pairs it answers, so their order does not matter."""
-    return [
-        # The conversation's frame
-        core.HelpHandler(voice),
-        core.GoodbyeHandler(voice),
-        core.NoHandler(voice),
-        core.YesHandler(voice),
-        core.DetailsHandler(voice),
-        core.RepeatHandler(voice),
-        core.StartOverHandler(voice),
-        core.FallbackHandler(voice),
-        core.SessionEndedHandler(voice),
-        # What the sources answer
-        topics.MechanismHandler(voice),
-        topics.DietHandler(voice),
-        topics.MissedDoseHandler(voice),
-        topics.ExtraDoseHandler(voice),
-        topics.FormAdviceHandler(voice),
-        topics.FormInfoHandler(voice),
-        topics.CompareFormsHandler(voice),
-        topics.SafetyHandler(voice),
-        topics.SideEffectsHandler(voice),
-        topics.UncoveredHandler(voice),
-        topics.SourcesHandler(voice),
-        topics.WhatAboutHandler(voice),
-        topics.AboutSkillHandler(voice),
-        topics.ExplainHandler(voice),
-        *(topics.TopicHandler(voice, intent, key, topic) for intent, (key, topic) in topics.TOPICS.items()),
-        # Doses, always through the gate
-        dose.DoseHandler(voice),
-        dose.PerCapsuleHandler(voice),
-        dose.LabelLineHandler(voice),
-        dose.ElementalHandler(voice),
-        # The screening question before a session's first dose figure
-        screen.ScreenClearHandler(voice),
-        screen.ScreenGateHandler(voice),
-        # The wind-down and the night
-        routine.LaunchHandler(voice, services),
-        routine.WindDownHandler(voice, services),
-        routine.SetBedtimeHandler(voice, services),
-        routine.GetBedtimeHandler(voice, services),
-        routine.RoutineAdvanceHandler(voice, services),
-        routine.RoutineExitHandler(voice, services),
-        routine.ResumeChoiceHandler(voice, services),
-        routine.RoutineHelpHandler(voice, services),
-        routine.SleeplessHandler(voice, services),
-        routine.BreatheHandler(voice, services),
-        # What the skill remembers
-        habits.DoseTakenHandler(voice, services),
-        habits.SetPreferenceHandler(voice, services),
-        habits.ReminderHandler(voice, services),
-        habits.PermissionResponseHandler(voice, services),
-        habits.CancelReminderHandler(voice, services),
-        habits.ForgetMeHandler(voice, services),
-        habits.ForgetConfirmHandler(voice, services),
-        # The nightly count, kept only after a yes (asked once, after the first "I took my magnesium")
-        habits.CountOfferHandler(voice, services),
-        habits.CountNightsHandler(voice, services),
-        habits.NightsSoFarHandler(voice, services),
-    ]
+    """Every handler that answers the person, module by module."""
+    return [handler for module in HANDLER_MODULES for handler in module.handlers(voice, services)]
 
 
 def declared_handlers(locale: str = "en-US") -> list[Handler]:

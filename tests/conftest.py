@@ -37,7 +37,7 @@ SLOW_MODULES = frozenset({
     "test_attack", "test_bench_smoke", "test_console_browser", "test_installed_copy", "test_lambda",
     "test_lambda_imports", "test_loadtest", "test_server", "test_slow_alexa_api", "test_device_nlu",
     "test_phrasebank", "test_gate_grid", "test_cli", "test_healthz", "test_deploy_stack", "test_deploy_manifest",
-    "test_settings_readers", "test_cert_fetch", "test_same_instant", "test_dynamo_store",
+    "test_settings_readers", "test_cert_fetch", "test_same_instant", "test_dynamo_store", "test_new_intent",
 })
 SLOW_TESTS = frozenset({
     "test_example_phrases_are_things_the_model_understands", "test_the_model_passes_the_linter",

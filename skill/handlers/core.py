@@ -10,6 +10,7 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import ANY, Handler
 from skill.handlers.events import error_type
+from skill.services import Services
 from skill.speech import Line, Reply, Voice, set_state, state_of
 from skill.state import State, Waiting
 
@@ -145,3 +146,18 @@ class ErrorHandler(AbstractExceptionHandler):
         if is_request_type("SessionEndedRequest")(handler_input):
             return handler_input.response_builder.response
         return self.voice.respond(handler_input, Reply([], ask=Line("error"), card=False))
+
+
+def handlers(voice: Voice, services: Services) -> list[Handler]:
+    """This module's handlers for the builder: the conversation's frame. A new handler here is registered by its line."""
+    return [
+        HelpHandler(voice),
+        GoodbyeHandler(voice),
+        NoHandler(voice),
+        YesHandler(voice),
+        DetailsHandler(voice),
+        RepeatHandler(voice),
+        StartOverHandler(voice),
+        FallbackHandler(voice),
+        SessionEndedHandler(voice),
+    ]

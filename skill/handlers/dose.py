@@ -11,7 +11,8 @@ from skill.handlers.base import (AGE, AMOUNT, ANY, CONDITION, COUNT, FORM, MORE_
                                  Intent, Slot, elicit, health, hear_symptom, slot)
 from skill.knowledge import (DOCTOR_ONLY_ABOVE_MG, ELEMENTAL_SHARE, Condition, Form, DoseAdvice, Gate, Label, Tier, Times, amount_for_the_day, assess_dose, parse_amount,
                              parse_form)
-from skill.speech import Line, Reply, fmt_mg, state_of
+from skill.services import Services
+from skill.speech import Line, Reply, Voice, fmt_mg, state_of
 from skill.state import DoseAsked, Topic, Waiting
 
 LINE = Slot("line", "LabelType")
@@ -319,3 +320,13 @@ def convert(handler: Handler, handler_input: HandlerInput, asked: DoseAsked, con
     lines = [Line("elemental.converted", _conversion(advice))]
     return voice.respond(handler_input, Reply(lines, done=True, topic=Topic.ELEMENTAL,
                                               dose=DoseAsked(asked.amount_mg, form)))
+
+
+def handlers(voice: Voice, services: Services) -> list[Handler]:
+    """This module's handlers for the builder: doses, always through the gate. A new handler here is registered by its line."""
+    return [
+        DoseHandler(voice),
+        PerCapsuleHandler(voice),
+        LabelLineHandler(voice),
+        ElementalHandler(voice),
+    ]

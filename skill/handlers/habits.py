@@ -9,14 +9,15 @@ from ask_sdk_core.utils import is_intent_name
 from ask_sdk_model import Response
 
 from skill.alexa_errors import ReminderError
-from skill.handlers.base import AGE, ANY, CONDITION, UNIT, Intent, Slot, elicit, health, slot
+from skill.handlers.base import AGE, ANY, CONDITION, UNIT, Handler, Intent, Slot, elicit, health, slot
 from skill.handlers.dose import dose_reply
 from skill.handlers.personal import (REMINDER, PersonalHandler, ask_reminder_time, delete_reminders, reminder_problem,
                                      reminder_time, schedule_reminder, time_from_token, unsaved_line)
 from skill.knowledge import Tier, assess_dose, parse_amount, parse_form
 from skill.knowledge.nights import bedtime_from_slot, tonight
 from skill.profile.models import UserProfile
-from skill.speech import Line, Reply, state_of
+from skill.services import Services
+from skill.speech import Line, Reply, Voice, state_of
 from skill.state import Waiting
 
 log = logging.getLogger(__name__)
@@ -287,3 +288,19 @@ class ForgetConfirmHandler(PersonalHandler):
             # The store is failing: say so plainly rather than claim it is done, or apologise for an error.
             return self.voice.respond(handler_input, Reply([Line("store.not_forgotten")], end=True, soft=True))
         return self.voice.respond(handler_input, Reply([Line("forget.done")], end=True, soft=True))
+
+
+def handlers(voice: Voice, services: Services) -> list[Handler]:
+    """This module's handlers for the builder: what the skill remembers, and the nightly count (kept only after a yes). A new handler here is registered by its line."""
+    return [
+        DoseTakenHandler(voice, services),
+        SetPreferenceHandler(voice, services),
+        ReminderHandler(voice, services),
+        PermissionResponseHandler(voice, services),
+        CancelReminderHandler(voice, services),
+        ForgetMeHandler(voice, services),
+        ForgetConfirmHandler(voice, services),
+        CountOfferHandler(voice, services),
+        CountNightsHandler(voice, services),
+        NightsSoFarHandler(voice, services),
+    ]

@@ -11,13 +11,14 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import is_intent_name
 from ask_sdk_model import Response
 
-from skill.handlers.base import ANY, HEALTH, Intent, request_key, slot
+from skill.handlers.base import ANY, HEALTH, Handler, Intent, request_key, slot
 from skill.handlers.dose import dose_reply
 from skill.handlers.personal import SET_BEDTIME, PersonalHandler, unsaved_line
 from skill.knowledge import Tier, assess_dose, parse_form
 from skill.knowledge.nights import Phase, Tonight, bedtime_from_slot, spoken_time
 from skill.profile.models import UserProfile
-from skill.speech import Line, Reply, fmt_mg, state_of
+from skill.services import Services
+from skill.speech import Line, Reply, Voice, fmt_mg, state_of
 from skill.state import Waiting
 
 # The routine's steps as the state names them, and as the profile remembers a paused one.
@@ -255,3 +256,19 @@ class BreatheHandler(RoutineHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         lines = [Line("routine.breathe"), Line("routine.goodnight")]
         return self.voice.respond(handler_input, Reply(lines, end=True, soft=True))
+
+
+def handlers(voice: Voice, services: Services) -> list[Handler]:
+    """This module's handlers for the builder: the wind-down and the night. A new handler here is registered by its line."""
+    return [
+        LaunchHandler(voice, services),
+        WindDownHandler(voice, services),
+        SetBedtimeHandler(voice, services),
+        GetBedtimeHandler(voice, services),
+        RoutineAdvanceHandler(voice, services),
+        RoutineExitHandler(voice, services),
+        ResumeChoiceHandler(voice, services),
+        RoutineHelpHandler(voice, services),
+        SleeplessHandler(voice, services),
+        BreatheHandler(voice, services),
+    ]

@@ -16,7 +16,8 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import EVERY_INTENT, Handler, health, hear_symptom, request_key
 from skill.knowledge import Condition, is_warning_sign, safety_gate
-from skill.speech import SCREEN_ASK, Line, Reply, set_state, state_of
+from skill.services import Services
+from skill.speech import SCREEN_ASK, Line, Reply, Voice, set_state, state_of
 from skill.state import Waiting
 
 
@@ -62,3 +63,11 @@ class ScreenGateHandler(Handler):
         if held is not None and held.waiting is Waiting.DOSE_STEP:
             reply = self.voice.gated(held, lines)  # the wind-down goes on to its breathing, without a dose
         return self.voice.respond(handler_input, reply)
+
+
+def handlers(voice: Voice, services: Services) -> list[Handler]:
+    """This module's handlers for the builder: the screening question before a session's first dose figure. A new handler here is registered by its line."""
+    return [
+        ScreenClearHandler(voice),
+        ScreenGateHandler(voice),
+    ]

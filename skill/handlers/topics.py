@@ -8,6 +8,7 @@ from skill.handlers.base import (AGE, AMOUNT, CONDITION, FOOD, FORM, HEALTH, MEC
                                  Intent, health, hear_condition, hear_symptom, slot)
 from skill.handlers.dose import continue_dose, convert, dose_reply, gate_lines, read_dose
 from skill.knowledge import Condition, Form, Gate, Mechanism, Uncovered, advise_form, assess_dose, parse_form, parse_need
+from skill.services import Services
 from skill.speech import Line, Reply, Voice, set_state, state_of
 from skill.state import DoseAsked, State, Topic, Waiting
 
@@ -362,3 +363,24 @@ class WhatAboutHandler(Handler):
             return self.voice.respond(handler_input, self.answer(f"form.info.{form.value}", topic=Topic.FORM_INFO,
                                                                  dose=DoseAsked(form=form)))
         return self.voice.respond(handler_input, Reply([], ask=Line("fallback")))
+
+
+def handlers(voice: Voice, services: Services) -> list[Handler]:
+    """This module's handlers for the builder: what the sources answer. A new handler here is registered by its line."""
+    return [
+        MechanismHandler(voice),
+        DietHandler(voice),
+        MissedDoseHandler(voice),
+        ExtraDoseHandler(voice),
+        FormAdviceHandler(voice),
+        FormInfoHandler(voice),
+        CompareFormsHandler(voice),
+        SafetyHandler(voice),
+        SideEffectsHandler(voice),
+        UncoveredHandler(voice),
+        SourcesHandler(voice),
+        WhatAboutHandler(voice),
+        AboutSkillHandler(voice),
+        ExplainHandler(voice),
+        *(TopicHandler(voice, intent, key, topic) for intent, (key, topic) in TOPICS.items()),
+    ]
