@@ -5,6 +5,7 @@ variant, fills in escaped values, adds pauses, keeps within Alexa's limits and b
 """
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from ask_sdk_model.ui import SimpleCard
 
 from skill.content import Catalog
 from skill.knowledge import Form, safety_gate
+from skill.knowledge.markets import BASE_LOCALE, market_for
 from skill.state import DoseAsked, State, Topic, Waiting
 
 # Alexa rejects output speech over 8,000 characters; stay well inside it.
@@ -36,7 +38,8 @@ FIGURE_KEYS = frozenset({
 LABEL_FIGURE_KEYS = frozenset({"elemental.converted"})
 SCREEN_ASK = "screen.ask"
 CARD_TITLE = "Bedtime Magnesium"
-DEFAULT_LOCALE = "en-US"
+log = logging.getLogger(__name__)
+DEFAULT_LOCALE = BASE_LOCALE
 # The conversation state read for this request, so every handler reads the session once.
 _STATE = "_state"
 
@@ -102,12 +105,15 @@ class Line:
     """One content entry to speak, with the values its sentences need.
 
     `variant` and `reprompt_variant` pin a wording (for "repeat"); None lets the voice choose.
+    `over_limit_mg` makes the line conditional: it is spoken only when that amount passes the
+    supplement limit of the request's market (350 mg in the US, 400 mg for the NHS: U1-U5).
     """
 
     key: str
     params: Mapping[str, Any] = field(default_factory=dict)
     variant: int | None = None
     reprompt_variant: int | None = None
+    over_limit_mg: float | None = None
 
 
 @dataclass(slots=True)
@@ -181,12 +187,12 @@ class Voice:
         self._on_say = on_say  # tests listen here to assert on keys, not on one random variant
 
     def catalog_for(self, locale: str | None) -> Catalog:
-        """The content for a request's locale: the exact one, else the same language, else en-US."""
-        if locale in self._catalogs:
-            return self._catalogs[locale]
-        language = (locale or "").split("-")[0]
-        same = [c for name, c in sorted(self._catalogs.items()) if name.split("-")[0] == language]
-        return same[0] if same else self.catalog
+        """The content for a request's locale (its market's words and limit), else en-US's, said in the log."""
+        found = self._catalogs.get(locale or DEFAULT_LOCALE)
+        if found is None:
+            log.info("no content for locale %r; answering in %s", locale, DEFAULT_LOCALE)
+            return self.catalog
+        return found
 
     def _fill(self, template: str, params: Mapping[str, Any]) -> str:
         # Content text and values alike are escaped; only the [pause] markup becomes SSML.
@@ -212,9 +218,17 @@ class Voice:
         """A short phrase from the content to use inside another sentence (its first wording)."""
         return self.catalog_for(locale)[key].say[0]
 
+    def _for_market(self, reply: Reply, locale: str) -> Reply:
+        """The reply without the lines its market's limit leaves unsaid (a line's `over_limit_mg`)."""
+        if not any(line.over_limit_mg is not None for line in reply.lines):
+            return reply
+        limit = market_for(locale).limit_mg
+        return replace(reply, lines=[line for line in reply.lines if line.over_limit_mg is None or line.over_limit_mg > limit])
+
     def render(self, reply: Reply, locale: str | None = None) -> Spoken:
         """Turn a reply into SSML, a reprompt and a card, in the content of `locale`."""
         catalog = self.catalog_for(locale)
+        reply = self._for_market(reply, catalog.locale)
         picked = [self._pick(line, catalog=catalog) for line in reply.lines]
         parts = [text for text, _ in picked]
         answer = " ".join(parts)  # what the card shows: the answer, not the question after it
@@ -353,6 +367,8 @@ class Voice:
             # "I'm pregnant, which form is best?": the answer, then what the gate says for that mention.
             reply = replace(reply, lines=[*reply.lines, *(Line(f"gate.{gate.value}") for gate in safety_gate(heard))])
         state = state_of(handler_input)
+        # Settled now, so an answer held behind the screening question keeps this market's lines.
+        reply = self._for_market(reply, request_locale(handler_input))
         reply, held = self._screened(reply, state)
         if getattr(handler_input.request_envelope.request, "object_type", None) == "LaunchRequest":
             state = replace(state, conversing=True)

@@ -115,10 +115,11 @@ class Conversation:
     user_id: str = "amzn1.ask.account.TEST"
     api_endpoint: str = "https://api.amazonalexa.com"
     consent: bool = False
+    locale: str = "en-US"  # the market this person talks from (en-GB, en-AU, en-CA, en-IN ...)
 
     def send(self, request: dict[str, Any]) -> Turn:
         start = len(self.said)
-        env = envelope(request, attributes=self.attributes, new=not self.open, user_id=self.user_id,
+        env = envelope({"locale": self.locale, **request}, attributes=self.attributes, new=not self.open, user_id=self.user_id,
                        api_endpoint=self.api_endpoint, consent=self.consent)
         response = self.runner.invoke(env)
         check_response(response)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from skill.builder import declared_handlers
+from skill.content.source import locale_files
 from skill.content import (
     COMPILED_DIR,
     CONTENT_DIR,
@@ -125,7 +126,7 @@ LOCALES = sorted(p.name for p in CONTENT_DIR.iterdir() if p.is_dir() and list(p.
 
 
 def toml_catalog(locale: str):  # type: ignore[no-untyped-def]
-    files = {name: data.decode("utf-8") for name, data in source_files(CONTENT_DIR / locale).items()}
+    files = {name: data.decode("utf-8") for name, data in locale_files(CONTENT_DIR / locale).items()}
     return parse_catalog(files, locale)
 
 

@@ -6,6 +6,7 @@ import math
 import pytest
 
 from skill.knowledge import Condition, Form, Need, Tier, advise_form, assess_dose, elemental_mg, parse_amount
+from skill.knowledge.markets import MARKET_FACTS, market_for, may_cite
 from skill.knowledge import parse_condition, parse_form, parse_need
 
 
@@ -18,9 +19,17 @@ def test_the_article_tiers(mg: float, tier: Tier) -> None:
     assert assess_dose(mg).tier is tier
 
 
-def test_no_amount_is_the_general_answer_and_above_350_names_the_supplement_limit() -> None:
+def test_no_amount_is_the_general_answer() -> None:
     assert assess_dose(None).tier is Tier.GENERAL
-    assert assess_dose(360).above_upper_limit and not assess_dose(350).above_upper_limit
+
+
+@pytest.mark.parametrize(("locale", "limit", "fact"), [("en-US", 350, "U5"), ("en-GB", 400, "U1"), ("en-AU", 350, "U2"),
+                                                       ("en-CA", 350, "U3"), ("en-IN", 350, "U4"), ("fr-FR", 350, "U5")])
+def test_each_market_has_its_own_limit_and_any_other_locale_is_the_base_market(locale: str, limit: int, fact: str) -> None:
+    market = market_for(locale)
+    assert (market.limit_mg, market.fact) == (limit, fact)
+    # Its answers may cite its own U fact, never another market's.
+    assert may_cite(market, fact) and not any(may_cite(market, other) for other in MARKET_FACTS - {fact})
 
 
 @pytest.mark.parametrize(

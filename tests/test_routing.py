@@ -67,9 +67,9 @@ def test_content_is_chosen_by_each_requests_locale(talk: Conversation) -> None:
     reply = Reply([], ask=Line("help"))
     assert "love" in voice.render(reply, "en-GB").ssml
     assert "love" not in voice.render(reply, "en-US").ssml
-    assert voice.catalog_for("en-AU") is gb  # another English locale: the same language first
-    assert voice.catalog_for("fr-FR") is us  # anything else: en-US
-    # And through a real request: en-GB falls back to en-US content today.
+    assert voice.catalog_for("en-AU") is us  # a locale it has no content for: en-US, never a neighbour's
+    assert voice.catalog_for("fr-FR") is us
+    # And through a real request, in the content the skill ships for en-GB.
     talk_gb = talk.send({"type": "IntentRequest", "locale": "en-GB", "intent": {"name": "AMAZON.HelpIntent", "slots": {}}})
     assert talk_gb.said("help")
 

@@ -35,6 +35,9 @@ COMPILED_FORMAT = 1  # the loader reads only this shape of compiled JSON
 SENTENCES_DIR = "sentences"  # <Intent>.toml: an intent's samples; invocation.toml: the invocation name
 INVOCATION_FILE = "invocation.toml"
 SLOT_TYPES_DIR = "slot_types"  # <Type>.toml: each value id's name and synonyms
+# A market's folder holds only what differs from its base: `market.toml` (the base, and words to replace)
+# and entries that replace the base's whole. Its catalog is compiled from the base's files and its own.
+MARKET_FILE = "market.toml"
 _LOCALE = re.compile(r"[a-z]{2,3}-[A-Z]{2}\Z")
 
 
@@ -130,10 +133,17 @@ def _entry(raw: Mapping[str, Any]) -> Entry:
     )
 
 
-def source_files(folder: Path) -> dict[str, bytes]:
-    """The TOML files of one locale folder that make its catalog (its sentences and slot types are not)."""
+def source_files(folder: Path, base: str | None = None) -> dict[str, bytes]:
+    """The TOML files a locale's catalog is made from (not its sentences or slot types).
+
+    A market (a folder with `market.toml`, built on `base`) adds its base's files, named
+    `<base>/<file>`, so its compiled form goes stale when either changes.
+    """
     names = sorted(n for n in os.listdir(folder) if n.endswith(".toml"))
-    return {name: (folder / name).read_bytes() for name in names}
+    files = {name: (folder / name).read_bytes() for name in names}
+    if base is not None:
+        files.update({f"{base}/{name}": data for name, data in source_files(folder.parent / base).items()})
+    return files
 
 
 def fingerprint(files: Mapping[str, bytes]) -> str:
@@ -148,7 +158,10 @@ def _compiled_is_current(document: Mapping[str, Any], folder: Path) -> bool:
     """True unless the TOML sources are present and differ from those the JSON was compiled from."""
     if not folder.is_dir():
         return True  # a package that ships only the compiled form
-    return bool(document.get("sources") == fingerprint(source_files(folder)))
+    base = document.get("base")
+    if base is not None and not (folder.parent / str(base)).is_dir():
+        return True
+    return bool(document.get("sources") == fingerprint(source_files(folder, base)))
 
 
 def load_catalog(locale: str = "en-US") -> Catalog:
@@ -171,10 +184,9 @@ def _load_catalog(locale: str) -> Catalog:
         raise ContentError(f"no content for locale {locale!r}")
     if document is not None:
         log.warning("compiled content for %s is older than its TOML; validating the TOML (run `make content`)", locale)
-    from skill.content.source import parse_catalog as parse
+    from skill.content.source import locale_files, parse_catalog as parse
 
-    files = source_files(folder)
-    return parse({name: data.decode("utf-8") for name, data in files.items()}, locale)
+    return parse({name: data.decode("utf-8") for name, data in locale_files(folder).items()}, locale)
 
 
 def available_locales() -> list[str]:

@@ -7,15 +7,18 @@ Lambda request path never imports this module: it loads the catalog `compile_cat
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from skill.content import COMPILED_FORMAT, Catalog, ContentError, Entry, fingerprint, placeholders, source_files
+from skill.content import COMPILED_FORMAT, MARKET_FILE, Catalog, ContentError, Entry, fingerprint, placeholders, source_files
 from skill.knowledge.facts import is_fact_id
+from skill.knowledge.markets import MARKETS, may_cite
 
 Sentence = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)]
 
@@ -73,7 +76,20 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, 
 
 
 def parse_catalog(files: Mapping[str, str], locale: str) -> Catalog:
-    """Validate TOML texts (name -> text) into a catalog, naming every problem at once."""
+    """Validate TOML texts (name -> text) into a catalog, naming every problem at once.
+
+    With a `market.toml` among them, the catalog is a market's: its base's entries (the files named
+    `<base>/...`), their words replaced as the market says, then its own entries in place of the base's.
+    """
+    if MARKET_FILE in files:
+        return _market_catalog(files, locale)
+    entries, problems = _entries(files)
+    if problems:
+        raise ContentError(f"content for {locale} is invalid:\n  " + "\n  ".join(problems))
+    return Catalog(entries, locale)
+
+
+def _entries(files: Mapping[str, str]) -> tuple[dict[str, Entry], list[str]]:
     entries: dict[str, Entry] = {}
     problems: list[str] = []
     for name, text in sorted(files.items()):
@@ -98,9 +114,59 @@ def parse_catalog(files: Mapping[str, str], locale: str) -> Catalog:
                 for err in exc.errors():
                     where = ".".join(str(p) for p in err["loc"]) or "entry"
                     problems.append(f"{name}: {key}: {where}: {err['msg']}")
+    return entries, problems
+
+
+class MarketModel(BaseModel):
+    """A market's `market.toml`: the locale it builds on, and words its people say differently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base: str
+    # Whole words or phrases, replaced wherever the base says them (sentences, reprompts, titles, cards).
+    words: dict[str, str] = Field(default_factory=dict)
+
+
+def _market_catalog(files: Mapping[str, str], locale: str) -> Catalog:
+    problems: list[str] = []
+    try:
+        market = MarketModel.model_validate(tomllib.loads(files[MARKET_FILE]))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise ContentError(f"content for {locale}: {MARKET_FILE}: {exc}") from None
+    prefix = f"{market.base}/"
+    base = parse_catalog({name[len(prefix):]: text for name, text in files.items() if name.startswith(prefix)}, market.base)
+    own, problems = _entries({name: text for name, text in files.items() if "/" not in name and name != MARKET_FILE})
+    used: set[str] = set()
+    entries: dict[str, Entry] = {}
+    for key, entry in base.items():
+        entries[key] = _reworded(entry, market.words, used)
+    rules = MARKETS.get(locale)
+    for key, entry in own.items():
+        if key not in entries:
+            problems.append(f"{key}: replaces no entry of {market.base}")
+        if rules is not None:
+            problems += [f"{key}: cites {fact}, which {locale} does not hold" for fact in entry.facts if not may_cite(rules, fact)]
+        entries[key] = entry
+    problems += [f"{MARKET_FILE}: the word {word!r} is never said in {market.base}" for word in market.words if word not in used]
     if problems:
         raise ContentError(f"content for {locale} is invalid:\n  " + "\n  ".join(problems))
     return Catalog(entries, locale)
+
+
+def _reworded(entry: Entry, words: Mapping[str, str], used: set[str]) -> Entry:
+    """An entry with the market's words in place of the base's (whole words only, case as written)."""
+    if not words:
+        return entry
+
+    def swap(text: str) -> str:
+        for word, instead in words.items():
+            text, count = re.subn(rf"\b{re.escape(word)}\b", instead, text)
+            if count:
+                used.add(word)
+        return text
+
+    return replace(entry, say=tuple(swap(s) for s in entry.say), reprompt=tuple(swap(s) for s in entry.reprompt),
+                   title=swap(entry.title) if entry.title else entry.title, card=swap(entry.card) if entry.card else entry.card)
 
 
 def compiled_json(catalog: Catalog, files: Mapping[str, bytes]) -> str:
@@ -122,18 +188,40 @@ def compiled_json(catalog: Catalog, files: Mapping[str, bytes]) -> str:
             raw["fields"] = sorted(entry.fields)
         entries[key] = raw
     document = {
-        "generated": f"by skill.content.compile_catalogs from skill/content/{catalog.locale}/*.toml: edit those, not this file",
+        "generated": f"by skill.content.compile_catalogs from skill/content/{catalog.locale}/*.toml (and its base's, for a market): edit those, not this file",
         "format": COMPILED_FORMAT,
         "locale": catalog.locale,
+        **({"base": base} if (base := _base_of(files)) else {}),
         "sources": fingerprint(files),
         "entries": entries,
     }
     return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
 
 
+def market_base(folder: Path) -> str | None:
+    """The locale a market folder builds on (its `market.toml`), or None for a whole catalog."""
+    path = folder / MARKET_FILE
+    if not path.exists():
+        return None
+    base = str(tomllib.loads(path.read_text(encoding="utf-8")).get("base", ""))
+    if base == folder.name or not (folder.parent / base).is_dir() or (folder.parent / base / MARKET_FILE).exists():
+        raise ContentError(f"{folder.name}/{MARKET_FILE}: base must name a whole catalog's folder, not {base!r}")
+    return base
+
+
+def locale_files(folder: Path) -> dict[str, bytes]:
+    """Every source of a locale's catalog: its own files, and its base's for a market."""
+    return source_files(folder, market_base(folder))
+
+
+def _base_of(files: Mapping[str, bytes]) -> str | None:
+    bases = {name.split("/", 1)[0] for name in files if "/" in name}
+    return bases.pop() if len(bases) == 1 else None
+
+
 def compile_locale(folder: Path, out_dir: Path) -> Path:
     """Validate one locale folder and write its compiled catalog into out_dir; return the file."""
-    files = source_files(folder)
+    files = locale_files(folder)
     if not files:
         raise ContentError(f"no content files in {folder}")
     catalog = parse_catalog({name: data.decode("utf-8") for name, data in files.items()}, folder.name)

@@ -52,8 +52,8 @@ def dose_reply(advice: DoseAdvice, *, lead: list[Line] | None = None, asked: Dos
     if advice.converted and not lead:
         lines.append(Line("dose.converted", _conversion(advice)))
     lines.append(Line(f"dose.{advice.tier.value}", {"amount": fmt_mg(advice.elemental_mg)}))
-    if advice.above_upper_limit:
-        lines.append(Line("dose.upper_limit"))
+    # Said only where the amount passes the request's market limit (the voice knows the market).
+    lines.append(Line("dose.upper_limit", over_limit_mg=advice.elemental_mg))
     lines.append(Line("disclaimer"))
     if advice.label_matters and advice.form and advice.if_compound_mg is not None:
         ask = Line("label.which", {"stated": fmt_mg(advice.stated_mg), "form": advice.form.value})

@@ -9,7 +9,8 @@ from enum import StrEnum
 from skill.knowledge.forms import Form, elemental_mg
 from skill.knowledge.safety import DOCTOR_ONLY_ABOVE_MG, Condition, Gate, safety_gate
 
-# The adult upper limit for magnesium from supplements and medicines (S1).
+# The adult upper limit for magnesium from supplements and medicines (S1), the lowest market limit (U1-U5): whether the two readings of a label fall either side of it is one of
+# the things that decide whether the skill asks which line the label shows. Each market's own is in markets.py.
 SUPPLEMENT_UPPER_LIMIT_MG = 350
 # No supplement label or daily habit comes near this; a bigger number is a mishearing.
 IMPLAUSIBLE_ABOVE_MG = 20_000
@@ -55,11 +56,6 @@ class DoseAdvice:
         """True when the figure was converted from a compound's weight (S5)."""
         return self.label is Label.COMPOUND and self.form is not None and self.stated_mg is not None \
             and self.tier is not Tier.INVALID
-
-    @property
-    def above_upper_limit(self) -> bool:
-        """True when the amount passes the 350 mg supplement limit (S1)."""
-        return self.elemental_mg is not None and self.elemental_mg > SUPPLEMENT_UPPER_LIMIT_MG
 
 
 def parse_amount(value: str | float | int | None, unit: str | None = None) -> float | None:
