@@ -2,16 +2,17 @@
 
 It answers the Reminders API (create, list, get, delete) and the device settings API (time zone)
 the way the real service does, records every request it sees, and can be told to fail, stall,
-hold or drip the next call (or every call). Use the ``alexa_api`` fixture; it starts the server on
-a free port and stops it after.
+hold or drip the next call (or every call), to do a call and lose its answer, or to list reminders
+late. Use the ``alexa_api`` fixture; it starts the server on a free port and stops it after.
 """
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +50,8 @@ class _Fault:
     stall: bool = False
     hold: threading.Event | None = None  # answer normally once this is set
     drip: float | None = None  # seconds between bytes of the answer
+    lost: bool = False  # do the call, then never answer it
+    method: str | None = None  # only a call with this method takes the fault (None: the next call)
 
 
 @dataclass
@@ -62,9 +65,15 @@ class AlexaApiStub:
     # Whose each reminder is: the access token that made it. The real API lists only the calling
     # skill's reminders for the calling person, and the token says who that is.
     owners: dict[str, str] = field(default_factory=dict)
+    # The stub's clock, in seconds, for when a reminder was made and when the list shows it; a test
+    # sets it to the skill's clock so "a minute later" is a minute for both.
+    now: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self._faults: deque[_Fault] = deque()
+        # When each reminder was made (by ``now``), and how long the list takes to show one.
+        self._made: dict[str, float] = {}
+        self._list_lag = 0.0
         self._always: _Fault | None = None
         self._lock = threading.Lock()
         self.open_calls = 0  # calls being answered right now (stalled, held or dripping included)
@@ -92,12 +101,26 @@ class AlexaApiStub:
         with self._lock:
             self._faults.append(_Fault(stall=True))
 
-    def hold_next(self) -> threading.Event:
-        """Hold the next call until the returned event is set, then answer it normally."""
+    def hold_next(self, method: str | None = None) -> threading.Event:
+        """Hold the next call (of ``method``, if given) until the returned event is set, then answer it normally."""
         release = threading.Event()
         with self._lock:
-            self._faults.append(_Fault(hold=release))
+            self._faults.append(_Fault(hold=release, method=method))
         return release
+
+    def lose_answer_next(self, method: str | None = None) -> None:
+        """Do the next call (of ``method``, if given), then hold its answer until the stub stops: with
+        "POST", a create that times out after the reminder was made."""
+        with self._lock:
+            self._faults.append(_Fault(lost=True, method=method))
+
+    def lag_list(self, seconds: float) -> None:
+        """From now on, list a reminder only ``seconds`` after it was made (0: at once, as by default).
+
+        The real list is eventually consistent: a reminder just made can be missing from it for a while.
+        """
+        with self._lock:
+            self._list_lag = seconds
 
     def drip_next(self, interval: float) -> None:
         """Answer the next call one byte every ``interval`` seconds (a server that never times out a read)."""
@@ -146,9 +169,13 @@ class AlexaApiStub:
 
     # -- what the real service does -------------------------------------------------------
 
-    def _next_fault(self) -> _Fault | None:
+    def _next_fault(self, method: str) -> _Fault | None:
         with self._lock:
-            return self._faults.popleft() if self._faults else self._always
+            for fault in self._faults:
+                if fault.method in (None, method):
+                    self._faults.remove(fault)
+                    return fault
+            return self._always
 
     def _opened(self, change: int) -> None:
         with self._lock:
@@ -165,7 +192,9 @@ class AlexaApiStub:
             return self._create(body, headers["authorization"])
         if path == REMINDERS and method == "GET":
             with self._lock:
-                alerts = [r for t, r in self.reminders.items() if self.owners.get(t) == headers["authorization"]]
+                shown_before = self.now() - self._list_lag
+                alerts = [r for t, r in self.reminders.items()
+                          if self.owners.get(t) == headers["authorization"] and self._made.get(t, 0.0) <= shown_before]
             return 200, {"totalCount": str(len(alerts)), "alerts": alerts, "links": None}
         if path.startswith(REMINDERS + "/"):
             token = unquote(path[len(REMINDERS) + 1:])
@@ -202,6 +231,7 @@ class AlexaApiStub:
         with self._lock:
             self.reminders[token] = stored
             self.owners[token] = owner
+            self._made[token] = self.now()
         return 201, {
             "alertToken": token,
             "createdTime": now,
@@ -232,12 +262,17 @@ def _handler_for(stub: AlexaApiStub) -> type[BaseHTTPRequestHandler]:
             stub._record(Recorded(self.command, path, headers, body))
             stub._opened(+1)
             try:
-                self._reply(stub._next_fault(), path, headers, body)
+                self._reply(stub._next_fault(self.command), path, headers, body)
             finally:
                 stub._opened(-1)
 
         def _reply(self, fault: _Fault | None, path: str, headers: dict[str, str], body: Any) -> None:
             if fault is not None and fault.stall:
+                stub._release.wait(timeout=30)
+                self.close_connection = True
+                return
+            if fault is not None and fault.lost:
+                stub._answer(self.command, path, headers, body)  # done, and the answer never leaves
                 stub._release.wait(timeout=30)
                 self.close_connection = True
                 return

@@ -3,6 +3,7 @@ and the nightly reminder (created, explained when it cannot be, deleted)."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
@@ -15,6 +16,9 @@ from skill.profile.models import UserProfile
 from skill.services import Services
 from skill.speech import Line, Reply, Voice, request_locale, system_of
 from skill.state import Waiting
+
+if TYPE_CHECKING:
+    from skill.alexa_api import NightlyReminders  # loaded only by a turn that calls the API
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +95,8 @@ def schedule_reminder(
 
     One reminder per person, whatever arrives at once: a request first claims the right to create
     it with a versioned write to the profile (only one of several concurrent claims can win), then
-    asks the Reminders API for the skill's reminders, deletes any there are (a new time moves the
-    reminder), and creates one.
+    finds the skill's reminders (the API's list and the ids stored), deletes any there are (a new
+    time moves the reminder), and creates one.
     """
     services, voice = handler.services, handler.voice
     lines = list(lead or [])
@@ -113,14 +117,15 @@ def schedule_reminder(
     won = False
 
     set_before: str | None = None
+    stored_ids: list[str] = []
 
     def claim(latest: UserProfile) -> None:
-        nonlocal won, set_before
+        nonlocal won, set_before, stored_ids
         held = latest.reminder_claimed_at
         won = held is None or abs(claimed_at - held) > CLAIM_SECONDS
         if won:
             latest.reminder_claimed_at = claimed_at
-            set_before = latest.reminder_at
+            set_before, stored_ids = latest.reminder_at, list(latest.reminder_ids)
 
     services.update(handler_input, claim)
     if not won:
@@ -132,9 +137,9 @@ def schedule_reminder(
     key = "reminder.created"
     try:
         api = services.reminders(handler_input)
-        active = [r.token for r in api.skill_reminders() if r.active]
+        active = active_reminders(api, stored_ids)
         if active and set_before == at:  # "remind me at nine" again: the one there is kept
-            kept, key = next((t for t in profile.reminder_ids if t in active), active[0]), "reminder.exists"
+            kept, key = next((t for t in stored_ids if t in active), active[0]), "reminder.exists"
             stale = [t for t in active if t != kept]  # duplicates an older release made
         else:  # a new time replaces the reminder set before
             stale, key = active, "reminder.moved" if active else "reminder.created"
@@ -159,6 +164,19 @@ def schedule_reminder(
         return reminder_problem(handler, handler_input, problem.kind, lines)
     lines.append(Line(key, {"time": spoken_time(at)}))
     return voice.respond(handler_input, Reply(lines, done=True))
+
+
+def active_reminders(api: NightlyReminders, stored_ids: list[str]) -> list[str]:
+    """The ids of the skill's reminders that are on: the API's list, and each stored id it does not show.
+
+    The list can lag seconds behind a create, so a reminder made a moment ago is asked after by
+    its stored id (one call, only when the list leaves it out) before another is made.
+    """
+    listed = api.skill_reminders()
+    active = [r.token for r in listed if r.active]
+    seen = {r.token for r in listed}
+    active += [token for token in stored_ids if token not in seen and api.exists(token)]
+    return active
 
 
 def reminder_problem(handler: Handler, handler_input: HandlerInput, kind: str, lead: list[Line]) -> Response:
