@@ -57,7 +57,14 @@ _PROCESS_BREAKERS = Breakers()
 
 
 class ApiTransportError(ApiClientException):
-    """The API could not be reached in time: a timeout, a spent budget or a broken connection."""
+    """The API could not be reached in time: a timeout, a spent budget or a broken connection.
+
+    ``sent``: the request may have reached the API, so it may have done its work all the same.
+    """
+
+    def __init__(self, message: str, *, sent: bool = False) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class ApiPausedError(ApiClientException):
@@ -96,7 +103,7 @@ class TimeoutApiClient(ApiClient):
         except OutboundError as exc:
             if exc.kind == "refused":
                 raise ApiClientException(str(exc)) from exc
-            raise ApiTransportError(str(exc)) from exc
+            raise ApiTransportError(str(exc), sent=exc.sent) from exc
         return ApiClientResponse(headers=answer.headers, status_code=answer.status, body=answer.body)
 
 
@@ -119,7 +126,7 @@ class _Guarded(ApiClient):
         except OutboundError as exc:
             if exc.kind == "circuit_open":
                 raise ApiPausedError(str(exc)) from exc
-            raise ApiTransportError(str(exc)) from exc
+            raise ApiTransportError(str(exc), sent=exc.sent) from exc
 
 
 class _Watched(ApiClient):
@@ -142,6 +149,22 @@ class _Watched(ApiClient):
             raise
         self.status = response.status_code
         return response
+
+
+def _maybe_sent(exc: BaseException) -> bool:
+    """Whether a transport failure came after the request may have reached the API.
+
+    Our client knows (it marks the moment it starts writing); from another ApiClient only a refused
+    connection is sure to have sent nothing.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ApiTransportError):
+            return seen.sent
+        if isinstance(seen, ConnectionRefusedError):
+            return False
+        seen = seen.__cause__
+    return True
 
 
 def _kind_for_status(status: int) -> ErrorKind:
@@ -237,7 +260,8 @@ class NightlyReminders:
         )
         token = getattr(response, "alert_token", None)
         if not token:
-            raise ReminderError("unavailable", "the Reminders API created nothing (no alertToken came back)")
+            # A success without its id: the reminder may well be there, unnamed.
+            raise ReminderError("unavailable", "the Reminders API answered without an alertToken", maybe_done=True)
         return str(token)
 
     def exists(self, alert_token: str) -> bool:
@@ -325,12 +349,17 @@ def _classify(what: str, watched: _Watched, exc: Exception) -> ReminderError:
     """Decide which kind of failure this was from what happened on the wire."""
     if watched.failure is not None:
         if _is_transport_timeout(watched.failure):
-            return ReminderError("timeout", f"{what}: the Alexa API did not answer in time")
+            return ReminderError("timeout", f"{what}: the Alexa API did not answer in time",
+                                 maybe_done=_maybe_sent(watched.failure))
         return ReminderError("unavailable", f"{what}: {watched.failure}")
     status = watched.status if watched.status is not None else getattr(exc, "status_code", None)
     if status is None or 200 <= status < 300:
-        return ReminderError("unavailable", f"{what}: unreadable answer from the Alexa API ({exc})", status)
-    return ReminderError(_kind_for_status(status), f"{what}: the Alexa API answered HTTP {status}", status)
+        # It said yes in a way that could not be read: the work may be done.
+        return ReminderError("unavailable", f"{what}: unreadable answer from the Alexa API ({exc})", status,
+                             maybe_done=status is not None)
+    # A 500 (or a gateway's 502 or 504) can come after the work was done; 503, 429 and 4xx refuse it.
+    return ReminderError(_kind_for_status(status), f"{what}: the Alexa API answered HTTP {status}", status,
+                         maybe_done=status in (500, 502, 504))
 
 
 def _parse_at(at: str) -> tuple[int, int]:

@@ -11,12 +11,19 @@ ErrorKind = Literal["no_permission", "rate_limited", "unavailable", "timeout", "
 
 
 class ReminderError(Exception):
-    """Why a reminder (or settings) call failed."""
+    """Why a reminder (or settings) call failed.
 
-    def __init__(self, kind: ErrorKind, message: str, status: int | None = None) -> None:
+    ``maybe_done`` marks an outcome that is unknown rather than a failure: the request may have
+    reached the API and done its work (a timeout after sending, a 500, a success that could not be
+    read). A create that ends so may have made the reminder.
+    """
+
+    def __init__(self, kind: ErrorKind, message: str, status: int | None = None, *, maybe_done: bool = False) -> None:
         super().__init__(message)
         self.kind: ErrorKind = kind
         self.status = status
+        self.maybe_done = maybe_done
 
     def __repr__(self) -> str:
-        return f"ReminderError(kind={self.kind!r}, status={self.status!r}, message={str(self)!r})"
+        return (f"ReminderError(kind={self.kind!r}, status={self.status!r}, maybe_done={self.maybe_done!r}, "
+                f"message={str(self)!r})")

@@ -42,11 +42,14 @@ Monotonic = Callable[[], float]
 
 
 class OutboundError(Exception):
-    """A call that did not happen or did not finish; ``kind`` says why."""
+    """A call that did not happen or did not finish; ``kind`` says why, ``sent`` whether the request
+    may have reached the server (then it may have done its work, though no answer says so)."""
 
-    def __init__(self, kind: Literal["timeout", "budget", "circuit_open", "refused", "broken"], message: str) -> None:
+    def __init__(self, kind: Literal["timeout", "budget", "circuit_open", "refused", "broken"], message: str,
+                 *, sent: bool = False) -> None:
         super().__init__(message)
         self.kind = kind
+        self.sent = sent
 
 
 def endpoint_allowed(endpoint: str, *, allow_loopback: bool = False) -> bool:
@@ -243,11 +246,13 @@ def http_call(request: ApiClientRequest, seconds: float) -> HttpResponse:
     # For messages: the method and host only. Paths hold device ids and reminder tokens, which
     # must not reach a log at any level.
     what = f"{(request.method or 'GET').upper()} {host}"
+    sending = False  # from the first byte written, the server may act on the request
     watchdog.start()
     try:
         connection.connect()
         if fired.is_set():  # the deadline came while connecting, before there was a socket to cut
             raise TimeoutError("connect outlasted the deadline")
+        sending = True
         connection.request((request.method or "GET").upper(), path, body=data, headers=headers)
         response = connection.getresponse()
         raw = response.read(MAX_RESPONSE_BYTES + 1)
@@ -257,13 +262,13 @@ def http_call(request: ApiClientRequest, seconds: float) -> HttpResponse:
     except (OSError, http.client.HTTPException, ValueError) as exc:
         # socket.timeout is an OSError; a cut socket shows up as a reset, an EOF or a bad line.
         if fired.is_set() or isinstance(exc, TimeoutError):
-            raise OutboundError("timeout", f"{what}: no answer within {seconds:.2f} s") from exc
-        raise OutboundError("broken", f"{what}: {type(exc).__name__}") from exc
+            raise OutboundError("timeout", f"{what}: no answer within {seconds:.2f} s", sent=sending) from exc
+        raise OutboundError("broken", f"{what}: {type(exc).__name__}", sent=sending) from exc
     finally:
         watchdog.cancel()
         connection.close()
     if fired.is_set():  # the deadline passed just as the last byte came in: still too late
-        raise OutboundError("timeout", f"{what}: no answer within {seconds:.2f} s")
+        raise OutboundError("timeout", f"{what}: no answer within {seconds:.2f} s", sent=True)
     return answer
 
 

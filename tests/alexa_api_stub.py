@@ -96,10 +96,11 @@ class AlexaApiStub:
         with self._lock:
             self._faults.append(_Fault(status=status, body=body))
 
-    def stall_next(self) -> None:
-        """Hold the next call without answering until the stub stops (the client must time out)."""
+    def stall_next(self, method: str | None = None) -> None:
+        """Hold the next call (of ``method``, if given) without answering or acting on it until the
+        stub stops (the client must time out)."""
         with self._lock:
-            self._faults.append(_Fault(stall=True))
+            self._faults.append(_Fault(stall=True, method=method))
 
     def hold_next(self, method: str | None = None) -> threading.Event:
         """Hold the next call (of ``method``, if given) until the returned event is set, then answer it normally."""
@@ -288,11 +289,14 @@ def _handler_for(stub: AlexaApiStub) -> type[BaseHTTPRequestHandler]:
         def _send(self, status: int, text: str, drip: float | None = None) -> None:
             data = text.encode("utf-8")
             if drip is None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    self.close_connection = True  # the client gave up on a held call: nobody to answer
                 return
             # The whole answer, status line first, one byte at a time: each read gets a byte well
             # inside any per-read timeout, so only a deadline on the whole call stops it.

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from skill.alexa_api import NightlyReminders, ReminderError, TimeoutApiClient
-from skill.outbound import Breakers
+from skill.outbound import Breakers, Budget
 from tests.alexa_api_stub import REMINDERS, AlexaApiStub, alexa_api  # noqa: F401 - alexa_api is a fixture
 
 TOKEN = "in-session-access-token"
@@ -167,6 +167,55 @@ def test_an_api_nobody_listens_on_becomes_a_timeout() -> None:
         create(client)
 
     assert caught.value.kind == "timeout"
+
+
+# -- which failures leave the outcome unknown (the reminder may have been made) --------------------------
+
+
+def test_a_create_whose_answer_is_lost_may_have_made_the_reminder(alexa_api: AlexaApiStub) -> None:
+    alexa_api.lose_answer_next()
+
+    with pytest.raises(ReminderError) as caught:
+        create(reminders_for(alexa_api, timeout=0.2))
+
+    assert (caught.value.kind, caught.value.maybe_done) == ("timeout", True)
+    assert len(alexa_api.reminders) == 1  # it was made
+
+
+@pytest.mark.parametrize(("status", "maybe_done"), [(500, True), (502, True), (504, True), (503, False),
+                                                    (429, False), (400, False), (401, False)])
+def test_an_error_status_says_whether_the_work_may_be_done(alexa_api: AlexaApiStub, status: int,
+                                                           maybe_done: bool) -> None:
+    alexa_api.fail_next(status)
+
+    with pytest.raises(ReminderError) as caught:
+        create(reminders_for(alexa_api))
+
+    assert caught.value.maybe_done is maybe_done
+
+
+def test_a_success_without_an_alert_token_may_have_made_the_reminder(alexa_api: AlexaApiStub) -> None:
+    alexa_api.fail_next(201, body="{}")
+
+    with pytest.raises(ReminderError) as caught:
+        create(reminders_for(alexa_api))
+
+    assert (caught.value.kind, caught.value.maybe_done) == ("unavailable", True)
+
+
+def test_a_call_never_sent_is_a_known_failure(alexa_api: AlexaApiStub) -> None:
+    with socket.socket() as sock:  # nobody listens: the connection is refused before a byte is sent
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    refused = NightlyReminders(f"http://127.0.0.1:{port}", TOKEN, TimeoutApiClient(timeout=1.0), allow_loopback=True)
+    spent = reminders_for(alexa_api)
+    spent.budget = Budget(0.0)  # the turn's time for API calls is gone
+
+    for client in (refused, spent):
+        with pytest.raises(ReminderError) as caught:
+            create(client)
+        assert (caught.value.kind, caught.value.maybe_done) == ("timeout", False)
+    assert alexa_api.calls() == []
 
 
 def test_without_an_access_token_nothing_is_called(alexa_api: AlexaApiStub) -> None:

@@ -217,7 +217,8 @@ def test_a_claim_left_by_a_request_that_died_does_not_block_reminders_for_ever(
     # A request claimed the reminder and then its process was killed.
     store.write(who, {**seen.attributes, "reminder_claimed_at": int(clock().timestamp())}, expected=seen.version)
 
-    assert night.ask("ReminderIntent", time="21:45").said("reminder.exists")  # someone is making it right now
+    # someone is making it right now, or it died not knowing: it may be set, and nothing is made twice
+    assert night.ask("ReminderIntent", time="21:45").said("reminder.maybe_set")
     assert not alexa_api.calls("POST", REMINDERS)
     clock.now += timedelta(minutes=2)
     assert night.ask("ReminderIntent", time="21:45").said("reminder.created")

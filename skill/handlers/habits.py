@@ -197,8 +197,9 @@ class ReminderHandler(PersonalHandler):
     intent = REMINDER
     # The answer to "what time?" may be heard as a bedtime ("half nine") or a bare yes to the suggestion.
     claims = ((REMINDER.name, ANY), ("SetBedtimeIntent", Waiting.REMINDER_TIME), ("AMAZON.YesIntent", Waiting.REMINDER_TIME))
-    keys = ("reminder.created", "reminder.moved", "reminder.text", "reminder.exists", "reminder.permission_card",
-            "reminder.unavailable", "reminder.failed", "reminder.ask_time", "reminder.ask_time_suggest")
+    keys = ("reminder.created", "reminder.moved", "reminder.text", "reminder.exists", "reminder.maybe_set",
+            "reminder.permission_card", "reminder.unavailable", "reminder.failed", "reminder.ask_time",
+            "reminder.ask_time_suggest")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         profile = self.services.profile(handler_input)

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 REMINDERS_SCOPE = "alexa::alerts:reminders:skill:readwrite"
 ASK_FOR_TOKEN = "nightly-reminder"
 # A claim to create the reminder older than this was left by a request that died (Alexa gives
-# every request 8 seconds), so another request may take it over.
+# every request 8 seconds) or by a create whose outcome was unknown (kept so that a retry makes
+# nothing while the reminders list may still lag behind it), so another request may take it over.
 CLAIM_SECONDS = 60
 # The bedtime question is asked with Dialog.ElicitSlot for this intent's slot (the ASK dialog model).
 SET_BEDTIME = Intent("SetBedtimeIntent", (TIME,))
@@ -96,7 +97,8 @@ def schedule_reminder(
     One reminder per person, whatever arrives at once: a request first claims the right to create
     it with a versioned write to the profile (only one of several concurrent claims can win), then
     finds the skill's reminders (the API's list and the ids stored), deletes any there are (a new
-    time moves the reminder), and creates one.
+    time moves the reminder), and creates one. A create whose outcome is unknown (it timed out after
+    the request went) is no failure: the claim stays, and the person hears it may already be set.
     """
     services, voice = handler.services, handler.voice
     lines = list(lead or [])
@@ -129,11 +131,14 @@ def schedule_reminder(
 
     services.update(handler_input, claim)
     if not won:
-        # Another request for this person is making the reminder at this moment.
-        lines.append(Line("reminder.exists", {"time": spoken_time(at)}))
+        # Another request for this person is making the reminder at this moment, or made one whose
+        # outcome is unknown: it may be set, and nothing is made again until the claim lapses.
+        lines.append(Line("reminder.maybe_set", {"time": spoken_time(at)}))
         return voice.respond(handler_input, Reply(lines, done=True))
     kept: str | None = None
     problem: ReminderError | None = None
+    unsure = False  # the create may have made the reminder though no answer said so
+    deleted: list[str] = []
     key = "reminder.created"
     try:
         api = services.reminders(handler_input)
@@ -145,21 +150,33 @@ def schedule_reminder(
             stale, key = active, "reminder.moved" if active else "reminder.created"
         for token in stale:
             api.delete(token)
+            deleted.append(token)
         if kept is None:
             locale = request_locale(handler_input)
-            kept = api.create_daily(at=at, time_zone=zone, text=voice.phrase("reminder.text", locale), locale=locale)
+            try:
+                kept = api.create_daily(at=at, time_zone=zone, text=voice.phrase("reminder.text", locale), locale=locale)
+            except ReminderError as exc:
+                unsure = exc.maybe_done
+                raise
     except ReminderError as exc:
-        log.warning("reminder not created: %s", exc.kind)
+        log.warning("reminder %s: %s", "outcome unknown" if unsure else "not created", exc.kind)
         problem = exc
 
     def settle(latest: UserProfile) -> None:
-        if latest.reminder_claimed_at == claimed_at:
+        # An unknown outcome keeps the claim: a retry within CLAIM_SECONDS makes nothing, and one
+        # after it finds the reminder in the list, which has caught up by then.
+        if latest.reminder_claimed_at == claimed_at and not unsure:
             latest.reminder_claimed_at = None
+        latest.reminder_ids = [t for t in latest.reminder_ids if t not in deleted]
         if kept is not None:
             latest.reminder_ids = [kept]
-            latest.reminder_at = at
+        if kept is not None or unsure:
+            latest.reminder_at = at  # set, or perhaps set: the same time asked again keeps what is found
 
     services.update(handler_input, settle)
+    if unsure:
+        lines.append(Line("reminder.maybe_set", {"time": spoken_time(at)}))
+        return voice.respond(handler_input, Reply(lines, done=True))
     if problem is not None:
         return reminder_problem(handler, handler_input, problem.kind, lines)
     lines.append(Line(key, {"time": spoken_time(at)}))

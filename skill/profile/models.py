@@ -110,7 +110,8 @@ class UserProfile(Record):
     paused_step: Literal["checkin", "dose", "breathe"] | None = spec(None, description="The step a wind-down paused at.")
     paused_on: date | None = spec(None, description="The night it paused.")
     # When (epoch seconds) a request claimed the right to create the nightly reminder, so that
-    # several "remind me" arriving at once create one reminder; cleared when that request is done.
+    # several "remind me" arriving at once create one reminder; cleared when that request is done,
+    # unless the create's outcome is unknown: then it stands until it lapses (personal.CLAIM_SECONDS).
     reminder_claimed_at: int | None = spec(None, ge=0, description="When a reminder was being created.")
 
     @property
