@@ -67,14 +67,15 @@ def test_numbers_come_back_as_decimals_and_the_profile_reads_them(settings: Sett
     alice = envelope_for("amzn1.ask.account.ALICE")
     profile = UserProfile(bedtime="22:30", time_zone="Europe/Dublin", preferred_form="glycinate",
                           preferred_amount_mg=300, reminder_ids=["tok-1"], count_nights=True)
-    profile.count_night(date(2026, 11, 1))
-    profile.count_night(date(2026, 11, 2))
+    profile.count_night(date(2026, 11, 1), at=1_793_566_800)  # 21:00 UTC that evening
+    profile.count_night(date(2026, 11, 2), at=1_793_653_200)
     store.save_attributes(alice, profile.to_attributes())
 
     raw = store.get_attributes(alice)
 
     assert raw["preferred_amount_mg"] == Decimal("300") and isinstance(raw["preferred_amount_mg"], Decimal)
     assert raw["nights_counted"] == Decimal("2") and raw["count_nights"] is True
+    assert raw["last_counted_at"] == Decimal("1793653200")
     assert UserProfile.from_attributes(raw) == profile
 
 
@@ -261,7 +262,7 @@ def test_an_item_without_a_version_reads_as_zero_and_the_sdk_save_moves_it_on(se
 def test_a_newer_schemas_fraction_is_stored_as_a_number(settings: Settings) -> None:
     store = make_persistence_adapter(settings)
     alice = envelope_for("amzn1.ask.account.ALICE")
-    profile = UserProfile.from_attributes({"schema_version": 4, "bedtime": "22:30", "sleep_score": 7.5})
+    profile = UserProfile.from_attributes({"schema_version": 5, "bedtime": "22:30", "sleep_score": 7.5})
 
     store.write(alice, profile.to_attributes(), expected=0)
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
 from ask_sdk_model import Context, RequestEnvelope
 from ask_sdk_model.interfaces.system import SystemState
 from ask_sdk_model.user import User
 
+from skill.knowledge.nights import tonight
 from skill.profile.models import UserProfile
 from skill.profile.sqlite_store import SqlitePersistenceAdapter
+from tests.alexa_api_stub import AlexaApiStub
 from tests.conftest import Clock
 from tests.conversation import Conversation
 
@@ -62,7 +66,8 @@ def test_the_first_i_took_it_is_acknowledged_and_asks_before_anything_is_kept(ni
     assert stored_row(tmp_path) is None  # nothing is written until they answer
 
 
-def test_yes_keeps_a_count_of_one_and_the_first_date_and_nothing_more(night: Conversation, tmp_path: Path) -> None:
+def test_yes_keeps_a_count_of_one_and_the_first_date_and_nothing_more(night: Conversation, tmp_path: Path,
+                                                                      clock: Clock) -> None:
     night.ask("DoseTakenIntent")
     # U: yes
     a = night.ask("AMAZON.YesIntent")
@@ -70,6 +75,8 @@ def test_yes_keeps_a_count_of_one_and_the_first_date_and_nothing_more(night: Con
     assert a.said("count.agreed", "dose_taken.first") and "2 to 4 weeks" in a.speech and a.ended
     assert kept(tmp_path) == {
         "count_nights": True, "nights_counted": 1, "started_on": TONIGHT, "last_counted_on": TONIGHT,
+        # when it was counted, so that a time zone learned later tonight cannot make it a second night
+        "last_counted_at": int(clock().timestamp()),
         # the device's time zone, read to know when "tonight" is, is kept as for every night-based answer
         "time_zone": "America/New_York",
     }
@@ -133,6 +140,75 @@ def test_twice_in_one_night_is_already_never_a_second_night(night: Conversation,
     assert kept(tmp_path)["nights_counted"] == 1
 
 
+# -- a time zone learned later in the evening ----------------------------------------------------------
+
+
+def at_local(clock: Clock, zone: str, day: int, hour: int, minute: int = 0) -> None:
+    """Set the clock to a wall-clock time in ``zone``, in December 2026."""
+    clock.now = datetime(2026, 12, day, hour, minute, tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+
+
+def test_a_time_zone_learned_later_in_the_evening_never_counts_the_night_twice(
+    night: Conversation, alexa_api: AlexaApiStub, clock: Clock, tmp_path: Path
+) -> None:
+    alexa_api.default_time_zone = "Australia/Sydney"  # the device's setting, whenever the settings API answers
+    night.ask("CountNightsIntent")  # U: keep count of my nights
+    at_local(clock, "Australia/Sydney", 7, 20, 30)
+    alexa_api.fail_next(503)  # the settings API fails: tonight is placed in the default time zone, New York's
+    # U (20:30 on 7 December in Sydney, 04:30 in New York): I took my magnesium   A: Noted: night one. ...
+    assert night.ask("DoseTakenIntent").said("dose_taken.first")
+    assert kept(tmp_path)["last_counted_on"] == "2026-12-06" and "time_zone" not in kept(tmp_path)
+    at_local(clock, "Australia/Sydney", 7, 22, 0)
+    # U (22:00; the settings API answers, and in Sydney it is the night of 7 December): I took my magnesium
+    a = night.ask("DoseTakenIntent")
+    # A: I've already noted tonight, so there's no need for another dose. Sleep well.   (not "that's night 2")
+    assert a.keys == ["dose_taken.already"]
+    assert (kept(tmp_path)["nights_counted"], kept(tmp_path)["time_zone"]) == (1, "Australia/Sydney")
+    at_local(clock, "Australia/Sydney", 8, 21, 0)
+    # U (the next evening): I took my magnesium   A: Noted: that's night 2. ...
+    a = night.ask("DoseTakenIntent")
+    assert a.said("dose_taken.early") and "night 2" in a.speech
+    assert (kept(tmp_path)["nights_counted"], kept(tmp_path)["last_counted_on"]) == (2, "2026-12-08")
+
+
+def test_a_genuine_next_night_counts_though_the_first_was_dated_a_night_ahead(
+    night: Conversation, alexa_api: AlexaApiStub, clock: Clock, tmp_path: Path
+) -> None:
+    alexa_api.default_time_zone = "Pacific/Honolulu"
+    night.ask("CountNightsIntent")
+    at_local(clock, "Pacific/Honolulu", 8, 0, 30)  # half past midnight: still the night of 7 December there
+    alexa_api.fail_next(503)  # in New York it is 05:30 on the 8th: a night ahead of the person's
+    # U: I took my magnesium   A: Noted: night one. ...
+    assert night.ask("DoseTakenIntent").said("dose_taken.first")
+    assert kept(tmp_path)["last_counted_on"] == "2026-12-08"
+    at_local(clock, "Pacific/Honolulu", 8, 21, 0)
+    # U (the next evening, 20 hours and a half later; the settings API answers): I took my magnesium
+    a = night.ask("DoseTakenIntent")
+    # A: Noted: that's night 2. ...   (its date, 8 December again in Honolulu, does not make it the same night)
+    assert a.said("dose_taken.early") and "night 2" in a.speech
+
+
+def test_in_every_time_zone_one_evening_counts_once_and_the_next_evening_counts_again() -> None:
+    """Every IANA zone, "I took it" at six times from 19:00 to 02:00, first placed in the default zone (the settings
+    API failed) and 90 minutes later in the device's, or the other way round; then again 24 hours later."""
+    counted_twice, next_night_missed, trials = 0, 0, 0
+    for zone in sorted(available_timezones()):
+        for day, hour, minute in ((7, 19, 0), (7, 20, 30), (7, 22, 0), (7, 23, 30), (8, 0, 30), (8, 2, 0)):
+            for zones in (("America/New_York", zone), (zone, "America/New_York")):
+                first = datetime(2026, 12, day, hour, minute, tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+                profile = UserProfile(count_nights=True)
+
+                def i_took_it(when: datetime, in_zone: str) -> int | None:
+                    return profile.count_night(tonight("22:00", in_zone, when).night, int(when.timestamp()))
+
+                i_took_it(first, zones[0])
+                counted_twice += i_took_it(first + timedelta(minutes=90), zones[1]) is not None
+                next_night_missed += i_took_it(first + timedelta(hours=24), zone) is None
+                trials += 1
+    print(f"\n{trials} evenings: {counted_twice} counted twice, {next_night_missed} next nights not counted")
+    assert (counted_twice, next_night_missed) == (0, 0)
+
+
 # -- changing one's mind ---------------------------------------------------------------------------------
 
 
@@ -150,7 +226,8 @@ def test_declining_then_later_opting_in(night: Conversation, tmp_path: Path, clo
     a = night.ask("DoseTakenIntent")
     assert a.said("dose_taken.first") and not a.said("count.offer")
     assert kept(tmp_path) == {"count_nights": True, "nights_counted": 1, "started_on": "2026-11-29",
-                              "last_counted_on": "2026-11-29", "time_zone": "America/New_York"}
+                              "last_counted_on": "2026-11-29", "last_counted_at": int(clock().timestamp()),
+                              "time_zone": "America/New_York"}
     # U: keep count of my nights   (again)   A: I'm already keeping count. Your count stands at 1, since November 29. ...
     a = night.ask("CountNightsIntent")
     assert a.said("count.so_far") and "stands at 1, since November 29" in a.speech
@@ -215,7 +292,7 @@ def write_a_v2_row(store: SqlitePersistenceAdapter, user_id: str) -> None:
 
 
 def test_a_count_from_before_is_carried_on_only_after_a_yes(night: Conversation, store: SqlitePersistenceAdapter,
-                                                           tmp_path: Path) -> None:
+                                                           tmp_path: Path, clock: Clock) -> None:
     write_a_v2_row(store, night.user_id)
     # U: I took my magnesium
     a = night.ask("DoseTakenIntent")
@@ -227,7 +304,8 @@ def test_a_count_from_before_is_carried_on_only_after_a_yes(night: Conversation,
     row = stored_row(tmp_path)
     assert row is not None and "dose_nights" not in row and "last_routine_night" not in row
     assert kept(tmp_path) == {"bedtime": "22:30", "count_nights": True, "nights_counted": 4, "started_on": "2026-11-20",
-                              "last_counted_on": TONIGHT, "time_zone": "America/New_York"}
+                              "last_counted_on": TONIGHT, "last_counted_at": int(clock().timestamp()),
+                              "time_zone": "America/New_York"}
 
 
 def test_a_no_deletes_a_count_from_before_and_every_date_of_it(night: Conversation, store: SqlitePersistenceAdapter,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -15,6 +15,12 @@ from skill.fields import FieldError, pydantic_reader, read_value, slots
 from skill.profile.models import FORMS, SCHEMA_VERSION, UserProfile, read_stored
 
 NOV_1 = date(2026, 11, 1)
+HOUR = 3600
+
+
+def evening(night: date, hour: int = 21) -> int:
+    """When "I took it" was said on that night's evening (epoch seconds; UTC stands in for any zone)."""
+    return int(datetime.combine(night, time(hour), tzinfo=timezone.utc).timestamp())
 
 
 # -- "I took my magnesium": counted only after a yes ------------------------------------------------
@@ -27,30 +33,57 @@ def counting() -> UserProfile:
 def test_nothing_is_counted_before_the_person_agreed() -> None:
     for answer in (None, False):
         with pytest.raises(ValueError, match="count_nights"):
-            UserProfile(count_nights=answer).count_night(NOV_1)
+            UserProfile(count_nights=answer).count_night(NOV_1, evening(NOV_1))
 
 
 def test_the_first_night_counted_sets_the_count_the_start_and_the_last_night() -> None:
     profile = counting()
 
-    assert profile.count_night(NOV_1) == 1
+    assert profile.count_night(NOV_1, evening(NOV_1)) == 1
     assert (profile.nights_counted, profile.started_on, profile.last_counted_on) == (1, NOV_1, NOV_1)
+    assert profile.last_counted_at == evening(NOV_1)
 
 
 def test_saying_it_twice_on_one_night_counts_once() -> None:
     profile = counting()
-    profile.count_night(NOV_1)
+    profile.count_night(NOV_1, evening(NOV_1))
 
-    assert profile.count_night(NOV_1) is None  # "you already told me tonight"
-    assert profile.count_night(NOV_1 + timedelta(days=1)) == 2
-    assert profile.count_night(NOV_1) is None  # an earlier night (a time zone change) is never counted again
-    assert (profile.nights_counted, profile.started_on, profile.last_counted_on) == (2, NOV_1, NOV_1 + timedelta(days=1))
+    assert profile.count_night(NOV_1, evening(NOV_1, 23)) is None  # "you already told me tonight"
+    nov_2 = NOV_1 + timedelta(days=1)
+    assert profile.count_night(nov_2, evening(nov_2)) == 2
+    assert (profile.nights_counted, profile.started_on, profile.last_counted_on) == (2, NOV_1, nov_2)
+
+
+def test_within_18_hours_of_the_last_count_it_is_the_same_night_whatever_its_date() -> None:
+    profile = counting()
+    profile.count_night(NOV_1, evening(NOV_1))  # counted at 21:00 in the default zone's night of 1 November
+    nov_2 = NOV_1 + timedelta(days=1)
+
+    # A time zone learned later that evening dates it 2 November: still the night counted.
+    assert profile.count_night(nov_2, evening(NOV_1) + 90 * 60) is None
+    assert profile.count_night(nov_2, evening(NOV_1) + 18 * HOUR - 1) is None
+    assert profile.nights_counted == 1
+    # 18 hours on it is a new night, even one whose date a wrong first zone had already used.
+    assert profile.count_night(NOV_1, evening(NOV_1) + 18 * HOUR) == 2
+    assert profile.last_counted_at == evening(NOV_1) + 18 * HOUR
+
+
+def test_a_v3_record_without_the_instant_goes_by_the_date_until_the_next_count() -> None:
+    profile = UserProfile.from_attributes({"schema_version": 3, "count_nights": True, "nights_counted": 3,
+                                           "started_on": "2026-10-30", "last_counted_on": "2026-11-01"})
+
+    assert (profile.schema_version, profile.last_counted_at) == (SCHEMA_VERSION, None)
+    assert profile.count_night(NOV_1, evening(NOV_1)) is None  # that night was counted
+    assert profile.count_night(NOV_1 - timedelta(days=1), evening(NOV_1)) is None  # and so was an earlier one
+    nov_2 = NOV_1 + timedelta(days=1)
+    assert profile.count_night(nov_2, evening(nov_2)) == 4
+    assert profile.last_counted_at == evening(nov_2)  # from now on, the instant
 
 
 def test_a_later_night_does_not_move_the_start_date() -> None:
     profile = UserProfile(count_nights=True, started_on=date(2026, 10, 1))
 
-    profile.count_night(NOV_1)
+    profile.count_night(NOV_1, evening(NOV_1))
 
     assert profile.started_on == date(2026, 10, 1)
 
@@ -58,7 +91,7 @@ def test_a_later_night_does_not_move_the_start_date() -> None:
 def test_a_year_of_nights_is_one_number_and_two_dates() -> None:
     profile = counting()
     for day in range(400):
-        profile.count_night(NOV_1 + timedelta(days=day))
+        profile.count_night(NOV_1 + timedelta(days=day), evening(NOV_1 + timedelta(days=day)))
 
     attributes = profile.to_attributes()
     assert (attributes["nights_counted"], attributes["started_on"], attributes["last_counted_on"]) == (
@@ -68,7 +101,7 @@ def test_a_year_of_nights_is_one_number_and_two_dates() -> None:
 
 def test_declining_keeps_only_the_no() -> None:
     profile = UserProfile(bedtime="22:30", count_nights=True, nights_counted=9, started_on=NOV_1,
-                          last_counted_on=NOV_1 + timedelta(days=8))
+                          last_counted_on=NOV_1 + timedelta(days=8), last_counted_at=evening(NOV_1 + timedelta(days=8)))
 
     profile.decline_count()
 
@@ -81,9 +114,9 @@ def test_declining_keeps_only_the_no() -> None:
 def test_a_new_profile_is_empty_and_current() -> None:
     profile = UserProfile()
 
-    assert profile.schema_version == SCHEMA_VERSION == 3
+    assert profile.schema_version == SCHEMA_VERSION == 4
     assert profile.to_attributes() == {
-        "schema_version": 3,
+        "schema_version": 4,
         "bedtime": None,
         "time_zone": None,
         "preferred_form": None,
@@ -92,6 +125,7 @@ def test_a_new_profile_is_empty_and_current() -> None:
         "nights_counted": 0,
         "started_on": None,
         "last_counted_on": None,
+        "last_counted_at": None,
         "reminder_ids": [],
         "reminder_at": None,
         "paused_step": None,
@@ -147,7 +181,7 @@ def test_changes_are_checked_too() -> None:
 def test_attributes_are_plain_json() -> None:
     profile = UserProfile(bedtime="22:30", time_zone="Europe/London", preferred_form="citrate",
                           preferred_amount_mg=200, reminder_ids=["tok-1"], count_nights=True)
-    profile.count_night(NOV_1)
+    profile.count_night(NOV_1, evening(NOV_1))
 
     attributes = profile.to_attributes()
 
@@ -192,7 +226,7 @@ def test_a_v1_profile_is_migrated(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="skill.profile.models"):
         profile = UserProfile.from_attributes(v1)
 
-    assert profile.schema_version == 3
+    assert profile.schema_version == SCHEMA_VERSION
     assert (profile.bedtime, profile.preferred_form, profile.preferred_amount_mg, profile.started_on) == (
         "22:30", "glycinate", 300, NOV_1)
     assert profile.count_nights is None  # never asked: the next "I took it" asks
@@ -211,7 +245,7 @@ def test_a_v2_list_of_nights_becomes_a_count_whose_consent_is_still_to_be_asked(
 
     assert (profile.nights_counted, profile.started_on, profile.last_counted_on) == (3, date(2026, 10, 30), date(2026, 11, 2))
     assert profile.count_nights is None  # carried over, never taken as agreed
-    assert (profile.schema_version, profile.bedtime, profile.reminder_ids) == (3, "22:30", ["tok-1"])
+    assert (profile.schema_version, profile.bedtime, profile.reminder_ids) == (SCHEMA_VERSION, "22:30", ["tok-1"])
     attributes = profile.to_attributes()
     assert "dose_nights" not in attributes and "last_routine_night" not in attributes
     assert "v2" in caplog.text
@@ -269,29 +303,29 @@ def test_attributes_of_the_wrong_shape_read_as_a_new_profile(caplog: pytest.LogC
 
 def test_a_profile_from_a_newer_release_keeps_what_it_understands(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="skill.profile.models"):
-        profile = UserProfile.from_attributes({"schema_version": 4, "bedtime": "23:00", "sleep_score": 7})
+        profile = UserProfile.from_attributes({"schema_version": 5, "bedtime": "23:00", "sleep_score": 7})
 
     assert profile.bedtime == "23:00"
-    assert profile.schema_version == 4 > SCHEMA_VERSION  # written back as v4: that release must not migrate it again
+    assert profile.schema_version == 5 > SCHEMA_VERSION  # written back as v5: that release must not migrate it again
     assert "newer" in caplog.text
 
 
 def test_fields_a_newer_release_wrote_are_written_back_as_they_were() -> None:
-    stored = {"schema_version": Decimal("4"), "bedtime": "23:00", "sleep_score": Decimal("7"),
-              "wind_down": {"minutes": Decimal("20"), "sounds": ["rain"]}, "extra": "a v4 field named extra"}
+    stored = {"schema_version": Decimal("5"), "bedtime": "23:00", "sleep_score": Decimal("7"),
+              "wind_down": {"minutes": Decimal("20"), "sounds": ["rain"]}, "extra": "a v5 field named extra"}
     profile = UserProfile.from_attributes(stored)
 
     profile.preferred_form = "glycinate"  # this release changes what it knows about
     attributes = profile.to_attributes()
 
     assert attributes["sleep_score"] == 7 and attributes["wind_down"] == {"minutes": 20, "sounds": ["rain"]}
-    assert attributes["extra"] == "a v4 field named extra"
-    assert (attributes["schema_version"], attributes["bedtime"], attributes["preferred_form"]) == (4, "23:00", "glycinate")
+    assert attributes["extra"] == "a v5 field named extra"
+    assert (attributes["schema_version"], attributes["bedtime"], attributes["preferred_form"]) == (5, "23:00", "glycinate")
     assert UserProfile.from_attributes(attributes) == profile
 
 
 def test_a_newer_field_never_overrides_one_this_release_knows() -> None:
-    profile = UserProfile.from_attributes({"schema_version": 4, "bedtime": "23:00", "note": "kept"})
+    profile = UserProfile.from_attributes({"schema_version": 5, "bedtime": "23:00", "note": "kept"})
     profile.bedtime = "22:00"
 
     assert profile.to_attributes()["bedtime"] == "22:00"

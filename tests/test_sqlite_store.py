@@ -45,7 +45,7 @@ def test_a_person_with_nothing_saved_reads_as_empty(store: SqlitePersistenceAdap
 def test_what_is_saved_reads_back(store: SqlitePersistenceAdapter) -> None:
     alice = envelope_for("amzn1.ask.account.ALICE")
     profile = UserProfile(bedtime="22:30", preferred_form="glycinate", preferred_amount_mg=200, count_nights=True)
-    profile.count_night(date(2026, 11, 1))
+    profile.count_night(date(2026, 11, 1), at=1_793_566_800)  # 21:00 UTC that evening
 
     store.save_attributes(alice, profile.to_attributes())
 

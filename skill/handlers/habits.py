@@ -34,11 +34,13 @@ def count_tonight(handler: PersonalHandler, handler_input: HandlerInput, lead: l
 
     The count is made on the latest stored row, and made again on a newer one if another request
     wrote meanwhile: two "I took it" at the same instant count one night, and the second hears "already".
+    The instant is kept with the night, so a time zone learned later that evening never makes it two.
     """
     services = handler.services
     profile = services.profile(handler_input)
     zone = services.time_zone(handler_input, profile)
-    night = tonight(profile.bedtime or "22:00", zone, services.clock()).night
+    now = services.clock()
+    night = tonight(profile.bedtime or "22:00", zone, now).night
     counting, number = False, None
 
     def count(latest: UserProfile) -> None:
@@ -46,7 +48,7 @@ def count_tonight(handler: PersonalHandler, handler_input: HandlerInput, lead: l
         if agree:
             latest.count_nights = True
         counting = latest.count_nights is True  # "forget me" may have won on another device meanwhile
-        number = latest.count_night(night) if counting else None
+        number = latest.count_night(night, int(now.timestamp())) if counting else None
 
     services.update(handler_input, count)
     params: dict[str, object] = {}

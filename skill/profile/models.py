@@ -2,7 +2,8 @@
 
 Only choices and habits live here: a bedtime, a time zone, a preferred form and amount, reminder
 ids, and, only if the person said yes when it was offered, a count of the nights they said they
-took their magnesium (a number, the first and the last night counted). Nothing about a person's
+took their magnesium (a number, the first and the last night counted, and when the last one was
+counted). Nothing about a person's
 health is ever stored (no conditions, symptoms or medicines): the safety gate asks about those each time.
 
 A row written by a newer release (a rolling deploy) keeps the fields this release does not know:
@@ -20,11 +21,16 @@ from skill.fields import FieldError, Record, fresh_state, read_value, record, sl
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+# v1: four flat keys; v2: a list of dose nights, kept without asking; v3: a count kept only after a
+# yes; v4: the instant of the last count (a v3 row has none, and its last night's date serves instead).
+SCHEMA_VERSION = 4
 
 # A ceiling on the count of nights (a hundred years of them): a stored count past it is a bad value.
 MAX_NIGHTS_COUNTED = 36_500
 MAX_REMINDER_IDS = 10
+# A second "I took it" this soon after the last night counted is the same night, whatever night a
+# time zone learned in between makes it (the settings API failed at 20:30, answered at 22:00).
+SAME_NIGHT_SECONDS = 18 * 3600
 
 FormName = Literal["glycinate", "threonate", "taurate", "citrate", "gluconate", "orotate", "oxide"]
 FORMS: tuple[str, ...] = get_args(FormName)
@@ -103,6 +109,9 @@ class UserProfile(Record):
     # same night from a new night, so that one night is never counted twice and the person hears
     # "you already told me tonight" rather than anything that could read as a second dose (T4).
     last_counted_on: date | None = spec(None, description="The last night counted.")
+    # When (epoch seconds, UTC) the last night was counted: the date alone depends on the time zone
+    # it was reckoned in, and a zone learned later in the evening can make a counted night look new.
+    last_counted_at: int | None = spec(None, ge=0, description="When the last night was counted, epoch seconds.")
     reminder_ids: list[str] = spec(default_factory=list, description="Alexa reminder tokens.", check=_ids_unique)
     reminder_at: str | None = spec(None, description="The nightly reminder's time they chose, 24-hour HH:MM.",
                                    check=_bedtime_is_24h)
@@ -130,17 +139,23 @@ class UserProfile(Record):
             value = read_value(slot, value)
         object.__setattr__(self, name, value)
 
-    def count_night(self, night: date) -> int | None:
-        """Count ``night`` for someone who agreed to counting; its number, or None if it was counted already.
+    def count_night(self, night: date, at: int) -> int | None:
+        """Count ``night``, said at ``at`` (epoch seconds), for someone who agreed to counting; its
+        number, or None if it was counted already.
 
-        A night at or before the last one counted (said twice, or after a time zone change) is not counted again.
+        One night, one count, in any time zone: within SAME_NIGHT_SECONDS (18 hours) of the last
+        count it is the same night, whatever its date. A record without that instant (schema v3)
+        goes by the date: a night at or before the last one counted is not counted again.
         """
         if self.count_nights is not True:
             raise ValueError("count_nights: nights are counted only after the person agreed")
-        if self.last_counted_on is not None and night <= self.last_counted_on:
+        if self.last_counted_at is not None:
+            if abs(at - self.last_counted_at) < SAME_NIGHT_SECONDS:
+                return None
+        elif self.last_counted_on is not None and night <= self.last_counted_on:
             return None
         self.nights_counted = min(self.nights_counted + 1, MAX_NIGHTS_COUNTED)
-        self.last_counted_on = night
+        self.last_counted_on, self.last_counted_at = night, at
         if self.started_on is None:
             self.started_on = night
         return self.nights_counted
@@ -148,7 +163,7 @@ class UserProfile(Record):
     def decline_count(self) -> None:
         """Keep only the "no" (so the offer is not made every night), and delete any count."""
         self.count_nights = False
-        self.nights_counted, self.started_on, self.last_counted_on = 0, None, None
+        self.nights_counted, self.started_on, self.last_counted_on, self.last_counted_at = 0, None, None, None
 
     def to_attributes(self) -> dict[str, Any]:
         """Return the profile as JSON-safe attributes (strings, ints, lists) for any adapter."""
