@@ -30,10 +30,13 @@ def set_urls(package: Path, privacy: str, terms: str | None = None) -> Path:
     path = package / SKILL_JSON
     skill = json.loads(path.read_text(encoding="utf-8"))
     privacy_block = skill["manifest"].setdefault("privacyAndCompliance", {})
-    urls = privacy_block.setdefault("locales", {}).setdefault(LOCALE, {})
-    urls["privacyPolicyUrl"] = privacy
-    if terms is not None:
-        urls["termsOfUseUrl"] = terms
+    # One policy for every locale the skill is published in (en-US at least).
+    published = skill["manifest"].get("publishingInformation", {}).get("locales", {})
+    for locale in sorted({LOCALE, *published}):
+        urls = privacy_block.setdefault("locales", {}).setdefault(locale, {})
+        urls["privacyPolicyUrl"] = privacy
+        if terms is not None:
+            urls["termsOfUseUrl"] = terms
     path.write_text(json.dumps(skill, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 

@@ -96,8 +96,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         # console tab's conversation token, whichever answered its last turn.
         console_secret = secrets.token_bytes(32)
         # Compiled once here too: the workers inherit it rather than each spending a second on it.
-        load_resolver(model_file(DEFAULT_MODEL))
-        factory = lambda: create_dev_app(settings, console_secret=console_secret)  # noqa: E731
+        load_resolver(model_file(DEFAULT_MODEL, args.locale))
+        factory = lambda: create_dev_app(settings, console_secret=console_secret, locale=args.locale)  # noqa: E731
     if args.dev:
         from skill.web import create_app
 
@@ -127,6 +127,8 @@ def cmd_request(args: argparse.Namespace, out: TextIO) -> int:
         return 2
     try:
         # A replay is offline: the envelope's apiEndpoint is not called.
+        if args.locale and isinstance(payload, dict) and isinstance(payload.get("request"), dict):
+            payload["request"]["locale"] = args.locale  # the same turn, heard in another market
         response = _runner(load_settings(persistence=args.persistence, alexa_api=False)).invoke(payload)
     except BadEnvelope as exc:
         print(f"bedtime-skill: {args.file}: {exc.reason}", file=sys.stderr)
@@ -141,7 +143,7 @@ def _simulator(args: argparse.Namespace) -> Any:
     from skill_tools.simulator.nlu import ModelError, Resolver
     from skill_tools.simulator.session import Simulator
 
-    model = Path(args.model) / MODEL_FILE
+    model = Path(args.model) / MODEL_FILE.with_name(f"{args.locale}.json")
     try:
         if getattr(args, "nlu", "resolver") == "device":
             from skill_tools.simulator.device import DeviceNLU
@@ -155,7 +157,7 @@ def _simulator(args: argparse.Namespace) -> Any:
     # Offline: nothing leaves the machine, so the Alexa settings and reminders APIs are not called.
     settings = load_settings(persistence=args.persistence, alexa_api=False)
     runner = _runner(settings)
-    return Simulator(runner.invoke, resolver, RequestFactory(skill_id=settings.skill_id or DEFAULT_SKILL_ID),
+    return Simulator(runner.invoke, resolver, RequestFactory(skill_id=settings.skill_id or DEFAULT_SKILL_ID, locale=args.locale),
                      load_slot_samples(model))
 
 
@@ -199,6 +201,10 @@ def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# The markets the skill ships (a model and content each); other locales are answered as en-US.
+LOCALES = ("en-US", "en-GB", "en-CA", "en-AU", "en-IN")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bedtime-skill", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -227,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (req, ask, chat):
         # Offline tools must not write into the server's store unless asked to.
         p.add_argument("--persistence", choices=["none", "sqlite", "dynamodb"], default="none")
+    for p in (ask, chat, serve):
+        p.add_argument("--locale", choices=LOCALES, default="en-US",
+                       help="the market the person talks from: its model hears, its content answers (serve: the console's)")
+    req.add_argument("--locale", choices=LOCALES, default=None, help="answer the saved request as if said in this market")
     for p in (ask, chat):
         p.add_argument("--model", default=str(DEFAULT_MODEL), help="the skill package folder")
         p.add_argument("--nlu", choices=["resolver", "device"], default="resolver",

@@ -159,10 +159,10 @@ class ConversationTokens:
         return conversation
 
 
-def model_file(model_dir: Path) -> Path:
-    """The en-US model inside an ASK skill package folder (or the file itself, if given one)."""
+def model_file(model_dir: Path, locale: str = "en-US") -> Path:
+    """A locale's model inside an ASK skill package folder (or the file itself, if given one)."""
     model_dir = Path(model_dir)
-    return model_dir if model_dir.is_file() else model_dir / MODEL_FILE
+    return model_dir if model_dir.is_file() else model_dir / MODEL_FILE.with_name(f"{locale}.json")
 
 
 @lru_cache(maxsize=4)
@@ -235,17 +235,19 @@ class ConsoleSimulators:
     """Rebuild a tab's Simulator from its conversation for one turn, and read the conversation back after."""
 
     def __init__(
-        self, runner: SkillRunner, resolver: Resolver, slot_samples: SlotSamples, skill_id: str = DEFAULT_SKILL_ID
+        self, runner: SkillRunner, resolver: Resolver, slot_samples: SlotSamples, skill_id: str = DEFAULT_SKILL_ID,
+        locale: str = "en-US",
     ) -> None:
         self.runner = runner
         self.resolver = resolver
         self.slot_samples = slot_samples
         self.skill_id = skill_id
+        self.locale = locale  # the market the console's person talks from
 
     def simulator(self, conversation: Conversation | None) -> Simulator:
         """A Simulator where ``conversation`` left off; None: a new person on a new speaker."""
         factory = RequestFactory(
-            skill_id=self.skill_id, user_id=conversation.user_id if conversation else None
+            skill_id=self.skill_id, user_id=conversation.user_id if conversation else None, locale=self.locale
         )
         sim = Simulator(self.runner.invoke, self.resolver, factory, self.slot_samples)
         if conversation is not None:
@@ -268,6 +270,7 @@ def console_blueprint(
     skill_id: str | None = None,
     token_max_age: int = TOKEN_MAX_AGE_SECONDS,
     clock: Clock = time.time,
+    locale: str = "en-US",
 ) -> Blueprint:
     """Serve the console page at / and its JSON API under /console (say, launch, end).
 
@@ -277,9 +280,9 @@ def console_blueprint(
     refuses requests for any other), or the simulator's default.
     """
     # Compile the model now, so a broken model fails at start-up, not on the first click.
-    path = model_file(model_dir)
+    path = model_file(model_dir, locale)
     resolver = load_resolver(path)
-    simulators = ConsoleSimulators(runner, resolver, load_slot_samples(path), skill_id or DEFAULT_SKILL_ID)
+    simulators = ConsoleSimulators(runner, resolver, load_slot_samples(path), skill_id or DEFAULT_SKILL_ID, locale)
     tokens = ConversationTokens(secrets.token_bytes(32) if secret is None else secret, max_age=token_max_age, clock=clock)
     bp = Blueprint("console", __name__, static_folder="static", static_url_path=STATIC_URL)
 
@@ -350,7 +353,7 @@ def console_blueprint(
     return bp
 
 
-def create_dev_app(settings: Settings, *, console_secret: bytes | None = None) -> Flask:
+def create_dev_app(settings: Settings, *, console_secret: bytes | None = None, locale: str = "en-US") -> Flask:
     """The web app for local use: the skill at /alexa and the console at /, verification off.
 
     ``console_secret`` signs the console's conversation tokens: `bedtime-skill serve` makes one
@@ -368,5 +371,6 @@ def create_dev_app(settings: Settings, *, console_secret: bytes | None = None) -
     # The simulated requests carry the configured skill id: the skill refuses any other.
     app.register_blueprint(console_blueprint(
         offline, default_model_dir(), secret=console_secret, skill_id=settings.skill_id or DEFAULT_SKILL_ID,
+        locale=locale,
     ))
     return app

@@ -243,7 +243,8 @@ def build_slots(model: Json, spec: Spec) -> Json:
     return slots
 
 
-def envelope(file_name: str, request: Json, *, new_session: bool, consent_token: str | None = None) -> Json:
+def envelope(file_name: str, request: Json, *, new_session: bool, consent_token: str | None = None,
+             locale: str = LOCALE) -> Json:
     """Wrap a request in the session and context Alexa sends with every request.
 
     A consent token appears only once the person has granted a permission; Alexa then
@@ -275,7 +276,7 @@ def envelope(file_name: str, request: Json, *, new_session: bool, consent_token:
             "type": request.pop("type"),
             "requestId": f"amzn1.echo-api.request.{stable_uuid('request', file_name)}",
             "timestamp": TIMESTAMP,
-            "locale": LOCALE,
+            "locale": locale,
             **request,
         },
     }
@@ -332,6 +333,26 @@ def build_fixtures(model: Json) -> dict[str, Json]:
     return fixtures
 
 
+# Each other market gets the turns that show its own words: a launch, a plain dose question and help.
+MARKET_FIXTURES = ("launch", "DoseIntent", "AMAZON.HelpIntent")
+
+
+def market_fixtures(model: Json, locale: str) -> dict[str, Json]:
+    """A market's fixtures, named `<locale>_<turn>.json`, in its locale, slots as its own model declares them."""
+    fixtures: dict[str, Json] = {}
+    for turn in MARKET_FIXTURES:
+        if turn == "launch":
+            name = f"{locale.lower()}_launch.json"
+            fixtures[name] = envelope(name, {"type": "LaunchRequest"}, new_session=True, locale=locale)
+            continue
+        spec = Spec(turn)
+        name = f"{locale.lower()}_{spec.file_name}"
+        request = {"type": "IntentRequest",
+                   "intent": {"name": turn, "confirmationStatus": "NONE", "slots": build_slots(model, spec)}}
+        fixtures[name] = envelope(name, request, new_session=True, locale=locale)
+    return fixtures
+
+
 def render(fixture: Json) -> str:
     """Serialise one fixture the same way every time."""
     return json.dumps(fixture, indent=2, ensure_ascii=False) + "\n"
@@ -340,6 +361,9 @@ def render(fixture: Json) -> str:
 def write_fixtures(out_dir: Path, model_path: Path = DEFAULT_MODEL) -> list[Path]:
     """Write every fixture into out_dir and return the paths written."""
     fixtures = build_fixtures(load_model(model_path))
+    for other in sorted(model_path.parent.glob("*.json")):
+        if other != model_path:
+            fixtures.update(market_fixtures(load_model(other), other.stem))
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for file_name, fixture in fixtures.items():

@@ -1,7 +1,7 @@
 """Check an ASK skill package the way the developer console's build does, and a little further.
 
-``lint(model_dir)`` reads ``skill.json`` and ``interactionModels/custom/en-US.json`` under
-``model_dir`` and returns one line per problem, ``"<file>: <where>: <what>"``; an empty list means
+``lint(model_dir)`` reads ``skill.json`` and every ``interactionModels/custom/<locale>.json`` under
+``model_dir`` (en-US at least) and returns one line per problem, ``"<file>: <where>: <what>"``; an empty list means
 the package is fit to deploy. Given the intents the code handles, it also checks that the model
 and the handlers agree. The manifest is held to what certification asks of a skill that keeps
 anything about a person: usesPersonalInfo, a privacy policy at an https URL, the SKILL_DISABLED
@@ -21,8 +21,11 @@ from urllib.parse import urlsplit
 from skill_tools.simulator.nlu import normalise
 
 SKILL_JSON = "skill.json"
-MODEL_JSON = "interactionModels/custom/en-US.json"
-LOCALE = "en-US"
+MODELS_DIR = "interactionModels/custom"
+MODEL_JSON = f"{MODELS_DIR}/en-US.json"
+LOCALE = "en-US"  # the base locale: every package has its model
+# The locales Alexa serves a custom skill in English; a model for another name is a mistake.
+ENGLISH_LOCALES = frozenset({"en-US", "en-GB", "en-CA", "en-AU", "en-IN"})
 
 REQUIRED_BUILTINS = (
     "AMAZON.HelpIntent",
@@ -58,15 +61,21 @@ def lint(model_dir: Path, handled_intents: set[str] | None = None,
     problems: list[str] = []
     if not model_dir.is_dir():
         return [f"{model_dir}: -: not a directory (expected a skill package with {SKILL_JSON})"]
-    _check_manifest(model_dir, problems, stored_profile_fields() if stored_fields is None else stored_fields)
-    model = _load(model_dir / MODEL_JSON, MODEL_JSON, problems)
-    if model is None:
-        return problems
-    language = model.get("interactionModel", {}).get("languageModel") if isinstance(model.get("interactionModel"), dict) else None
-    if not isinstance(language, dict):
-        problems.append(f"{MODEL_JSON}: interactionModel.languageModel: missing")
-        return problems
-    _ModelLinter(language, problems).run(handled_intents)
+    locales = sorted({LOCALE} | {path.stem for path in (model_dir / MODELS_DIR).glob("*.json")})
+    problems += [f"{MODELS_DIR}/{locale}.json: -: {locale} is not a locale Alexa serves in English"
+                 for locale in locales if locale not in ENGLISH_LOCALES]
+    _check_manifest(model_dir, problems, stored_profile_fields() if stored_fields is None else stored_fields, locales)
+    for locale in locales:
+        label = f"{MODELS_DIR}/{locale}.json"
+        model = _load(model_dir / label, label, problems)
+        if model is None:
+            continue
+        interaction = model.get("interactionModel")
+        language = interaction.get("languageModel") if isinstance(interaction, dict) else None
+        if not isinstance(language, dict):
+            problems.append(f"{label}: interactionModel.languageModel: missing")
+            continue
+        _ModelLinter(language, problems, label).run(handled_intents)
     return problems
 
 
@@ -88,7 +97,8 @@ def _load(path: Path, label: str, problems: list[str]) -> dict[str, Any] | None:
     return data
 
 
-def _check_manifest(model_dir: Path, problems: list[str], stored_fields: Collection[str]) -> None:
+def _check_manifest(model_dir: Path, problems: list[str], stored_fields: Collection[str],
+                    models: Iterable[str] = (LOCALE,)) -> None:
     skill = _load(model_dir / SKILL_JSON, SKILL_JSON, problems)
     if skill is None:
         return
@@ -98,17 +108,22 @@ def _check_manifest(model_dir: Path, problems: list[str], stored_fields: Collect
         return
     publishing = manifest.get("publishingInformation")
     locales = publishing.get("locales") if isinstance(publishing, dict) else None
-    if not isinstance(locales, dict) or not isinstance(locales.get(LOCALE), dict):
-        problems.append(f"{SKILL_JSON}: manifest.publishingInformation.locales: no {LOCALE} locale")
-    elif not str(locales[LOCALE].get("name") or "").strip():
-        problems.append(f"{SKILL_JSON}: manifest.publishingInformation.locales.{LOCALE}.name: missing or empty")
+    locales = locales if isinstance(locales, dict) else {}
+    # Every model is published (a name, icons, a privacy policy) and every published locale has a model.
+    for name in sorted(set(models) | set(locales)):
+        where = f"{SKILL_JSON}: manifest.publishingInformation.locales"
+        if name not in models:
+            problems.append(f"{where}.{name}: published, but {MODELS_DIR}/{name}.json is missing")
+        if not isinstance(locales.get(name), dict):
+            problems.append(f"{where}: no {name} locale")
+        elif not str(locales[name].get("name") or "").strip():
+            problems.append(f"{where}.{name}.name: missing or empty")
+        else:
+            _check_icons(model_dir, name, locales[name], problems)
     apis = manifest.get("apis")
     if not isinstance(apis, dict) or not isinstance(apis.get("custom"), dict):
         problems.append(f"{SKILL_JSON}: manifest.apis.custom: missing (this is a custom skill)")
-    locale = locales.get(LOCALE) if isinstance(locales, dict) else None
-    if isinstance(locale, dict):
-        _check_icons(model_dir, locale, problems)
-    _check_privacy(manifest, problems, stored_fields)
+    _check_privacy(manifest, problems, stored_fields, sorted(set(models) | set(locales)))
     _check_events(manifest, problems, stored_fields)
 
 
@@ -153,9 +168,9 @@ def _png_size(path: Path) -> tuple[int, int] | None:
     return width, height
 
 
-def _check_icons(model_dir: Path, locale: dict[str, Any], problems: list[str]) -> None:
+def _check_icons(model_dir: Path, name: str, locale: dict[str, Any], problems: list[str]) -> None:
     for key, size in ICON_SIZES.items():
-        where = f"{SKILL_JSON}: manifest.publishingInformation.locales.{LOCALE}.{key}"
+        where = f"{SKILL_JSON}: manifest.publishingInformation.locales.{name}.{key}"
         uri = locale.get(key)
         if not isinstance(uri, str) or not uri.strip():
             problems.append(f"{where}: missing (a {size} x {size} PNG is required to publish)")
@@ -180,7 +195,8 @@ def _check_icons(model_dir: Path, locale: dict[str, Any], problems: list[str]) -
             problems.append(f"{where}: '{uri}' is {found[0]} x {found[1]}; it must be {size} x {size}")
 
 
-def _check_privacy(manifest: dict[str, Any], problems: list[str], stored_fields: Collection[str]) -> None:
+def _check_privacy(manifest: dict[str, Any], problems: list[str], stored_fields: Collection[str],
+                   names: Iterable[str] = (LOCALE,)) -> None:
     where = f"{SKILL_JSON}: manifest.privacyAndCompliance"
     privacy = manifest.get("privacyAndCompliance")
     if not isinstance(privacy, dict):
@@ -192,13 +208,14 @@ def _check_privacy(manifest: dict[str, Any], problems: list[str], stored_fields:
     if stored_fields and privacy.get("usesPersonalInfo") is False:
         problems.append(f"{where}.usesPersonalInfo: false, but the skill keeps {', '.join(sorted(stored_fields))}")
     locales = privacy.get("locales")
-    locale = locales.get(LOCALE) if isinstance(locales, dict) else None
-    urls = locale if isinstance(locale, dict) else {}
-    reason = https_problem(urls.get("privacyPolicyUrl"))
-    if reason:
-        problems.append(f"{where}.locales.{LOCALE}.privacyPolicyUrl: {reason} (a privacy policy is required)")
-    if "termsOfUseUrl" in urls and (reason := https_problem(urls["termsOfUseUrl"])):
-        problems.append(f"{where}.locales.{LOCALE}.termsOfUseUrl: {reason}")
+    for name in names:
+        locale = locales.get(name) if isinstance(locales, dict) else None
+        urls = locale if isinstance(locale, dict) else {}
+        reason = https_problem(urls.get("privacyPolicyUrl"))
+        if reason:
+            problems.append(f"{where}.locales.{name}.privacyPolicyUrl: {reason} (a privacy policy is required)")
+        if "termsOfUseUrl" in urls and (reason := https_problem(urls["termsOfUseUrl"])):
+            problems.append(f"{where}.locales.{name}.termsOfUseUrl: {reason}")
 
 
 def _check_events(manifest: dict[str, Any], problems: list[str], stored_fields: Collection[str]) -> None:
@@ -222,14 +239,15 @@ def _check_events(manifest: dict[str, Any], problems: list[str], stored_fields: 
 class _ModelLinter:
     """Checks on one languageModel; appends problem lines as it goes."""
 
-    def __init__(self, language: dict[str, Any], problems: list[str]) -> None:
+    def __init__(self, language: dict[str, Any], problems: list[str], label: str = MODEL_JSON) -> None:
         self.language = language
         self.problems = problems
+        self.label = label  # the model file the problems are in
         self.intents: dict[str, dict[str, Any]] = {}
         self.types: dict[str, dict[str, Any]] = {}
 
     def problem(self, where: str, what: str) -> None:
-        self.problems.append(f"{MODEL_JSON}: {where}: {what}")
+        self.problems.append(f"{self.label}: {where}: {what}")
 
     def run(self, handled_intents: set[str] | None) -> None:
         self.check_invocation()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from skill.builder import declared_handlers
-from skill.content import INVOCATION_FILE, SENTENCES_DIR, SLOT_TYPES_DIR, load_catalog
+from skill.content import INVOCATION_FILE, SENTENCES_DIR, SLOT_TYPES_DIR, available_locales, load_catalog
 from skill.handlers.base import BUILT_IN_INTENTS, SLOT_TYPES, Intent
 
 Json = dict[str, Any]
@@ -44,23 +44,29 @@ def load_words(locale: str) -> Json:
 
     `sentences/<Intent>.toml` holds an intent's samples (and `[slots.<name>]` answers to an elicitation),
     `sentences/invocation.toml` the invocation name, `slot_types/<Type>.toml` each value id's words.
+    A market (a folder whose `market.toml` names a base) says everything its base says, and adds its
+    own: more samples for an intent, more synonyms for a value id.
     """
-    folder = resources.files("skill.content").joinpath(locale)
-    words: Json = {"intents": {}, "slots": {}, "types": {}}
-    for item in sorted(folder.joinpath(SENTENCES_DIR).iterdir(), key=lambda i: i.name):
-        if not item.name.endswith(".toml"):
-            continue
-        data = tomllib.loads(item.read_text(encoding="utf-8"))
-        if item.name == INVOCATION_FILE:
+    from skill.content.source import market_base
+
+    folder = Path(str(resources.files("skill.content").joinpath(locale)))
+    base = market_base(folder)
+    words: Json = load_words(base) if base else {"intents": {}, "slots": {}, "types": {}}
+    for path in sorted((folder / SENTENCES_DIR).glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if path.name == INVOCATION_FILE:
             words["invocation"] = data["invocation"]
             continue
-        intent = item.name.removesuffix(".toml")
-        words["intents"][intent] = {"samples": data.get("samples", [])}
-        if data.get("slots"):
-            words["slots"][intent] = data["slots"]
-    for item in sorted(folder.joinpath(SLOT_TYPES_DIR).iterdir(), key=lambda i: i.name):
-        if item.name.endswith(".toml"):
-            words["types"][item.name.removesuffix(".toml")] = tomllib.loads(item.read_text(encoding="utf-8"))
+        intent = words["intents"].setdefault(path.stem, {"samples": []})
+        intent["samples"] = list(dict.fromkeys([*intent["samples"], *data.get("samples", [])]))
+        for slot, extra in (data.get("slots") or {}).items():
+            held = words["slots"].setdefault(path.stem, {}).setdefault(slot, {"samples": []})
+            held["samples"] = list(dict.fromkeys([*held["samples"], *extra.get("samples", [])]))
+    for path in sorted((folder / SLOT_TYPES_DIR).glob("*.toml")):
+        values = words["types"].setdefault(path.stem, {})
+        for value_id, spoken in tomllib.loads(path.read_text(encoding="utf-8")).items():
+            held = values.setdefault(value_id, {"name": spoken.get("name", value_id), "synonyms": []})
+            held["synonyms"] = list(dict.fromkeys([*held.get("synonyms", []), *spoken.get("synonyms", [])]))
     return words
 
 
@@ -146,27 +152,28 @@ def model_path(package: Path, locale: str = "en-US") -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m skill_tools.model [--check] [PACKAGE]`: write (or check) the generated model."""
+    """`python -m skill_tools.model [--check] [PACKAGE]`: write (or check) every locale's generated model."""
     parser = argparse.ArgumentParser(prog="python -m skill_tools.model", description=main.__doc__)
     parser.add_argument("package", nargs="?", default="interaction_model")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the checked-in model differs")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a checked-in model differs")
     args = parser.parse_args(argv)
-    try:
-        text = render(build_model())
-    except ModelSourceError as exc:
-        print(f"model: {exc}", file=sys.stderr)
-        return 2
-    target = model_path(Path(args.package))
-    if args.check:
-        current = target.read_text(encoding="utf-8") if target.exists() else ""
-        if current != text:
-            print(f"model: {target} is stale; run `make model`", file=sys.stderr)
-            return 1
-        return 0
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    print(f"wrote {target}")
-    return 0
+    stale = 0
+    for locale in available_locales():
+        try:
+            text = render(build_model(locale))
+        except ModelSourceError as exc:
+            print(f"model: {locale}: {exc}", file=sys.stderr)
+            return 2
+        target = model_path(Path(args.package), locale)
+        if args.check:
+            if (target.read_text(encoding="utf-8") if target.exists() else "") != text:
+                print(f"model: {target} is stale; run `make model`", file=sys.stderr)
+                stale += 1
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

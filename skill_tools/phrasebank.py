@@ -109,14 +109,20 @@ def load(path: Path) -> list[Phrase]:
     return [Phrase(p["id"], p["text"], dict(p["expect"]), tuple(p.get("context", ()))) for p in data["phrase"]]
 
 
+def locale_of(path: Path) -> str:
+    """The market a half was written in (its top-level `locale`); the rounds before markets are en-US."""
+    return str(tomllib.loads(path.read_text(encoding="utf-8")).get("locale", "en-US"))
+
+
 class Scorer:
     """Runs phrases through the resolver (or the device-mode understanding) and the real skill, offline."""
 
-    def __init__(self, model_dir: Path | None = None, mode: Mode = "resolver") -> None:
+    def __init__(self, model_dir: Path | None = None, mode: Mode = "resolver", locale: str = "en-US") -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode = mode
-        model_file = (model_dir or default_model_dir()) / MODEL_FILE
+        self.locale = locale  # the market: its model hears, and its requests carry its locale
+        model_file = (model_dir or default_model_dir()) / MODEL_FILE.with_name(f"{locale}.json")
         # DeviceNLU presents the interface the Simulator uses from Resolver (split_invocation, resolve,
         # custom_value, invocation_name); the Simulator is typed for Resolver, hence the cast.
         self.resolver = Resolver.from_model(model_file) if mode == "resolver" else cast(Resolver, DeviceNLU.from_model(model_file))
@@ -130,7 +136,7 @@ class Scorer:
         self.runner = SkillRunner(build_skill(settings, on_say=self.heard.append))
 
     def _simulator(self) -> Simulator:
-        return Simulator(self.runner.invoke, self.resolver, RequestFactory(), self.slot_samples)
+        return Simulator(self.runner.invoke, self.resolver, RequestFactory(locale=self.locale), self.slot_samples)
 
     def _in_context(self, phrase: Phrase) -> Simulator:
         sim = self._simulator()
@@ -250,7 +256,9 @@ class Report:
 
 
 def score_file(path: Path, scorer: Scorer | None = None) -> Report:
-    scorer = scorer or Scorer()
+    scorer = scorer or Scorer(locale=locale_of(path))
+    if scorer.locale != locale_of(path):
+        raise ValueError(f"{path.name} is written in {locale_of(path)}; this scorer hears {scorer.locale}")
     return Report(path.stem, [scorer.score(p) for p in load(path)], scorer.mode)
 
 
@@ -268,16 +276,19 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m skill_tools.phrasebank [dev|probes|heldout|devN|heldoutN ...] [--mode resolver|device|both] [--misses]`:
     score the halves of the bank, one JSON line per half and mode."""
     parser = argparse.ArgumentParser(prog="python -m skill_tools.phrasebank", description=main.__doc__)
-    parser.add_argument("halves", nargs="*", default=["dev", "heldout"], help="dev, probes, heldout, or devN / heldoutN for round N (2-17)")
+    parser.add_argument("halves", nargs="*", default=["dev", "heldout"], help="dev, probes, heldout, devN / heldoutN for round N (2-17), or dev_<locale> / heldout_<locale> for a market")
     parser.add_argument("--misses", action="store_true", help="list the phrases answered wrongly (never the held-out's)")
     parser.add_argument("--mode", choices=[*MODES, "both"], default="both",
                         help="resolver: the offline resolver's hand rules; device: the interaction model alone, as a device")
     args = parser.parse_args(argv)
     modes: tuple[Mode, ...] = MODES if args.mode == "both" else (cast(Mode, args.mode),)
-    scorers = {mode: Scorer(mode=mode) for mode in modes}
+    scorers: dict[tuple[Mode, str], Scorer] = {}
     for half in args.halves:
+        path = BANK / f"{half}.toml"
         for mode in modes:
-            report = score_file(BANK / f"{half}.toml", scorers[mode])
+            key = (mode, locale_of(path))
+            scorer = scorers[key] = scorers.get(key) or Scorer(mode=mode, locale=key[1])
+            report = score_file(path, scorer)
             print(json.dumps(report.summary(), indent=None if not args.misses else 2), flush=True)
             # The held-out half is scored, never studied: its misses are not printed.
             if args.misses and not half.startswith("heldout"):

@@ -14,6 +14,7 @@ import pytest
 import skill.handlers.base as handler_base
 import skill.speech as speech
 from skill.builder import build_skill
+from skill.knowledge.markets import MARKETS
 from skill.knowledge import parse_condition
 from skill.knowledge.topics import MILD_SYMPTOMS as MILD
 from skill.runtime import SkillRunner
@@ -225,19 +226,21 @@ PATHS: list[Callable[[Conversation], None]] = [
 ]
 
 
-def conversation(settings: Settings, clock: Clock) -> Conversation:
+def conversation(settings: Settings, clock: Clock, locale: str = "en-US") -> Conversation:
     """A person who opened the skill to talk: every path below runs in one session (a one-shot ends after
     its answer, and the next session starts unscreened: `one_shot_then_a_new_session_path`)."""
     said: list[str] = []
     skill = build_skill(settings, rng=random.Random(7), on_say=said.append, services=Services(clock=clock, alexa_api=False))
-    talk = Conversation(SkillRunner(skill), said)
+    talk = Conversation(SkillRunner(skill), said, locale=locale)
     talk.launch()  # U: open bedtime magnesium
     return talk
 
 
+@pytest.mark.parametrize("locale", sorted(MARKETS))
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__)
-def test_an_unrecognised_health_mention_gates_every_dose_path(settings: Settings, clock: Clock, path: Callable[[Conversation], None]) -> None:
-    path(conversation(settings, clock))
+def test_an_unrecognised_health_mention_gates_every_dose_path(settings: Settings, clock: Clock, path: Callable[[Conversation], None],
+                                                              locale: str) -> None:
+    path(conversation(settings, clock, locale))
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__)
@@ -252,9 +255,11 @@ def test_with_the_rule_broken_every_path_check_fails(
         path(conversation(settings, clock))
 
 
+@pytest.mark.parametrize("locale", sorted(MARKETS))
 @pytest.mark.parametrize("path", SCREEN_PATHS, ids=lambda p: p.__name__)
-def test_nothing_unheard_leads_to_a_figure(settings: Settings, clock: Clock, path: Callable[[Conversation], None]) -> None:
-    path(conversation(settings, clock))
+def test_nothing_unheard_leads_to_a_figure(settings: Settings, clock: Clock, path: Callable[[Conversation], None],
+                                           locale: str) -> None:
+    path(conversation(settings, clock, locale))
 
 
 @pytest.mark.parametrize("path", SCREEN_PATHS, ids=lambda p: p.__name__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from skill.knowledge.markets import MARKETS
 from skill_tools.phrasebank import Phrase, Scorer
 from skill_tools.simulator.nlu import FALLBACK_INTENT
 
@@ -75,6 +76,16 @@ def scorer() -> Scorer:
     return Scorer()
 
 
+_MARKET_SCORERS: dict[str, Scorer] = {}
+
+
+def market_scorer(locale: str) -> Scorer:
+    """One scorer per market for the module: its model hears, its content answers."""
+    if locale not in _MARKET_SCORERS:
+        _MARKET_SCORERS[locale] = Scorer(locale=locale)
+    return _MARKET_SCORERS[locale]
+
+
 GRID = ([(question, MENTIONS) for question in DOSE_QUESTIONS] + [(question, MORE_MENTIONS) for question in MORE_DOSE_QUESTIONS]
         + [(question, VOICES) for question in VOICE_QUESTIONS])
 
@@ -88,6 +99,18 @@ def test_a_health_mention_anywhere_near_a_dose_question_hears_no_dose(scorer: Sc
             scored = scorer.score(Phrase("grid", text, {"outcome": "gated"}, context))
             if not scored.right:
                 open_.append((context, text, scored.keys))
+    assert not open_, open_
+
+
+@pytest.mark.parametrize("locale", sorted(set(MARKETS) - {"en-US"}))
+@pytest.mark.parametrize(("question", "mentions"), GRID, ids=[q for q, _ in GRID])
+def test_in_every_other_market_a_mention_in_the_same_breath_hears_no_dose(locale: str, question: str,
+                                                                         mentions: tuple[str, ...]) -> None:
+    # The same grid through each market's own model and content, in the two same-breath placings (the
+    # two-turn placings run the same session logic, held for every market by tests/test_fail_closed.py).
+    scorer = market_scorer(locale)
+    open_ = [(text, scored.keys) for mention in mentions for _, text in placings(mention, question)[:2]
+             if not (scored := scorer.score(Phrase("grid", text, {"outcome": "gated"}))).right]
     assert not open_, open_
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from skill.builder import handled_intents
+from skill.content import available_locales
 from skill.handlers.base import SLOT_TYPES
 from skill_tools.lint import lint
 from skill_tools.model import build_model, declared_intents, render
@@ -128,7 +129,9 @@ def load_fixtures() -> dict[str, str]:
 
 def test_the_checked_in_model_is_what_the_declarations_generate() -> None:
     # Edit skill/content/<locale>/sentences/ or slot_types/, or a handler's declaration, then `make model`.
-    assert MODEL_PATH.read_text(encoding="utf-8") == render(build_model("en-US"))
+    for locale in available_locales():
+        path = MODEL_PATH.with_name(f"{locale}.json")
+        assert path.read_text(encoding="utf-8") == render(build_model(locale)), locale
 
 
 def test_the_model_passes_the_linter() -> None:
@@ -258,7 +261,8 @@ def test_manifest_describes_the_skill_with_a_medical_disclaimer() -> None:
     assert locale["keywords"]
     assert publishing["category"] == "HEALTH_AND_FITNESS"
     assert publishing["isAvailableWorldwide"] is False
-    assert publishing["distributionCountries"] == ["US"]
+    # Every English-speaking market the skill ships a model for (en-AU serves Australia and New Zealand).
+    assert publishing["distributionCountries"] == ["US", "GB", "IE", "CA", "AU", "NZ", "IN"]
 
 
 def test_example_phrases_are_things_the_model_understands() -> None:
@@ -315,7 +319,9 @@ def test_every_fixture_is_a_request_envelope_the_sdk_reads() -> None:
         envelope = deserialise(text)
         assert isinstance(envelope, RequestEnvelope), name
         assert envelope.version == "1.0"
-        assert envelope.request.locale == "en-US"
+        # A market's fixtures are named for it; every other fixture is en-US.
+        market = re.match(r"en-([a-z]{2})_", name)
+        assert envelope.request.locale == (f"en-{market.group(1).upper()}" if market else "en-US"), name
         assert envelope.session.application.application_id == envelope.context.system.application.application_id
         assert envelope.request.request_id.startswith("amzn1.echo-api.request.")
         assert envelope.session.session_id.startswith("amzn1.echo-api.session.")

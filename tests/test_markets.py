@@ -103,3 +103,11 @@ def test_an_override_of_no_entry_and_a_word_never_said_do_not_compile() -> None:
                                     '[dose.made_up]\nsay = ["Hello."]\nfacts = ["U1"]\n'), "en-GB")
     assert "dose.made_up: replaces no entry of en-US" in str(caught.value)
     assert "'bathroom scales' is never said in en-US" in str(caught.value)
+
+
+@pytest.mark.parametrize(("locale", "said"), [("en-US", "10:30 PM"), ("en-CA", "10:30 PM"), ("en-IN", "10:30 PM"),
+                                              ("en-GB", "10:30 pm"), ("en-AU", "10:30 pm")])
+def test_a_bedtime_is_said_and_carded_in_the_markets_clock_style(talk: Conversation, locale: str, said: str) -> None:
+    talk.locale = locale
+    a = talk.ask("SetBedtimeIntent", time="22:30")
+    assert said in a.speech and said in a.body["card"]["content"]

@@ -78,7 +78,7 @@ def ask_reminder_time(handler: PersonalHandler, handler_input: HandlerInput, pro
     elicit(handler_input, REMINDER.name, TIME.name)
     if profile.bedtime:
         suggested = handler.tonight(handler_input, profile).dose_at.strftime("%H:%M")
-        ask = Line("reminder.ask_time_suggest", {"time": spoken_time(suggested), "bedtime": spoken_time(profile.bedtime)})
+        ask = Line("reminder.ask_time_suggest", {"time": spoken_time(suggested, request_locale(handler_input)), "bedtime": spoken_time(profile.bedtime, request_locale(handler_input))})
         return handler.voice.respond(handler_input, Reply([], ask=ask, waiting=Waiting.REMINDER_TIME, then=suggested))
     return handler.voice.respond(handler_input, Reply([], ask=Line("reminder.ask_time"), waiting=Waiting.REMINDER_TIME))
 
@@ -133,7 +133,7 @@ def schedule_reminder(
     if not won:
         # Another request for this person is making the reminder at this moment, or made one whose
         # outcome is unknown: it may be set, and nothing is made again until the claim lapses.
-        lines.append(Line("reminder.maybe_set", {"time": spoken_time(at)}))
+        lines.append(Line("reminder.maybe_set", {"time": spoken_time(at, request_locale(handler_input))}))
         return voice.respond(handler_input, Reply(lines, done=True))
     kept: str | None = None
     problem: ReminderError | None = None
@@ -175,11 +175,11 @@ def schedule_reminder(
 
     services.update(handler_input, settle)
     if unsure:
-        lines.append(Line("reminder.maybe_set", {"time": spoken_time(at)}))
+        lines.append(Line("reminder.maybe_set", {"time": spoken_time(at, request_locale(handler_input))}))
         return voice.respond(handler_input, Reply(lines, done=True))
     if problem is not None:
         return reminder_problem(handler, handler_input, problem.kind, lines)
-    lines.append(Line(key, {"time": spoken_time(at)}))
+    lines.append(Line(key, {"time": spoken_time(at, request_locale(handler_input))}))
     return voice.respond(handler_input, Reply(lines, done=True))
 
 

@@ -18,7 +18,7 @@ from skill.knowledge import Tier, assess_dose, parse_form
 from skill.knowledge.nights import Phase, Tonight, bedtime_from_slot, spoken_time
 from skill.profile.models import UserProfile
 from skill.services import Services
-from skill.speech import Line, Reply, Voice, fmt_mg, state_of
+from skill.speech import Line, Reply, Voice, fmt_mg, request_locale, state_of
 from skill.state import Waiting
 
 # The routine's steps as the state names them, and as the profile remembers a paused one.
@@ -42,7 +42,7 @@ class RoutineHandler(PersonalHandler):
         lines = list(lead or [])
         if step is Waiting.CHECKIN:
             if night.phase is Phase.LATE:
-                ask = Line("routine.checkin_late", {"bedtime": spoken_time(profile.bedtime or "22:00")})
+                ask = Line("routine.checkin_late", {"bedtime": spoken_time(profile.bedtime or "22:00", request_locale(handler_input))})
             else:
                 ask = Line("routine.checkin")
             return self.voice.respond(handler_input, Reply(lines, ask=ask, soft=True, waiting=step))
@@ -57,7 +57,7 @@ class RoutineHandler(PersonalHandler):
         if advice.tier is Tier.GATED:
             return dose_reply(advice).lines  # "ask your doctor", and no timing for a dose they should not take
         timing = {
-            Phase.EARLY: Line("routine.dose.early", {"dose_time": spoken_time(night.dose_at)}),
+            Phase.EARLY: Line("routine.dose.early", {"dose_time": spoken_time(night.dose_at, request_locale(handler_input))}),
             Phase.WINDOW: Line("routine.dose.window"),
             Phase.LATE: Line("routine.dose.late"),
         }[night.phase]
@@ -151,7 +151,7 @@ class SetBedtimeHandler(RoutineHandler):
         profile.bedtime = bedtime
         self.services.time_zone(handler_input, profile)  # a bedtime means little without its zone: learn it once
         self.services.save(handler_input, profile)
-        saved = [Line("routine.bedtime_saved", {"bedtime": spoken_time(bedtime)}),
+        saved = [Line("routine.bedtime_saved", {"bedtime": spoken_time(bedtime, request_locale(handler_input))}),
                  *unsaved_line(self.services, handler_input)]  # the store failed: kept for this session only
         if then == "routine":
             return self.start(handler_input, profile, lead=saved)
@@ -167,7 +167,7 @@ class GetBedtimeHandler(RoutineHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         bedtime = self.services.profile(handler_input).bedtime
         if bedtime:
-            return self.voice.respond(handler_input, Reply([Line("bedtime.saved", {"bedtime": spoken_time(bedtime)})], end=True))
+            return self.voice.respond(handler_input, Reply([Line("bedtime.saved", {"bedtime": spoken_time(bedtime, request_locale(handler_input))})], end=True))
         return self.voice.respond(handler_input, Reply([Line("bedtime.none")], end=True))
 
 

@@ -78,12 +78,18 @@ def tonight(bedtime: str, time_zone: str, now: datetime) -> Tonight:
     return Tonight(night, bed, bed - DOSE_LEAD, phase)
 
 
-def spoken_time(moment: datetime | str) -> str:
-    """Say a clock time the way people do: "10:30 PM", "9 PM"."""
+# Where cards and speech write "pm" in lower case (the UK's and Australia's style guides); elsewhere "PM".
+LOWER_CASE_CLOCK = frozenset({"en-GB", "en-AU"})
+
+
+def spoken_time(moment: datetime | str, locale: str = "en-US") -> str:
+    """Say a clock time the way the listener's market writes it: "10:30 PM" (US, Canada, India), "10:30 pm" (UK, Australia)."""
     if isinstance(moment, str):
         hour, minute = (int(part) for part in moment.split(":"))
     else:
         hour, minute = moment.hour, moment.minute
     suffix = "AM" if hour < 12 else "PM"
+    if locale in LOWER_CASE_CLOCK:
+        suffix = suffix.lower()
     hour12 = hour % 12 or 12
     return f"{hour12} {suffix}" if minute == 0 else f"{hour12}:{minute:02d} {suffix}"
