@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import time
 from typing import Any
 
+from skill import snapstart
 from skill.builder import build_skill
 from skill.logs import configure
 from skill.profile.factory import make_persistence_adapter
@@ -20,7 +22,14 @@ _defaults = {"data_dir": "/tmp/bedtime"} if _on_lambda and not os.environ.get("B
 _settings = Settings.from_env(**_defaults)
 configure(_settings.log_level)
 # Built at import, so a warm container answers without rebuilding; the content was validated at build.
-_runner = SkillRunner(build_skill(_settings, persistence=make_persistence_adapter(_settings)))
+# The wording chooser and the store are kept by name so that a SnapStart restore can renew them.
+_rng = random.Random(_settings.seed)
+_persistence = make_persistence_adapter(_settings)
+_runner = SkillRunner(build_skill(_settings, persistence=_persistence, rng=_rng))
+# With SnapStart this init runs once and every container is restored from its snapshot: the hooks
+# give each its own random state and no inherited connection (a no-op off Lambda).
+_container = snapstart.PerContainer(_rng, seed=_settings.seed, persistence=_persistence, prime=_runner.warm)
+snapstart.install(_container)
 
 
 _log = logging.getLogger("skill.lambda")

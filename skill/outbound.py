@@ -199,6 +199,16 @@ def _tls() -> ssl.SSLContext:
         return _ssl_context
 
 
+def forget_connections() -> None:
+    """Drop the process's TLS context, so the next call makes its own (skill.snapstart, after a restore).
+
+    There is no connection pool to drop: every call opens its own connection and closes it.
+    """
+    global _ssl_context
+    with _ssl_lock:
+        _ssl_context = None
+
+
 def http_call(request: ApiClientRequest, seconds: float) -> HttpResponse:
     """Send one request and read the whole answer within ``seconds`` of wall-clock time, or raise.
 

@@ -175,12 +175,29 @@ def with_system(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "context": {**(context if isinstance(context, dict) else {}), "System": filled}}
 
 
+# A launch as Alexa sends one, with no one's ids: what SkillRunner.warm reads.
+_SAMPLE_LAUNCH = json.dumps({
+    "version": "1.0",
+    "context": {"System": {"application": {"applicationId": "amzn1.ask.skill.warm"}, "user": {"userId": "warm"}}},
+    "request": {"type": "LaunchRequest", "requestId": "warm", "timestamp": "2020-01-01T00:00:00Z", "locale": "en-US"},
+})
+
+
 class SkillRunner:
     """Deserialise, invoke and serialise with the SDK's own models."""
 
     def __init__(self, skill: CustomSkill) -> None:
         self.skill = skill
         self.serializer = DefaultSerializer()
+
+    def warm(self) -> None:
+        """Read a sample launch, so what the request reader loads on first use is loaded now.
+
+        Before a SnapStart snapshot (skill.snapstart): dateutil's parser, which the SDK imports to read
+        the first timestamp, is then in the snapshot rather than in each restored container's first
+        answer (about 6 of its 8 ms here). Nothing is invoked: no handler runs, nothing is stored.
+        """
+        self._deserialize(_SAMPLE_LAUNCH)
 
     def checked(self, payload: Any) -> tuple[dict[str, Any], str]:
         """Check a payload (from HTTP or straight from Lambda) and return it with its JSON text.

@@ -43,6 +43,8 @@ SLOW_TESTS = frozenset({
     "test_example_phrases_are_things_the_model_understands", "test_the_model_passes_the_linter",
     "test_the_projects_real_package_passes", "test_cross_validated_accuracy_on_the_real_model_is_high_and_the_threshold_fits",
     "test_conversations_hop_between_the_workers_of_a_real_server",
+    "test_the_dynamodb_store_drops_its_pooled_connections_and_keeps_working",
+    "test_what_the_first_answer_would_load_is_loaded_before_the_snapshot",
 })
 
 

@@ -169,6 +169,15 @@ class VersionedDynamoDbAdapter(AbstractPersistenceAdapter):
         """Forget everything stored for this person."""
         self.inner.delete_attributes(request_envelope)
 
+    def forget_connections(self) -> None:
+        """Close the client's pooled connections; the next call opens its own (skill.snapstart, around a snapshot).
+
+        The client stays usable, and rebuilding it would cost ~10 ms of every restore.
+        """
+        close = getattr(self.table.meta.client, "close", None)  # a botocore without close() keeps its pool
+        if callable(close):
+            close()
+
 
 def _error_code(exc: BaseException) -> str | None:
     """The AWS error code of a botocore ClientError (without importing botocore)."""
