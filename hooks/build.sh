@@ -10,8 +10,9 @@ readonly DO_DEBUG=${2:-false}
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 
-# The project's venv when there is one (its Python is the target's minor version, so the zip gets
-# bytecode); otherwise the first python3 on PATH. Either needs only the standard library and pip.
+# The project's venv when there is one; otherwise the first python3 on PATH. Either needs only the
+# standard library and pip: the zip's bytecode is compiled by a Python of the runtime's version (3.13)
+# that the build finds (BEDTIME_TARGET_PYTHON, python3.13 on PATH, pyenv), else it ships source only.
 PYTHON=${BEDTIME_BUILD_PYTHON:-}
 if [[ -z $PYTHON ]]; then
   if [[ -x $ROOT/.venv/bin/python ]]; then PYTHON=$ROOT/.venv/bin/python; else PYTHON=python3; fi

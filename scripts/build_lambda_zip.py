@@ -6,23 +6,31 @@ The zip holds exactly:
 - ``lambda_function.py`` (from ``lambda/``), the entry the stack's handler names;
 - the ``skill`` package without ``skill/web`` (the Flask stack never runs on Lambda);
 - the requirements in ``lambda/requirements.txt``, installed by pip as wheels for the Lambda platform
-  (manylinux2014, x86_64, CPython 3.11), never copied from whatever this machine has installed;
-  boto3 and botocore are removed afterwards because the Lambda runtime provides them.
+  (manylinux2014 for the stack's architecture, CPython of the stack's runtime: ``--platform``,
+  ``--python-version``, ``--implementation cp``, ``--only-binary=:all:``), never copied from whatever
+  this machine has installed; boto3 and botocore are removed afterwards because the Lambda runtime
+  provides them.
 
-Bytecode is compiled only when this interpreter is the target's minor version (the only one whose
-bytecode the target can load); otherwise the zip carries source only and the build says so. Every
-mismatch stops the build with one line on stderr and a non-zero exit: a requirement with no wheel for
-the platform, a runtime in ask-resources.json other than the target, an extension module built for
-another platform or Python, or a forbidden package (web stack, test tools, skill_tools) in the zip.
+The target is read from ask-resources.json, the file `ask deploy` passes to the stack: the runtime
+(``userConfig.runtime``) and the architecture (``cfn.parameters.LambdaArchitecture``, else the
+stack's default); ``--arch`` overrides the architecture, to check or run a build for another machine.
+
+Bytecode is compiled by an interpreter of the target's minor version (the only one whose bytecode
+the target can load): this one if it is, else one found on this machine (``BEDTIME_TARGET_PYTHON``,
+``python3.13`` on PATH, a pyenv version); with none the zip carries source only and the build says
+so. Every mismatch stops the build with one line on stderr and a non-zero exit: a requirement with
+no wheel for the platform, a runtime in ask-resources.json the build cannot target, an extension
+module built for another platform or Python, or a forbidden package (web stack, test tools,
+skill_tools) in the zip.
 
 Only the standard library and pip are needed, so the ASK CLI can run it on a fresh clone.
 """
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
-import py_compile
 import re
 import shutil
 import subprocess
@@ -30,6 +38,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,17 +47,13 @@ HANDLER = ROOT / "lambda" / "lambda_function.py"
 ASK_RESOURCES = ROOT / "ask-resources.json"
 WHEELHOUSE = ROOT / ".venv" / "lambda-wheels"  # downloaded wheels, kept so rebuilds need no network
 
-# The target. The CloudFormation template allows only this runtime and names this architecture; a
-# test holds the template, ask-resources.json and these constants together.
-PYTHON_VERSION = "3.11"
-ARCHITECTURE = "x86_64"
-PLATFORM = f"manylinux2014_{ARCHITECTURE}"
-RUNTIME = f"python{PYTHON_VERSION}"
-_TARGET_TAG = "cp" + PYTHON_VERSION.replace(".", "")
-# Extension modules the target interpreter can load: its own ABI tag, or the stable ABI.
-_LOADABLE_SO = re.compile(
-    rf"(\.cpython-{_TARGET_TAG[2:]}-{ARCHITECTURE}-linux-gnu\.so|\.abi3\.so)$"
-)
+# The Lambda runtimes the build can target, newest first: the stack allows exactly these and takes
+# the first by default (3.12 is the first Python runtime with SnapStart). The architectures, by
+# Lambda's name, with the machine name wheels and extension modules use. A test holds the template,
+# ask-resources.json and these together.
+RUNTIMES = ("python3.13", "python3.12")
+ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
+DEFAULT_ARCHITECTURE = "x86_64"
 
 # The Lambda Python runtime ships these; the artifact must not shadow them with other versions.
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
@@ -67,19 +72,86 @@ class BuildError(Exception):
     """A build that must not produce an artifact; the message is the one line a person reads."""
 
 
-def target_runtime_from(ask_resources: Path = ASK_RESOURCES) -> str:
-    """Return the Lambda runtime ask-resources.json deploys, failing unless it is the build's target."""
+@dataclass(frozen=True)
+class Target:
+    """What the zip is built for: a Lambda runtime (a CPython minor version) on one architecture."""
+
+    runtime: str  # "python3.13"
+    architecture: str = DEFAULT_ARCHITECTURE  # Lambda's name: "x86_64" or "arm64"
+
+    @property
+    def python_version(self) -> str:
+        return self.runtime.removeprefix("python")
+
+    @property
+    def machine(self) -> str:
+        return ARCHITECTURES[self.architecture]
+
+    @property
+    def platform(self) -> str:
+        return f"manylinux2014_{self.machine}"
+
+    @property
+    def abi(self) -> str:
+        return "cp" + self.python_version.replace(".", "")
+
+    @property
+    def cache_tag(self) -> str:
+        return "cpython-" + self.python_version.replace(".", "")
+
+    def loads(self, extension: str) -> bool:
+        """True for an extension module file name the target interpreter can load (its ABI, or the stable one)."""
+        return extension.endswith((f".{self.cache_tag}-{self.machine}-linux-gnu.so", ".abi3.so"))
+
+    def __str__(self) -> str:
+        return f"{self.platform} / CPython {self.python_version}"
+
+
+def target_from(ask_resources: Path = ASK_RESOURCES, architecture: str | None = None) -> Target:
+    """The target ask-resources.json deploys (``architecture`` overrides its architecture); fail on one the build cannot make."""
     try:
         resources = json.loads(ask_resources.read_text(encoding="utf-8"))
-        runtime = resources["profiles"]["default"]["skillInfrastructure"]["userConfig"]["runtime"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        config = resources["profiles"]["default"]["skillInfrastructure"]["userConfig"]
+        runtime = config["runtime"]
+        parameters = config.get("cfn", {}).get("parameters", {})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BuildError(f"cannot read skillInfrastructure.userConfig.runtime from {ask_resources}: {exc}") from exc
-    if runtime != RUNTIME:
+    if runtime not in RUNTIMES:
         raise BuildError(
             f"Python version mismatch: {ask_resources.name} deploys runtime {runtime!r} but this build makes "
-            f"wheels for {RUNTIME!r} (change PYTHON_VERSION in {Path(__file__).name} and the template together)"
+            f"wheels for {' or '.join(repr(r) for r in RUNTIMES)} (the stack allows the same)"
         )
-    return runtime
+    architecture = architecture or parameters.get("LambdaArchitecture", DEFAULT_ARCHITECTURE)
+    if architecture not in ARCHITECTURES:
+        raise BuildError(f"architecture {architecture!r} is not a Lambda architecture ({', '.join(ARCHITECTURES)})")
+    return Target(runtime, architecture)
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of CPython ``version`` ("3.13") on this machine, or None.
+
+    In order: this one, ``BEDTIME_TARGET_PYTHON``, ``python3.13`` on PATH (a pyenv shim there may
+    refuse to run, so each is asked its version), then pyenv's own versions folder.
+    """
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == version and sys.implementation.name == "cpython":
+        return sys.executable
+    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    candidates = [os.environ.get("BEDTIME_TARGET_PYTHON"), shutil.which(f"python{version}"),
+                  *sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"), reverse=True)]
+    for candidate in candidates:
+        if candidate and _python_version(candidate) == version:
+            return candidate
+    return None
+
+
+def _python_version(executable: str) -> str | None:
+    try:
+        done = subprocess.run([executable, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2], "
+                               "sys.implementation.name)"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    version, _, implementation = done.stdout.strip().partition(" ")
+    return version if done.returncode == 0 and implementation == "cpython" else None
 
 
 def _pip(args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -89,23 +161,24 @@ def _pip(args: list[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _platform_args() -> list[str]:
-    return ["--only-binary=:all:", "--platform", PLATFORM, "--python-version", PYTHON_VERSION,
-            "--implementation", "cp", "--abi", _TARGET_TAG]
+def _platform_args(target: Target) -> list[str]:
+    return ["--only-binary=:all:", "--platform", target.platform, "--python-version", target.python_version,
+            "--implementation", "cp", "--abi", target.abi]
 
 
-def _pip_reason(result: subprocess.CompletedProcess[str], where: str) -> str:
+def _pip_reason(result: subprocess.CompletedProcess[str], where: str, target: Target) -> str:
     """pip's own one-line reason for a failure, naming the requirement when it can."""
     missing = re.findall(r"No matching distribution found for (\S+)", result.stderr)
     if missing:
-        return (f"no wheel for {PLATFORM} / CPython {PYTHON_VERSION} of {', '.join(sorted(set(missing)))} "
+        return (f"no wheel for {target} of {', '.join(sorted(set(missing)))} "
                 f"{where} (Lambda cannot build from source)")
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("ERROR")]
     return lines[-1] if lines else (result.stderr.strip().splitlines() or ["pip failed"])[-1]
 
 
-def install_requirements(requirements: Path, target: Path, wheelhouse: Path, *, allow_index: bool = True) -> None:
-    """Install the requirements into ``target`` as wheels for the Lambda platform.
+def install_requirements(requirements: Path, stage: Path, wheelhouse: Path, target: Target, *,
+                         allow_index: bool = True) -> None:
+    """Install the requirements into ``stage`` as wheels for the target's Lambda platform.
 
     The wheelhouse is tried first with no index, so a rebuild is quick and offline; only what it
     lacks is downloaded (pip download, same platform tags) before installing again from it.
@@ -113,19 +186,20 @@ def install_requirements(requirements: Path, target: Path, wheelhouse: Path, *, 
     if _pip(["--version"]).returncode != 0:
         raise BuildError(f"pip is not available to {sys.executable}; install it or run the build with a Python that has it")
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    install = ["install", "--target", str(target), "--no-compile", "--no-index", "--find-links", str(wheelhouse),
-               "--requirement", str(requirements), *_platform_args()]
+    install = ["install", "--target", str(stage), "--no-compile", "--no-index", "--find-links", str(wheelhouse),
+               "--requirement", str(requirements), *_platform_args(target)]
     offline = _pip(install)
     if offline.returncode == 0:
         return
     if not allow_index:
-        raise BuildError(_pip_reason(offline, f"in {wheelhouse} (offline)"))
-    download = _pip(["download", "--dest", str(wheelhouse), "--requirement", str(requirements), *_platform_args()])
+        raise BuildError(_pip_reason(offline, f"in {wheelhouse} (offline)", target))
+    download = _pip(["download", "--dest", str(wheelhouse), "--requirement", str(requirements),
+                     *_platform_args(target)])
     if download.returncode != 0:
-        raise BuildError(_pip_reason(download, "on the package index"))
+        raise BuildError(_pip_reason(download, "on the package index", target))
     result = _pip(install)
     if result.returncode != 0:
-        raise BuildError(_pip_reason(result, f"in {wheelhouse}"))
+        raise BuildError(_pip_reason(result, f"in {wheelhouse}", target))
 
 
 def _normal(name: str) -> str:
@@ -184,24 +258,24 @@ def copy_runtime_package(target: Path) -> None:
         shutil.copy2(path, destination)
 
 
-def check_contents(target: Path) -> None:
+def check_contents(stage: Path, target: Target) -> None:
     """Refuse an artifact holding what must not ship, or code the target interpreter cannot load."""
     # Import names at the top level (packages and modules) and the installed distributions' names.
-    names = {_normal(p.name.removesuffix(".py")) for p in target.iterdir() if not p.name.endswith(".dist-info")}
-    names |= {_normal(_dist_name(d)) for d in target.glob("*.dist-info")}
+    names = {_normal(p.name.removesuffix(".py")) for p in stage.iterdir() if not p.name.endswith(".dist-info")}
+    names |= {_normal(_dist_name(d)) for d in stage.glob("*.dist-info")}
     found = sorted(names & {_normal(f) for f in FORBIDDEN})
     if found:
         raise BuildError(f"forbidden package in the Lambda artifact: {', '.join(found)} (web stack, test or developer tools)")
     for excluded in EXCLUDED_FROM_SKILL:
-        if (target / excluded).exists():
+        if (stage / excluded).exists():
             raise BuildError(f"forbidden package in the Lambda artifact: {excluded.rstrip('/')} (the web service only)")
     shadowing = sorted(names & {_normal(p) for p in PROVIDED_BY_RUNTIME})
     if shadowing:
         raise BuildError(f"{', '.join(shadowing)} would shadow the Lambda runtime's own copy; the build should have removed it")
-    foreign = sorted(p.relative_to(target).as_posix() for p in target.rglob("*.so") if not _LOADABLE_SO.search(p.name))
+    foreign = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*.so") if not target.loads(p.name))
     if foreign:
-        raise BuildError(f"extension module built for another platform or Python than {PLATFORM} / CPython "
-                         f"{PYTHON_VERSION}: {foreign[0]}" + (f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""))
+        raise BuildError(f"extension module built for another platform or Python than {target}: "
+                         f"{foreign[0]}" + (f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""))
 
 
 def _skip(relative: str) -> bool:
@@ -209,16 +283,51 @@ def _skip(relative: str) -> bool:
     return relative.startswith("bin/") or "/__pycache__/" in f"/{relative}" or relative.endswith(".pyc")
 
 
-def write_zip(source: Path, out: Path, *, bytecode: bool) -> int:
-    """Zip ``source`` into ``out`` reproducibly; with bytecode, each module gets its .pyc. Return the entry count.
+def _sources(stage: Path) -> list[str]:
+    """Every file the zip takes from the stage, as sorted relative paths."""
+    files = (p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+    return sorted(f for f in files if not _skip(f))
+
+
+# Runs in the target interpreter; argv: <stage> <out>; stdin: the .py files, one relative path a line.
+# Hash-based, unchecked bytecode: unzipping (new mtimes) cannot make it stale. A file that does not
+# compile (a py2-only example in a package) stays source only.
+_COMPILE = r"""
+import py_compile, sys
+stage, out = sys.argv[1:3]
+for relative in sys.stdin.read().splitlines():
+    folder, _, name = relative.rpartition("/")
+    cached = f"{folder}/__pycache__/{name[:-3]}.{sys.implementation.cache_tag}.pyc".lstrip("/")
+    try:
+        py_compile.compile(f"{stage}/{relative}", cfile=f"{out}/{cached}", dfile=relative, doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError:
+        continue
+    print(relative, cached, sep="\t")
+"""
+
+
+def compile_bytecode(stage: Path, python: str, out: Path) -> dict[str, str]:
+    """Compile every module in ``stage`` with ``python`` into ``out``; map each source to its .pyc's path."""
+    modules = [f for f in _sources(stage) if f.endswith(".py")]
+    done = subprocess.run([python, "-I", "-c", _COMPILE, str(stage), str(out)], input="\n".join(modules),
+                          capture_output=True, text=True, check=False, timeout=600)
+    if done.returncode != 0:
+        raise BuildError(f"{python} could not compile the bytecode: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    return dict(line.split("\t", 1) for line in done.stdout.splitlines() if line)
+
+
+def write_zip(source: Path, out: Path, bytecode: dict[str, str] | None = None, compiled: Path | None = None) -> int:
+    """Zip ``source`` into ``out`` reproducibly, each module followed by its .pyc from ``compiled``
+    when ``bytecode`` has one. Return the entry count.
 
     Lambda's code folder is read-only, so without shipped bytecode every cold start compiles every
-    module again. The bytecode is hash-based and unchecked, so unzipping (new mtimes) cannot stale it.
+    module again.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     partial = out.with_name(out.name + ".partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf, tempfile.TemporaryDirectory() as tmp:
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
         def add(arcname: str, data: bytes) -> None:
             nonlocal count
             info = zipfile.ZipInfo(arcname, date_time=_ZIP_DATE)
@@ -227,34 +336,23 @@ def write_zip(source: Path, out: Path, *, bytecode: bool) -> int:
             zf.writestr(info, data)
             count += 1
 
-        for path in sorted(source.rglob("*"), key=lambda p: p.relative_to(source).as_posix()):
-            relative = path.relative_to(source).as_posix()
-            if not path.is_file() or _skip(relative):
-                continue
-            add(relative, path.read_bytes())
-            if not bytecode or path.suffix != ".py":
-                continue
-            folder, _, name = relative.rpartition("/")
-            cached = f"{folder}/__pycache__/{name[:-3]}.{sys.implementation.cache_tag}.pyc".lstrip("/")
-            compiled = Path(tmp) / cached
-            try:
-                py_compile.compile(str(path), cfile=str(compiled), dfile=relative, doraise=True,
-                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-            except py_compile.PyCompileError:
-                continue  # a file that does not compile (a py2-only example in a package) stays source only
-            add(cached, compiled.read_bytes())
+        for relative in _sources(source):
+            add(relative, (source / relative).read_bytes())
+            cached = (bytecode or {}).get(relative)
+            if cached is not None and compiled is not None:
+                add(cached, (compiled / cached).read_bytes())
     partial.replace(out)
     return count
 
 
 def build(out: Path, *, wheelhouse: Path = WHEELHOUSE, requirements: Path = REQUIREMENTS,
-          allow_index: bool = True, say=print) -> Path:  # type: ignore[no-untyped-def]
+          allow_index: bool = True, architecture: str | None = None, say=print) -> Path:  # type: ignore[no-untyped-def]
     """Build the artifact at ``out`` and return it; raise BuildError on any mismatch."""
-    target_runtime_from()
-    bytecode = sys.version_info[:2] == tuple(int(p) for p in PYTHON_VERSION.split("."))
+    target = target_from(architecture=architecture)
+    python = find_python(target.python_version)
     with tempfile.TemporaryDirectory(prefix="lambda-build-") as tmp:
         stage = Path(tmp) / "artifact"
-        install_requirements(requirements, stage, wheelhouse, allow_index=allow_index)
+        install_requirements(requirements, stage, wheelhouse, target, allow_index=allow_index)
         removed = remove_distributions(stage, PROVIDED_BY_RUNTIME)
         shutil.rmtree(stage / "bin", ignore_errors=True)
         copy_runtime_package(stage)
@@ -263,13 +361,15 @@ def build(out: Path, *, wheelhouse: Path = WHEELHOUSE, requirements: Path = REQU
         from skill.content import compile_catalogs
 
         compile_catalogs(stage / "skill" / "content" / "compiled")
-        check_contents(stage)
-        entries = write_zip(stage, out, bytecode=bytecode)
-    if not bytecode:
-        say(f"note: this is Python {sys.version_info[0]}.{sys.version_info[1]}, not {PYTHON_VERSION}: "
-            f"the zip ships source only (each cold start compiles it); build with Python {PYTHON_VERSION} for bytecode")
-    say(f"wrote {out} ({out.stat().st_size // 1024} KiB, {entries} files, {PLATFORM} / CPython {PYTHON_VERSION}, "
-        f"bytecode {'yes' if bytecode else 'no'}; left to the runtime: {', '.join(removed) or 'nothing'})")
+        check_contents(stage, target)
+        compiled = Path(tmp) / "bytecode"
+        bytecode = compile_bytecode(stage, python, compiled) if python else {}
+        entries = write_zip(stage, out, bytecode, compiled)
+    if not python:
+        say(f"note: no Python {target.python_version} here (BEDTIME_TARGET_PYTHON, python{target.python_version} "
+            f"on PATH, pyenv): the zip ships source only, and each cold start compiles it")
+    say(f"wrote {out} ({out.stat().st_size // 1024} KiB, {entries} files, {target}, "
+        f"bytecode {'yes' if python else 'no'}; left to the runtime: {', '.join(removed) or 'nothing'})")
     return out
 
 
@@ -280,10 +380,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder of downloaded wheels, reused between builds")
     parser.add_argument("--requirements", default=str(REQUIREMENTS), help="the runtime requirements to install")
     parser.add_argument("--offline", action="store_true", help="use only the wheelhouse; never reach the index")
+    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default=None,
+                        help="build for this Lambda architecture instead of the one ask-resources.json deploys")
     args = parser.parse_args(argv)
     try:
         build(Path(args.out).resolve(), wheelhouse=Path(args.wheelhouse), requirements=Path(args.requirements),
-              allow_index=not args.offline)
+              allow_index=not args.offline, architecture=args.arch)
     except BuildError as exc:
         print(f"build_lambda_zip: error: {exc}", file=sys.stderr)
         return 1

@@ -301,7 +301,7 @@ def test_ask_resources_deploys_the_package_and_the_lambda() -> None:
     infrastructure = profile["skillInfrastructure"]
     assert infrastructure["type"] == "@ask-cli/cfn-deployer"  # tests/test_deploy_stack.py checks the stack
     assert {k: infrastructure["userConfig"][k] for k in ("runtime", "handler")} == {
-        "runtime": "python3.11", "handler": "lambda_function.lambda_handler"}
+        "runtime": "python3.13", "handler": "lambda_function.lambda_handler"}
     assert (ROOT / profile["skillMetadata"]["src"] / "skill.json").is_file()
 
 

@@ -1,9 +1,10 @@
 """The Lambda artifact: built as `make lambda-zip` and the ASK CLI's hook build it, run from its own contents.
 
 The artifact is built once for the module (wheels are cached in .venv/lambda-wheels, so only the
-first run on a machine downloads them) and then unzipped and run by a bare interpreter (-I -S: no
-site-packages, no user site, no PYTHON* variables) with nothing on its path but the artifact, and,
-for DynamoDB, what the Lambda runtime itself provides (boto3 and botocore).
+first run on a machine downloads them) and then unzipped and run by a bare interpreter of the
+runtime's Python (python3.13 -I -S: no site-packages, no user site, no PYTHON* variables) with
+nothing on its path but the artifact, and, for DynamoDB, what the Lambda runtime itself provides
+(boto3 and botocore). Those runs skip only where no Python 3.13 can be found (.ci/run installs one).
 """
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ def _load_build() -> ModuleType:
 
 build_lambda_zip = _load_build()
 BuildError = build_lambda_zip.BuildError
+TARGET = build_lambda_zip.target_from()  # what ask-resources.json deploys
+# The runtime's own Python, to run the artifact as Lambda would (None: those tests skip).
+TARGET_PYTHON = build_lambda_zip.find_python(TARGET.python_version)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +89,9 @@ def run_bare(paths: list[Path], requests: list[dict[str, Any]], env: dict[str, s
         path = tmp_path / f"request-{index}.json"
         path.write_text(json.dumps(request))
         files.append(str(path))
-    out = subprocess.run([sys.executable, "-I", "-S", "-c", PROBE, "|".join(map(str, paths)), *files],
+    if TARGET_PYTHON is None:
+        pytest.skip(f"no Python {TARGET.python_version} on this machine to run the artifact with")
+    out = subprocess.run([TARGET_PYTHON, "-I", "-S", "-c", PROBE, "|".join(map(str, paths)), *files],
                          capture_output=True, text=True, env={"PATH": os.environ.get("PATH", ""), **env},
                          cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -187,18 +193,18 @@ def test_the_artifact_holds_the_handler_the_skill_and_lambda_wheels_only(artifac
     forbidden = {"flask", "werkzeug", "gunicorn", "pytest", "_pytest", "skill_tools", "boto3", "botocore", "bin"}
     assert not {t.split("-")[0].lower() for t in tops} & forbidden
 
-    # Every distribution is a wheel for Lambda: pure Python, or CPython 3.11 on manylinux x86_64.
-    fits = re.compile(r"^(py3|py2\.py3|cp311)-(none|cp311|abi3)-(any|manylinux(1|2010|2014|_2_\d+)_x86_64)$")
+    # Every distribution is a wheel for Lambda: pure Python, or the runtime's CPython on manylinux for its machine.
+    abi, machine = TARGET.abi, TARGET.machine
+    fits = re.compile(rf"^(py3|py2\.py3|{abi})-(none|{abi}|abi3)-(any|manylinux(1|2010|2014|_2_\d+)_{machine})$")
     for wheel in unpacked.glob("*.dist-info/WHEEL"):
         tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
         assert any(fits.match(tag) for tag in tags), (wheel.parent.name, tags)
     for extension in unpacked.rglob("*.so"):
-        assert extension.name.endswith((".cpython-311-x86_64-linux-gnu.so", ".abi3.so")), extension
+        assert extension.name.endswith((f".{TARGET.cache_tag}-{machine}-linux-gnu.so", ".abi3.so")), extension
 
-    # Bytecode for the target exactly when this interpreter is the target's version.
-    same = sys.version_info[:2] == (3, 11)
-    assert ("skill/__pycache__/builder.cpython-311.pyc" in names) is same
-    assert all(".cpython-311.pyc" in n for n in names if n.endswith(".pyc"))
+    # Bytecode for the target exactly when an interpreter of its version was found to compile it.
+    assert (f"skill/__pycache__/builder.{TARGET.cache_tag}.pyc" in names) is (TARGET_PYTHON is not None)
+    assert all(f".{TARGET.cache_tag}.pyc" in n for n in names if n.endswith(".pyc"))
 
 
 def test_the_ask_cli_hook_builds_the_same_artifact_byte_for_byte(artifact: Path, tmp_path: Path) -> None:
@@ -233,7 +239,7 @@ def make_wheel(folder: Path, name: str, tag: str) -> Path:
 
 def test_a_requirement_without_a_wheel_for_lambda_stops_the_build_with_one_line(tmp_path: Path) -> None:
     wheelhouse = tmp_path / "wheels"
-    make_wheel(wheelhouse, "nightlight", "cp311-cp311-win_amd64")  # built for Windows only
+    make_wheel(wheelhouse, "nightlight", f"{TARGET.abi}-{TARGET.abi}-win_amd64")  # built for Windows only
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("nightlight==1.0\n")
     out = tmp_path / "lambda.zip"
@@ -245,27 +251,51 @@ def test_a_requirement_without_a_wheel_for_lambda_stops_the_build_with_one_line(
     assert result.returncode != 0 and not out.exists()
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
-    assert lines[0].startswith("build_lambda_zip: error: no wheel for manylinux2014_x86_64 / CPython 3.11 of nightlight")
+    assert lines[0].startswith(f"build_lambda_zip: error: no wheel for {TARGET.platform} / CPython "
+                               f"{TARGET.python_version} of nightlight")
 
 
 def test_the_same_wheel_built_for_lambda_installs(tmp_path: Path) -> None:
-    """The check above refuses the platform, not the package: a manylinux x86_64 build of it passes."""
+    """The check above refuses the platform, not the package: a manylinux build of it for the target passes."""
     wheelhouse = tmp_path / "wheels"
-    make_wheel(wheelhouse, "nightlight", "cp311-cp311-manylinux2014_x86_64")
+    make_wheel(wheelhouse, "nightlight", f"{TARGET.abi}-{TARGET.abi}-{TARGET.platform}")
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("nightlight==1.0\n")
-    build_lambda_zip.install_requirements(requirements, tmp_path / "stage", wheelhouse, allow_index=False)
+    build_lambda_zip.install_requirements(requirements, tmp_path / "stage", wheelhouse, TARGET, allow_index=False)
     assert (tmp_path / "stage" / "nightlight" / "__init__.py").exists()
 
 
-def test_a_runtime_other_than_the_builds_target_is_a_python_version_mismatch(tmp_path: Path) -> None:
+def test_pip_chooses_wheels_for_the_lambda_platform_never_for_this_machine() -> None:
+    args = build_lambda_zip._platform_args(build_lambda_zip.Target("python3.13", "arm64"))
+    assert args == ["--only-binary=:all:", "--platform", "manylinux2014_aarch64", "--python-version", "3.13",
+                    "--implementation", "cp", "--abi", "cp313"]
+
+
+def with_user_config(tmp_path: Path, runtime: str | None = None, **parameters: str) -> Path:
+    """A copy of ask-resources.json with another runtime or more stack parameters."""
     resources = json.loads((ROOT / "ask-resources.json").read_text())
-    resources["profiles"]["default"]["skillInfrastructure"]["userConfig"]["runtime"] = "python3.12"
+    config = resources["profiles"]["default"]["skillInfrastructure"]["userConfig"]
+    config["runtime"] = runtime or config["runtime"]
+    config["cfn"]["parameters"].update(parameters)
     path = tmp_path / "ask-resources.json"
     path.write_text(json.dumps(resources))
-    with pytest.raises(BuildError, match=r"Python version mismatch: .*'python3\.12'.*'python3\.11'"):
-        build_lambda_zip.target_runtime_from(path)
-    assert build_lambda_zip.target_runtime_from() == "python3.11"  # the project's own file agrees
+    return path
+
+
+def test_a_runtime_the_build_cannot_target_is_a_python_version_mismatch(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match=r"Python version mismatch: .*'python3\.11'.*'python3\.13' or 'python3\.12'"):
+        build_lambda_zip.target_from(with_user_config(tmp_path, "python3.11"))
+    assert build_lambda_zip.target_from(with_user_config(tmp_path, "python3.12")).python_version == "3.12"
+    assert build_lambda_zip.target_from().runtime == "python3.13"  # the project's own file
+
+
+def test_the_architecture_comes_from_the_stack_parameter_the_ask_cli_passes(tmp_path: Path) -> None:
+    assert build_lambda_zip.target_from(with_user_config(tmp_path, LambdaArchitecture="arm64")).platform == \
+        "manylinux2014_aarch64"
+    assert build_lambda_zip.target_from(with_user_config(tmp_path, LambdaArchitecture="x86_64"), "arm64").machine == \
+        "aarch64"  # --arch overrides it
+    with pytest.raises(BuildError, match="'sparc' is not a Lambda architecture"):
+        build_lambda_zip.target_from(with_user_config(tmp_path, LambdaArchitecture="sparc"))
 
 
 def staged(tmp_path: Path) -> Path:
@@ -273,7 +303,7 @@ def staged(tmp_path: Path) -> Path:
     stage = tmp_path / "stage"
     stage.mkdir()
     build_lambda_zip.copy_runtime_package(stage)
-    build_lambda_zip.check_contents(stage)  # clean before anything is planted
+    build_lambda_zip.check_contents(stage, TARGET)  # clean before anything is planted
     return stage
 
 
@@ -286,17 +316,21 @@ def test_a_forbidden_package_in_the_artifact_stops_the_build(tmp_path: Path, pla
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("Name: Flask\n" if planted.endswith("METADATA") else "")
     with pytest.raises(BuildError, match="forbidden package in the Lambda artifact"):
-        build_lambda_zip.check_contents(stage)
+        build_lambda_zip.check_contents(stage, TARGET)
 
 
-@pytest.mark.parametrize("extension", ["_core.cpython-311-aarch64-linux-gnu.so", "_core.cpython-312-x86_64-linux-gnu.so",
-                                       "_core.cpython-311-darwin.so"])
+OTHER_MACHINE = next(m for m in build_lambda_zip.ARCHITECTURES.values() if m != TARGET.machine)
+
+
+@pytest.mark.parametrize("extension", [f"_core.{TARGET.cache_tag}-{OTHER_MACHINE}-linux-gnu.so",
+                                       f"_core.cpython-311-{TARGET.machine}-linux-gnu.so",
+                                       f"_core.{TARGET.cache_tag}-darwin.so"])
 def test_an_extension_module_for_another_platform_or_python_stops_the_build(tmp_path: Path, extension: str) -> None:
     stage = staged(tmp_path)
     (stage / "nightlight").mkdir()
     (stage / "nightlight" / extension).write_bytes(b"\x7fELF")
     with pytest.raises(BuildError, match="extension module built for another platform or Python"):
-        build_lambda_zip.check_contents(stage)
+        build_lambda_zip.check_contents(stage, TARGET)
 
 
 def test_boto3_left_in_the_artifact_would_shadow_the_runtimes_and_stops_the_build(tmp_path: Path) -> None:
@@ -304,7 +338,7 @@ def test_boto3_left_in_the_artifact_would_shadow_the_runtimes_and_stops_the_buil
     (stage / "botocore").mkdir()
     (stage / "botocore" / "__init__.py").write_text("")
     with pytest.raises(BuildError, match="botocore would shadow the Lambda runtime"):
-        build_lambda_zip.check_contents(stage)
+        build_lambda_zip.check_contents(stage, TARGET)
 
 
 def test_the_lambda_pins_sit_inside_the_projects_own_ranges() -> None:
