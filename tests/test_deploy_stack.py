@@ -1,5 +1,6 @@
 """The CloudFormation stack `ask deploy` creates: it lints clean, agrees with the build and the CLI's
-configuration, and its role allows exactly the DynamoDB calls a real conversation makes."""
+configuration, runs a published version with SnapStart behind the alias Alexa calls, and its role
+allows exactly the DynamoDB calls a real conversation makes."""
 from __future__ import annotations
 
 import ast
@@ -7,6 +8,7 @@ import hashlib
 import importlib.util
 import json
 import random
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -89,6 +91,27 @@ def test_cfn_lint_does_find_a_broken_stack() -> None:
     assert any("python2.7" in line for line in lint_problems(broken))
 
 
+def as_deployed(runtime: str, snapstart: str = "PublishedVersions") -> str:
+    """The template with the runtime and SnapStart written in, as one deploy resolves them.
+
+    cfn-lint checks SnapStart against the runtime only for values it can see, not through a Ref.
+    """
+    text = TEMPLATE.read_text()
+    for old, new in {"Runtime: !Ref LambdaRuntime": f"Runtime: {runtime}",
+                     "ApplyOn: !Ref SnapStart": f"ApplyOn: {snapstart}"}.items():
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def test_every_runtime_the_stack_allows_has_snapstart_in_the_regions_the_ask_cli_deploys_to(template: Template) -> None:
+    for runtime in template["Parameters"]["LambdaRuntime"]["AllowedValues"]:
+        for snapstart in template["Parameters"]["SnapStart"]["AllowedValues"]:
+            assert lint_problems(as_deployed(runtime, snapstart)) == [], (runtime, snapstart)
+    # And the check can fail: Python 3.11 has no SnapStart.
+    assert any("'python3.11' is not supported for 'SnapStart'" in line for line in lint_problems(as_deployed("python3.11")))
+
+
 # --- the stack, the build and the ASK CLI agree ------------------------------------------------
 
 
@@ -101,7 +124,8 @@ def test_the_stack_takes_the_parameters_the_ask_cli_passes(template: Template, u
         allowed = parameters[name].get("AllowedValues")
         assert allowed is None or value in [str(v) for v in allowed], name
     assert (ROOT / user_config["templatePath"]).resolve() == TEMPLATE
-    assert template["Outputs"]["SkillEndpoint"]["Value"] == {"Fn::GetAtt": [name_of(template, "AWS::Lambda::Function"), "Arn"]}
+    # cfn-deployer reads the output named SkillEndpoint (helper.js) and writes it into skill.json.
+    assert template["Outputs"]["SkillEndpoint"]["Value"] == {"Ref": name_of(template, "AWS::Lambda::Alias")}
 
 
 def test_runtime_architecture_and_handler_are_the_builds(template: Template, user_config: dict[str, Any]) -> None:
@@ -142,11 +166,62 @@ def test_the_environment_is_what_the_skills_settings_read(template: Template, mo
         "dynamodb", SKILL_ID, "stack-profiles", "eu-west-1", "WARNING")
 
 
-def test_only_this_skill_may_invoke_the_function(template: Template) -> None:
+def test_only_this_skill_may_invoke_the_function_and_only_through_the_alias(template: Template) -> None:
     permission = resource(template, "AWS::Lambda::Permission")["Properties"]
     assert permission["Principal"] == "alexa-appkit.amazon.com"
     assert permission["EventSourceToken"] == {"Ref": "SkillId"}
     assert permission["Action"] == "lambda:InvokeFunction"
+    # The alias's ARN, as the endpoint: Alexa calls published versions, never $LATEST (no snapshot there).
+    assert permission["FunctionName"] == {"Ref": name_of(template, "AWS::Lambda::Alias")}
+    assert template["Outputs"]["SkillEndpoint"]["Value"] == permission["FunctionName"]
+
+
+# --- SnapStart: on by default, on a published version behind the alias ------------------------
+
+
+def test_snapstart_is_on_by_default_and_a_parameter(template: Template, user_config: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["SnapStart"]
+    assert parameter["Default"] == "PublishedVersions" and parameter["AllowedValues"] == ["PublishedVersions", "None"]
+    assert "SnapStart" not in user_config["cfn"]["parameters"]  # the default is what ask deploy gets
+    function = resource(template, "AWS::Lambda::Function")["Properties"]
+    assert function["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+    assert template["Parameters"]["LambdaRuntime"]["Default"] == "python3.13"
+
+
+def test_the_alias_points_at_a_version_published_from_the_function(template: Template) -> None:
+    function, version = name_of(template, "AWS::Lambda::Function"), name_of(template, "AWS::Lambda::Version")
+    assert resource(template, "AWS::Lambda::Version")["Properties"]["FunctionName"] == {"Ref": function}
+    alias = resource(template, "AWS::Lambda::Alias")["Properties"]
+    assert alias["FunctionName"] == {"Ref": function}
+    assert alias["FunctionVersion"] == {"Fn::GetAtt": [version, "Version"]}
+
+
+def parameters_read_by(node: Any) -> set[str]:
+    """Every name a Ref or Fn::Sub in ``node`` reads (parameters and resources alike)."""
+    if isinstance(node, dict):
+        names = {node["Ref"]} if isinstance(node.get("Ref"), str) else set()
+        sub = node.get("Fn::Sub")
+        if isinstance(sub, str):
+            names |= set(re.findall(r"\$\{([A-Za-z0-9:]+)\}", sub))
+        return names.union(*(parameters_read_by(v) for k, v in node.items() if k not in ("Ref", "Fn::Sub")))
+    if isinstance(node, list):
+        return set().union(*(parameters_read_by(v) for v in node))
+    return set()
+
+
+def test_any_change_to_the_code_or_the_functions_parameters_publishes_a_new_version(template: Template) -> None:
+    """CloudFormation publishes only when the Version's own properties change: its description names them all."""
+    read = parameters_read_by(resource(template, "AWS::Lambda::Function")["Properties"]) & set(template["Parameters"])
+    described = parameters_read_by(resource(template, "AWS::Lambda::Version")["Properties"]["Description"])
+    # A new bucket or key comes with a new upload, and so a new object version.
+    assert read - {"CodeBucket", "CodeKey"} <= described, read - described
+    assert "CodeVersion" in described
+    # Lambda takes at most 256 characters, with the longest values a deploy can pass.
+    longest = {"CodeVersion": "v" * 32, "LambdaRuntime": "python3.13", "LambdaHandler": "lambda_function.lambda_handler",
+               "SnapStart": "PublishedVersions", "LogLevel": "WARNING", "LambdaArchitecture": "x86_64",
+               "SkillId": "amzn1.ask.skill." + "0" * 36}
+    text = resource(template, "AWS::Lambda::Version")["Properties"]["Description"]["Fn::Sub"]
+    assert len(re.sub(r"\$\{(\w+)\}", lambda m: longest[m.group(1)], text)) <= 256
 
 
 def test_logs_go_to_the_stacks_log_group_and_expire(template: Template) -> None:
