@@ -53,7 +53,7 @@ WHEELHOUSE = ROOT / ".venv" / "lambda-wheels"  # downloaded wheels, kept so rebu
 # ask-resources.json and these together.
 RUNTIMES = ("python3.13", "python3.12")
 ARCHITECTURES = {"x86_64": "x86_64", "arm64": "aarch64"}
-DEFAULT_ARCHITECTURE = "x86_64"
+DEFAULT_ARCHITECTURE = "arm64"  # every requirement is pure Python or has an aarch64 wheel
 
 # The Lambda Python runtime ships these; the artifact must not shadow them with other versions.
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})

@@ -135,7 +135,12 @@ def test_runtime_architecture_and_handler_are_the_builds(template: Template, use
     # The stack allows the runtimes the build can target, Python 3.13 first and by default; the CLI passes 3.13.
     assert runtime["AllowedValues"] == list(build.RUNTIMES) and runtime["Default"] == "python3.13" == user_config["runtime"]
     assert function["Runtime"] == {"Ref": "LambdaRuntime"}
-    assert function["Architectures"] == [build.DEFAULT_ARCHITECTURE]
+    # arm64 by default, as the build's default and as ask-resources.json passes it (the build reads it there).
+    architecture = template["Parameters"]["LambdaArchitecture"]
+    assert function["Architectures"] == [{"Ref": "LambdaArchitecture"}]
+    assert set(architecture["AllowedValues"]) == set(build.ARCHITECTURES)
+    assert architecture["Default"] == build.DEFAULT_ARCHITECTURE == "arm64" == user_config["cfn"]["parameters"]["LambdaArchitecture"]
+    assert build.target_from().architecture == "arm64"
     assert template["Parameters"]["LambdaHandler"]["AllowedValues"] == [user_config["handler"]]
     module, function_name = user_config["handler"].split(".")
     source = (ROOT / "lambda" / f"{module}.py").read_text()

@@ -5,6 +5,10 @@ first run on a machine downloads them) and then unzipped and run by a bare inter
 runtime's Python (python3.13 -I -S: no site-packages, no user site, no PYTHON* variables) with
 nothing on its path but the artifact, and, for DynamoDB, what the Lambda runtime itself provides
 (boto3 and botocore). Those runs skip only where no Python 3.13 can be found (.ci/run installs one).
+
+`make lambda-zip` builds for the stack's architecture, arm64; the runs use the same build for this
+machine's architecture (`--arch`), whose extension modules this machine can load, and a test holds
+the two to the same files apart from those.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -52,20 +57,46 @@ TARGET_PYTHON = build_lambda_zip.find_python(TARGET.python_version)
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The zip `make lambda-zip` writes (same script, same arguments)."""
-    out = tmp_path_factory.mktemp("make") / "lambda.zip"
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_lambda_zip.py"), str(out)],
+    return build_zip(tmp_path_factory.mktemp("make") / "lambda.zip")
+
+
+# This machine's architecture by Lambda's name (None: one Lambda has not).
+HOST_ARCHITECTURE = {m: a for a, m in build_lambda_zip.ARCHITECTURES.items()}.get(platform.machine())
+
+
+@pytest.fixture(scope="module")
+def runnable(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same build for this machine's architecture, so its extension modules load here."""
+    if HOST_ARCHITECTURE == TARGET.architecture:
+        return artifact
+    if HOST_ARCHITECTURE is None:
+        pytest.skip(f"this machine ({platform.machine()}) has no Lambda architecture to run the artifact on")
+    return build_zip(tmp_path_factory.mktemp("host") / "lambda.zip", "--arch", HOST_ARCHITECTURE)
+
+
+def build_zip(out: Path, *args: str) -> Path:
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_lambda_zip.py"), str(out), *args],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
     assert "wrote" in result.stdout
     return out
 
 
-@pytest.fixture(scope="module")
-def unpacked(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def unzip(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("task")  # as Lambda unpacks it into /var/task
     with zipfile.ZipFile(artifact) as zf:
         zf.extractall(target)
     return target
+
+
+@pytest.fixture(scope="module")
+def unpacked(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return unzip(artifact, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def unpacked_here(runnable: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return unzip(runnable, tmp_path_factory)
 
 
 # Run inside the bare interpreter. Time zones come only from the artifact (tzdata), as on a runtime
@@ -106,13 +137,13 @@ def speech(answer: dict[str, Any]) -> str:
 # --- it runs from its own contents -----------------------------------------------------------
 
 
-def test_the_artifact_answers_a_launch_request_from_a_bare_interpreter(unpacked: Path, tmp_path: Path) -> None:
+def test_the_artifact_answers_a_launch_request_from_a_bare_interpreter(unpacked_here: Path, tmp_path: Path) -> None:
     names = ("launch.json", "dose_intent_kidney.json", "dose_taken_intent.json", "amazon_yes.json")
     requests = [json.loads((FIXTURES / name).read_text()) for name in names]
     # The "yes" answers "keep count of your nights?" (the session attribute the skill set) and needs a time zone.
     requests[3]["session"]["attributes"] = {"waiting": "count_offer"}
     env = {"BEDTIME_PERSISTENCE": "none", "BEDTIME_ALEXA_API": "false"}
-    (launch, kidney, asked, taken), modules = run_bare([unpacked], requests, env, tmp_path)
+    (launch, kidney, asked, taken), modules = run_bare([unpacked_here], requests, env, tmp_path)
 
     assert speech(launch).startswith("<speak>") and launch["response"].get("reprompt")
     assert "kidney" in speech(kidney).lower() and "doctor" in speech(kidney)
@@ -140,7 +171,7 @@ def runtime_provided(tmp_path: Path) -> Path:
 
 
 def test_the_artifact_keeps_a_dose_night_in_dynamodb_with_the_stacks_environment(
-    unpacked: Path, dynamodb_endpoint: str, tmp_path: Path
+    unpacked_here: Path, dynamodb_endpoint: str, tmp_path: Path
 ) -> None:
     """The environment the template gives the function, the table as the template makes it."""
     import boto3
@@ -170,7 +201,7 @@ def test_the_artifact_keeps_a_dose_night_in_dynamodb_with_the_stacks_environment
     requests = [envelope({"type": "LaunchRequest"}, user_id=user),
                 envelope(intent_request("DoseTakenIntent"), user_id=user),
                 envelope(intent_request("AMAZON.YesIntent"), user_id=user, attributes=asked, new=False)]
-    (launch, taken, yes), modules = run_bare([unpacked, runtime_provided(tmp_path)], requests, env, tmp_path)
+    (launch, taken, yes), modules = run_bare([unpacked_here, runtime_provided(tmp_path)], requests, env, tmp_path)
 
     assert speech(launch).startswith("<speak>") and speech(taken).startswith("<speak>")
     assert taken["sessionAttributes"]["waiting"] == "count_offer" and "count" in speech(yes)
@@ -205,6 +236,16 @@ def test_the_artifact_holds_the_handler_the_skill_and_lambda_wheels_only(artifac
     # Bytecode for the target exactly when an interpreter of its version was found to compile it.
     assert (f"skill/__pycache__/builder.{TARGET.cache_tag}.pyc" in names) is (TARGET_PYTHON is not None)
     assert all(f".{TARGET.cache_tag}.pyc" in n for n in names if n.endswith(".pyc"))
+
+
+def test_the_build_for_this_machine_differs_only_in_its_extension_modules(artifact: Path, runnable: Path) -> None:
+    """What the runs above ran is what deploys, but for the wheels' compiled parts."""
+    def files(zip_path: Path) -> dict[str, int]:
+        with zipfile.ZipFile(zip_path) as zf:
+            return {i.filename: i.CRC for i in zf.infolist()
+                    if not i.filename.endswith((".so", ".dist-info/WHEEL", ".dist-info/RECORD"))}
+
+    assert files(runnable) == files(artifact)
 
 
 def test_the_ask_cli_hook_builds_the_same_artifact_byte_for_byte(artifact: Path, tmp_path: Path) -> None:
