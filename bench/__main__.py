@@ -46,7 +46,7 @@ def runners(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:
         return {
             "inproc": lambda: inproc.run(inproc.Options(n=30, repeats=2, warmup=5)),
             "http": lambda: http.run(http.Options(requests=200, rounds=1)),
-            "cold": lambda: coldstart.run(coldstart.Options(runs=2, source_runs=0)),
+            "cold": lambda: coldstart.run(coldstart.Options(runs=2, source_runs=1, snapstart_runs=1)),
             "sim": lambda: simulator.run(simulator.Options(repeats=2, passes=1)),
         }
     return {
@@ -55,7 +55,7 @@ def runners(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:
         # Short rounds, many of them: the servers take turns often, so load from anything else
         # on the machine falls evenly on all three.
         "http": lambda: http.run(http.Options(requests=150, rounds=31)),
-        "cold": lambda: coldstart.run(coldstart.Options(runs=11, source_runs=3)),
+        "cold": lambda: coldstart.run(coldstart.Options(runs=11, source_runs=5, snapstart_runs=5)),
         "sim": lambda: simulator.run(simulator.Options()),
     }
 

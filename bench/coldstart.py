@@ -1,100 +1,184 @@
-"""Section 3: a fresh Python process imports the Lambda entry and answers its first request.
+"""Section 3: Lambda's cold start as the deployed zip has it, beside the canonical ask-sdk hello.
 
-The child notes `perf_counter()` as its very first statement and reports import time, first-answer
-time, the CPU time of both (less blurred than wall time when the machine is busy), peak memory
-(VmHWM) and every top-level module it loaded; the parent times the whole process from spawn to
-exit. The same is done for the hello skill. Two bytecode settings are measured:
+The zip is built as `make lambda-zip` builds it (scripts/build_lambda_zip.py), for the runtime's
+Python and this machine's architecture, and unpacked as Lambda unpacks it into /var/task. Every
+child is the runtime's Python started bare (-I -S: no site-packages, no PYTHON* variables) with
+nothing on its path but the entry's folder and the unpacked zip: the skill's lambda_function, or
+the canonical hello (bench/canonical/lambda_function.py: `SkillBuilder().lambda_handler()`,
+importing nothing but ask-sdk) beside the same dependencies. The child notes `perf_counter()` as
+its very first statement and reports import time, first-answer time, their CPU time, peak memory
+(VmHWM) and the modules it loaded; the parent times the whole process from spawn to exit.
 
-- cached: .pyc files are kept (in a private PYTHONPYCACHEPREFIX), as a zip that ships them would be;
-  one unmeasured run fills the cache first.
-- source: nothing cached, every module compiled at import, as a zip without .pyc files runs on
-  Lambda (whose code directory is read-only, so the compiled code is never kept).
+Three settings, the entries taking turns in each so the machine's other work falls on both:
+
+- bytecode: the .pyc files the zip ships (hello's one module compiled the same way);
+- source: every __pycache__ removed and -B, so each import compiles its module, as a zip without
+  bytecode runs on Lambda (whose code folder is read-only, so nothing compiled is ever kept);
+- snapstart: bytecode, then the SnapStart hooks the entry registers (a stand-in for the runtime's
+  snapshot_restore_py), then the first answer, timed alone: what a container restored from a
+  snapshot still does in Python. Hello registers none, so its first answer is its plain one.
+
+The standard library's own bytecode, which the Lambda runtime has too, is used in all three.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from bench import FIXTURES, LAMBDA_DIR, ROOT
+from bench import FIXTURES, ROOT
 from bench.measure import ratio
 
 CHILD_TIMEOUT = 60.0
+CANONICAL_HELLO = Path(__file__).resolve().parent / "canonical" / "lambda_function.py"
 ENTRIES = ("skill", "hello")
+MODES = ("bytecode", "source", "snapstart")
 # Modules the Lambda path must never load (tests/test_lambda_imports.py holds the full list).
 FORBIDDEN = ("pydantic", "pydantic_core", "pydantic_settings", "boto3", "botocore", "flask", "werkzeug", "gunicorn",
              "cryptography", "skill_tools")
 
-# Runs in the child; argv: <entry: skill|hello> <repo root> <lambda dir> <request fixture>.
+# Runs in the child; argv: <entry folder> <unpacked zip> <request fixture> <1: play SnapStart's hooks>.
 CHILD = r"""
 import time
 _t0 = time.perf_counter()
 _c0 = time.process_time()
 import json, sys
-entry, root, lambda_dir, fixture = sys.argv[1:5]
-sys.path[:0] = [lambda_dir, root]
-if entry == "skill":
-    import lambda_function as module
-else:
-    import bench.hello as module
+entry_dir, task_dir, fixture, snapstart = sys.argv[1:5]
+sys.path[:0] = [entry_dir, task_dir]
+hooks = {"before": [], "after": []}
+if snapstart == "1":
+    import types
+    stand_in = types.ModuleType("snapshot_restore_py")
+    stand_in.register_before_snapshot = lambda f, *a, **k: hooks["before"].append((f, a, k)) or f
+    stand_in.register_after_restore = lambda f, *a, **k: hooks["after"].append((f, a, k)) or f
+    sys.modules["snapshot_restore_py"] = stand_in
+import lambda_function as module
 _t1 = time.perf_counter()
+report = {"import_ms": (_t1 - _t0) * 1000, "hooks": len(hooks["before"]) + len(hooks["after"])}
+if snapstart == "1":
+    for f, a, k in reversed(hooks["before"]):
+        f(*a, **k)
+    _t2 = time.perf_counter()
+    for f, a, k in hooks["after"]:
+        f(*a, **k)
+    _t3 = time.perf_counter()
+    report |= {"before_snapshot_ms": (_t2 - _t1) * 1000, "after_restore_ms": (_t3 - _t2) * 1000}
+    _t1 = _t3
+loaded_before_answer = set(sys.modules)
 answer = module.lambda_handler(json.load(open(fixture)), None)
-_t2 = time.perf_counter()
-_c2 = time.process_time()
+_t4 = time.perf_counter()
+_c4 = time.process_time()
 status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
 loaded = sorted({name.split(".")[0] for name in sys.modules})
-print(json.dumps({
-    "import_ms": (_t1 - _t0) * 1000,
-    "first_answer_ms": (_t2 - _t1) * 1000,
-    "import_and_answer_ms": (_t2 - _t0) * 1000,
-    "cpu_ms": (_c2 - _c0) * 1000,
+report |= {
+    "first_answer_ms": (_t4 - _t1) * 1000,
+    "import_and_answer_ms": (_t4 - _t0) * 1000,
+    "cpu_ms": (_c4 - _c0) * 1000,
     "peak_rss_kb": int(status["VmHWM"].split()[0]),
     "speech": bool(answer.get("response", {}).get("outputSpeech")),
-    "modules": loaded,
+    "third_party": [m for m in loaded if m not in sys.stdlib_module_names and not m.startswith("_")],
     "module_count": len(sys.modules),
-}))
+    "loaded_by_first_answer": len(set(sys.modules) - loaded_before_answer),
+}
+print(json.dumps(report))
 """
 
 
 @dataclass(frozen=True)
 class Options:
     runs: int = 5
-    source_runs: int = 3  # the no-bytecode-cache runs (0 skips them)
+    source_runs: int = 3  # the no-bytecode runs (0 skips them)
+    snapstart_runs: int = 3  # the runs that play SnapStart's hooks (0 skips them)
 
 
 class ColdStartError(RuntimeError):
-    """A child process failed; the message carries its stderr."""
+    """A child process failed, or there is no runtime Python or zip to run; the message says which."""
 
 
-def child_env(data_dir: Path, pycache: Path, keep_bytecode: bool) -> dict[str, str]:
-    """A clean environment: settings for an offline Lambda, and where bytecode goes (or not)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BEDTIME_", "PYTHON"))}
-    env |= {
-        "BEDTIME_DATA_DIR": str(data_dir),
-        "BEDTIME_ALEXA_API": "false",  # the launch answer needs no API; this makes sure none is tried
-        "PYTHONPYCACHEPREFIX": str(pycache),
-    }
-    if not keep_bytecode:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
+@dataclass(frozen=True)
+class Layout:
+    """Where the children run: the runtime's Python, the unpacked zip and each entry's folder."""
+
+    python: str
+    version: str  # the Python version the zip targets
+    architecture: str
+    task: Path  # the unpacked zip, as /var/task
+    entries: dict[str, Path]  # entry name -> the folder its lambda_function.py is in
 
 
-def spawn(
-    entry: str, env: dict[str, str], cwd: Path, extra_flags: list[str] | None = None
-) -> tuple[dict[str, Any], float, str]:
-    """Run one child; return its report, the parent's wall time in ms, and its stderr."""
-    argv = [sys.executable, *(extra_flags or []), "-c", CHILD,
-            entry, str(ROOT), str(LAMBDA_DIR), str(FIXTURES / "launch.json")]
+def load_build() -> ModuleType:
+    """scripts/build_lambda_zip.py, by path (`scripts` is not a package)."""
+    spec = importlib.util.spec_from_file_location("build_lambda_zip", ROOT / "scripts" / "build_lambda_zip.py")
+    assert spec and spec.loader
+    module = sys.modules.setdefault("build_lambda_zip", importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(module)
+    return module
+
+
+def prepare(tmp: Path) -> Layout:
+    """Build and unpack the zip for this machine, and give hello its folder, both with bytecode."""
+    build = load_build()
+    target = build.target_from()
+    python = build.find_python(target.python_version)
+    if python is None:
+        raise ColdStartError(f"no Python {target.python_version} here (BEDTIME_TARGET_PYTHON, "
+                             f"python{target.python_version} on PATH, pyenv) to run the Lambda zip with")
+    here = {machine: name for name, machine in build.ARCHITECTURES.items()}.get(platform.machine())
+    if here is None:
+        raise ColdStartError(f"this machine ({platform.machine()}) is no Lambda architecture")
+    try:
+        artifact = build.build(tmp / "lambda.zip", architecture=here, say=lambda *_: None)
+    except build.BuildError as exc:
+        raise ColdStartError(f"the Lambda zip did not build: {exc}") from exc
+    task = tmp / "task"
+    with zipfile.ZipFile(artifact) as zf:
+        zf.extractall(task)
+    hello = tmp / "hello"
+    hello.mkdir()
+    shutil.copy2(CANONICAL_HELLO, hello / CANONICAL_HELLO.name)
+    compiled = subprocess.run([python, "-I", "-c", "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True, "
+                               "invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)",
+                               str(hello / CANONICAL_HELLO.name)], capture_output=True, text=True, check=False)
+    if compiled.returncode != 0:
+        raise ColdStartError(f"hello did not compile: {compiled.stderr.strip()[-300:]}")
+    return Layout(python, target.python_version, here, task, {"skill": task, "hello": hello})
+
+
+def drop_bytecode(layout: Layout) -> None:
+    """Remove every __pycache__ the zip and hello ship: what a zip without bytecode gives Lambda."""
+    for folder in {layout.task, *layout.entries.values()}:
+        for cache in sorted(folder.rglob("__pycache__"), key=lambda p: len(p.parts), reverse=True):
+            shutil.rmtree(cache)
+
+
+def child_env(data_dir: Path) -> dict[str, str]:
+    """An offline Lambda's settings: SQLite under the run's folder, no Alexa API call (-I ignores PYTHON*)."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "BEDTIME_DATA_DIR": str(data_dir),
+            "BEDTIME_ALEXA_API": "false"}
+
+
+def spawn(layout: Layout, entry: str, mode: str, cwd: Path,
+          extra_flags: list[str] | None = None) -> tuple[dict[str, Any], str]:
+    """Run one child; return its report (with the parent's wall time in ms) and its stderr."""
+    flags = ["-I", "-S", *(["-B"] if mode == "source" else []), *(extra_flags or [])]
+    argv = [layout.python, *flags, "-c", CHILD, str(layout.entries[entry]), str(layout.task),
+            str(FIXTURES / "launch.json"), "1" if mode == "snapstart" else "0"]
     started = time.perf_counter()
     try:
-        done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
+        done = subprocess.run(argv, env=child_env(cwd / f"data-{entry}"), cwd=cwd, capture_output=True, text=True,
+                              timeout=CHILD_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise ColdStartError(f"{entry} cold start did not finish within {CHILD_TIMEOUT:.0f}s") from None
     wall_ms = (time.perf_counter() - started) * 1000
@@ -104,54 +188,54 @@ def spawn(
     if not report["speech"]:
         raise ColdStartError(f"{entry} cold start answered launch without speech")
     report["wall_ms"] = wall_ms
-    return report, wall_ms, done.stderr
+    return report, done.stderr
+
+
+MEDIANS = ("import_ms", "first_answer_ms", "import_and_answer_ms", "cpu_ms", "wall_ms", "peak_rss_kb",
+           "before_snapshot_ms", "after_restore_ms")
 
 
 def summarise(reports: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over one entry's runs, and the third-party packages it loaded."""
-
-    def median(key: str) -> float:
-        return round(statistics.median(r[key] for r in reports), 1)
-
-    own = {"skill", "bench", "lambda_function"}
-    loaded = reports[-1]["modules"]
-    return {
-        "runs": len(reports),
-        "import_ms": median("import_ms"),
-        "first_answer_ms": median("first_answer_ms"),
-        "import_and_answer_ms": median("import_and_answer_ms"),
-        "cpu_ms": median("cpu_ms"),
-        "wall_ms": median("wall_ms"),
-        "peak_rss_kb": int(median("peak_rss_kb")),
-        "module_count": reports[-1]["module_count"],
-        # The child runs this same interpreter, so its standard library is ours.
-        "third_party": [m for m in loaded if m not in sys.stdlib_module_names and not m.startswith("_") and m not in own],
-    }
+    summary: dict[str, Any] = {"runs": len(reports)}
+    for key in MEDIANS:
+        if key in reports[0]:
+            summary[key] = round(statistics.median(r[key] for r in reports), 1)
+    summary["peak_rss_kb"] = int(summary["peak_rss_kb"])
+    last = reports[-1]
+    own = {"skill", "lambda_function"}
+    summary |= {"module_count": last["module_count"], "loaded_by_first_answer": last["loaded_by_first_answer"],
+                "hooks": last["hooks"], "third_party": [m for m in last["third_party"] if m not in own]}
+    return summary
 
 
-def measure(runs: int, keep_bytecode: bool, tmp: Path) -> dict[str, dict[str, Any]]:
-    """Both entries, `runs` fresh processes each, taking turns so machine noise falls on both."""
-    mode = "cached" if keep_bytecode else "source"
-    envs = {entry: child_env(tmp / f"data-{entry}", tmp / f"pycache-{entry}-{mode}", keep_bytecode) for entry in ENTRIES}
-    if keep_bytecode:
-        for entry in ENTRIES:
-            spawn(entry, envs[entry], tmp)  # unmeasured: fills the bytecode cache
+def measure(layout: Layout, mode: str, runs: int, tmp: Path) -> dict[str, dict[str, Any]]:
+    """Both entries, `runs` fresh processes each, taking turns."""
+    for entry in ENTRIES:
+        spawn(layout, entry, mode, tmp)  # unmeasured: the first read of every file comes from disk
     reports: dict[str, list[dict[str, Any]]] = {entry: [] for entry in ENTRIES}
     for _ in range(runs):
         for entry in ENTRIES:
-            reports[entry].append(spawn(entry, envs[entry], tmp)[0])
+            reports[entry].append(spawn(layout, entry, mode, tmp)[0])
     return {entry: summarise(reports[entry]) for entry in ENTRIES}
 
 
 def run(options: Options) -> dict[str, Any]:
-    """Cold start of the Lambda entry and of hello, side by side, and what the Lambda path imported."""
+    """Cold start of the Lambda entry and of the canonical hello, side by side, with and without bytecode."""
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp_name:
         tmp = Path(tmp_name)
-        cached = measure(options.runs, True, tmp)
-        source = measure(options.source_runs, False, tmp) if options.source_runs else {}
-    skill, hello = cached["skill"], cached["hello"]
+        layout = prepare(tmp)
+        measured = {"bytecode": measure(layout, "bytecode", options.runs, tmp)}
+        if options.snapstart_runs:
+            measured["snapstart"] = measure(layout, "snapstart", options.snapstart_runs, tmp)
+        if options.source_runs:
+            drop_bytecode(layout)
+            measured["source"] = measure(layout, "source", options.source_runs, tmp)
+    skill, hello = measured["bytecode"]["skill"], measured["bytecode"]["hello"]
     result: dict[str, Any] = {
-        "cached": cached,
+        "python": layout.version,
+        "architecture": layout.architecture,
+        **measured,
         "ratios": {
             "import_and_answer": round(ratio(skill["import_and_answer_ms"], hello["import_and_answer_ms"]), 2),
             "wall": round(ratio(skill["wall_ms"], hello["wall_ms"]), 2),
@@ -160,11 +244,10 @@ def run(options: Options) -> dict[str, Any]:
         },
         "forbidden_loaded": [m for m in FORBIDDEN if m in skill["third_party"]],
     }
-    if source:
-        result["source"] = source
-        result["ratios"]["source_import_and_answer"] = round(
-            ratio(source["skill"]["import_and_answer_ms"], source["hello"]["import_and_answer_ms"]), 2
-        )
+    for mode, key in (("source", "source_import_and_answer"), ("snapstart", "restored_first_answer")):
+        if mode in measured:
+            figure = "first_answer_ms" if mode == "snapstart" else "import_and_answer_ms"
+            result["ratios"][key] = round(ratio(measured[mode]["skill"][figure], measured[mode]["hello"][figure]), 2)
     return result
 
 
@@ -202,9 +285,9 @@ def import_times(top: int = 20) -> dict[str, Any]:
     """
     with tempfile.TemporaryDirectory(prefix="bench-importtime-") as tmp_name:
         tmp = Path(tmp_name)
-        env = child_env(tmp / "data", tmp / "pycache", keep_bytecode=True)
-        spawn("skill", env, tmp)  # fill the bytecode cache, so compile time does not blur the picture
-        _, _, stderr = spawn("skill", env, tmp, ["-X", "importtime"])
+        layout = prepare(tmp)  # the zip's own bytecode, so compile time does not blur the picture
+        spawn(layout, "skill", "bytecode", tmp)  # the first read of every file comes from disk
+        _, stderr = spawn(layout, "skill", "bytecode", tmp, ["-X", "importtime"])
     rows = parse_importtime(stderr)
     by_package: dict[str, int] = {}
     for row in rows:

@@ -1,16 +1,19 @@
-"""`make bench` still runs: a quick pass of the in-process and simulator sections, read back as JSON.
+"""`make bench` still runs: quick passes of its sections, read back as JSON.
 
 Nothing here asserts a time or a target; only that the benchmark ran, measured real answers and
 wrote what the lead's tooling reads.
 """
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from bench import cases
+import pytest
+
+from bench import cases, coldstart
 from bench.coldstart import parse_importtime
 from bench.measure import percentile
 
@@ -108,3 +111,33 @@ def test_cpu_per_request_adds_up_the_rounds_and_admits_when_it_could_not_read() 
     assert cpu_per_request(rounds) == round(240 / 180, 3)
     assert cpu_per_request([{"requests": 100, "errors": 0, "cpu_ms": None}]) is None
 
+
+
+def test_the_cold_start_baseline_is_the_canonical_hello_importing_nothing_but_ask_sdk() -> None:
+    source = (ROOT / "bench" / "canonical" / "lambda_function.py").read_text()
+    tree = ast.parse(source)
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert {name.split(".")[0] for name in imported} <= {"__future__", "ask_sdk_core", "ask_sdk_model"}
+    assert "lambda_handler = sb.lambda_handler()" in source and "sb = SkillBuilder()" in source
+
+
+def test_a_quick_cold_run_sets_the_zip_beside_the_canonical_hello_with_and_without_bytecode(tmp_path: Path) -> None:
+    build = coldstart.load_build()
+    if build.find_python(build.target_from().python_version) is None:
+        pytest.skip("no Python 3.13 here to run the Lambda zip with")
+    out = tmp_path / "bench.json"
+    done = run_bench("--quick", "--only", "cold", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    cold = json.loads(out.read_text(encoding="utf-8"))["cold"]
+
+    assert cold["python"] == "3.13"
+    for mode in ("bytecode", "source", "snapstart"):
+        assert set(cold[mode]) == {"skill", "hello"}, mode
+        assert all(entry["import_and_answer_ms"] > 0 for entry in cold[mode].values())
+    # The skill registers its two hooks; after them its first answer loads nothing new. Hello has none.
+    assert cold["snapstart"]["skill"]["hooks"] == 2 and cold["snapstart"]["skill"]["loaded_by_first_answer"] == 0
+    assert cold["snapstart"]["hello"]["hooks"] == 0 and cold["snapstart"]["hello"]["loaded_by_first_answer"] > 0
+    assert {"import_and_answer", "source_import_and_answer", "restored_first_answer", "peak_rss"} <= set(cold["ratios"])
+    assert cold["forbidden_loaded"] == []
+    assert "skill (no .pyc, -B)" in done.stdout and "hello (with .pyc)" in done.stdout
