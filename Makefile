@@ -53,7 +53,8 @@ model: $(STAMP)
 	@git status --short -- $(GENERATED) 2>/dev/null | sed 's/^/changed: /' || true
 
 # A deployable Lambda zip in dist/: the handler, the skill package (no web stack) and its dependencies
-# as Lambda wheels (lambda/requirements.txt). `ask deploy` builds the same zip through hooks/build.sh.
+# as Lambda wheels (lambda/requirements.txt) for the runtime and architecture ask-resources.json deploys
+# (Python 3.13, arm64). `ask deploy` builds the same zip through hooks/build.sh.
 lambda-zip: $(STAMP)
 	$(BIN)/python scripts/build_lambda_zip.py dist/lambda.zip
 

@@ -44,7 +44,6 @@ from bench.measure import ratio
 CHILD_TIMEOUT = 60.0
 CANONICAL_HELLO = Path(__file__).resolve().parent / "canonical" / "lambda_function.py"
 ENTRIES = ("skill", "hello")
-MODES = ("bytecode", "source", "snapstart")
 # Modules the Lambda path must never load (tests/test_lambda_imports.py holds the full list).
 FORBIDDEN = ("pydantic", "pydantic_core", "pydantic_settings", "boto3", "botocore", "flask", "werkzeug", "gunicorn",
              "cryptography", "skill_tools")
