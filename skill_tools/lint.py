@@ -243,6 +243,7 @@ class _ModelLinter:
         self.language = language
         self.problems = problems
         self.label = label  # the model file the problems are in
+        self._phrases: dict[str, list[str] | None] = {}
         self.intents: dict[str, dict[str, Any]] = {}
         self.types: dict[str, dict[str, Any]] = {}
 
@@ -424,7 +425,12 @@ class _ModelLinter:
     # --- overlaps ----------------------------------------------------------------------------
 
     def phrases_of(self, slot_type: str) -> list[str] | None:
-        """Every way to say a value of a custom type, or None for a built-in type."""
+        """Every way to say a value of a custom type, or None for a built-in type (worked out once a type)."""
+        if slot_type not in self._phrases:
+            self._phrases[slot_type] = self._spell_out(slot_type)
+        return self._phrases[slot_type]
+
+    def _spell_out(self, slot_type: str) -> list[str] | None:
         spec = self.types.get(slot_type)
         if spec is None or not isinstance(spec.get("values"), list):
             return None
