@@ -119,9 +119,13 @@ class Layout:
 
 def load_build() -> ModuleType:
     """scripts/build_lambda_zip.py, by path (`scripts` is not a package)."""
+    if "build_lambda_zip" in sys.modules:
+    # Once per process: a second exec would rebind its classes under callers that hold the first ones.
+        return sys.modules["build_lambda_zip"]
     spec = importlib.util.spec_from_file_location("build_lambda_zip", ROOT / "scripts" / "build_lambda_zip.py")
     assert spec and spec.loader
-    module = sys.modules.setdefault("build_lambda_zip", importlib.util.module_from_spec(spec))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["build_lambda_zip"] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

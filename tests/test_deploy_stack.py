@@ -39,10 +39,13 @@ Template = dict[str, Any]
 
 
 def load_build():  # type: ignore[no-untyped-def]
+    if "build_lambda_zip" in sys.modules:
+    # Once per process: a second exec would rebind its classes under callers that hold the first ones.
+        return sys.modules["build_lambda_zip"]
     spec = importlib.util.spec_from_file_location("build_lambda_zip", ROOT / "scripts" / "build_lambda_zip.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    module = sys.modules.setdefault("build_lambda_zip", module)  # its dataclasses look their module up there
+    sys.modules["build_lambda_zip"] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -39,10 +39,13 @@ TEMPLATE = ROOT / "infrastructure" / "cfn-deployer" / "skill-stack.yaml"
 
 def _load_build() -> ModuleType:
     # By path: `scripts` is not a package, and another distribution could own that import name.
+    if "build_lambda_zip" in sys.modules:
+    # Once per process: a second exec would rebind its classes under callers that hold the first ones.
+        return sys.modules["build_lambda_zip"]
     spec = importlib.util.spec_from_file_location("build_lambda_zip", ROOT / "scripts" / "build_lambda_zip.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("build_lambda_zip", module)
+    sys.modules["build_lambda_zip"] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
