@@ -150,8 +150,15 @@ def test_training_is_deterministic_and_cached_per_model_content(device: DeviceNL
     assert again._trained is device._trained  # the same content trains once per process
     said = "can i take it with my blood pressure pills"
     assert again.probabilities(said) == device.probabilities(said)
-    fresh = DeviceNLU(json.loads(MODEL.read_text(encoding="utf-8")), seed=99)  # another seed: trained anew
-    assert fresh._trained is not device._trained and fresh.resolve(said).intent == device.resolve(said).intent
+    # Another seed trains anew, and hears the same. Two seeds of the whole model cost 15 s of the suite,
+    # so they train on the part of it where this question could go astray.
+    model = json.loads(MODEL.read_text(encoding="utf-8"))
+    language = model["interactionModel"]["languageModel"]
+    language["intents"] = [i for i in language["intents"]
+                           if i["name"] in {"SafetyIntent", "UncoveredIntent", "TimingIntent", "AMAZON.FallbackIntent"}]
+    one, other = DeviceNLU(model, seed=1), DeviceNLU(model, seed=99)
+    assert one._trained is not other._trained
+    assert one.resolve(said).intent == other.resolve(said).intent == device.resolve(said).intent == "SafetyIntent"
 
 
 # --- the scorer -----------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def comparable(obj: Any) -> dict[str, Any]:
 
 # -- the real settings ----------------------------------------------------------------------------
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(environments(Settings, ENV_PREFIX))
 @example({"BEDTIME_TIMESTAMP_TOLERANCE": " 0_300 "})
 @example({"bedtime_seed": "0-5", "BEDTIME_VERIFY_SIGNATURE": "OFF"})
@@ -157,7 +157,7 @@ class Probe(Record):
     maybe_choice: Literal["a", "bc"] | None = spec(None)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(environments(Probe, PROBE_PREFIX))
 @example({"PROBE_RATIO": " 1_0 "})
 @example({"PROBE_RATIO": "1_e10", "PROBE_COUNT": "00.000"})
