@@ -2,20 +2,45 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_model.services import ApiClient
 
-from skill.content import available_locales, load_catalog
+from skill.content import Catalog, available_locales, load_catalog
 from skill.handlers import can_fulfill, core, dose, events, habits, routine, screen, topics
 from skill.handlers.base import Handler, HealthListener, Router
 from skill.interceptors import RequestLogger, ResponseLogger
 from skill.services import Services
 from skill.settings import Settings
-from skill.speech import Voice
+from skill.speech import DEFAULT_LOCALE, Voice
+
+
+class MarketCatalogs(Mapping[str, Catalog]):
+    """Each market's content, loaded (and checked for every key the handlers speak) on first use."""
+
+    def __init__(self, locales: list[str]) -> None:
+        self.locales = locales
+        self.required: list[str] = []
+        self._loaded: dict[str, Catalog] = {}
+
+    def __getitem__(self, locale: str) -> Catalog:
+        found = self._loaded.get(locale)
+        if found is None:
+            if locale not in self.locales:
+                raise KeyError(locale)
+            found = load_catalog(locale)
+            found.require(self.required)
+            self._loaded[locale] = found
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.locales)
+
+    def __len__(self) -> int:
+        return len(self.locales)
 
 
 def build_skill(
@@ -29,8 +54,9 @@ def build_skill(
 ) -> CustomSkill:
     """Build the skill: content validated once for every locale, one router for every handler."""
     settings = settings or Settings.from_env()
-    # Raises ContentError before any request is served.
-    catalogs = {locale: load_catalog(locale) for locale in available_locales()}
+    # en-US is loaded and checked now (a ContentError before any request); each other market on its first
+    # request, so a cold start reads one catalog, not five (tests hold every market to the same keys).
+    catalogs = MarketCatalogs(available_locales())
     voice = Voice(catalogs, rng or random.Random(settings.seed), on_say)
 
     # ask-sdk types these as required, but None is how it is told "no store" and "no API client".
@@ -38,8 +64,8 @@ def build_skill(
     builder.skill_id = settings.skill_id  # type: ignore[assignment]
     services = services or Services.from_settings(settings, api_client=api_client)
     handlers = make_handlers(voice, services)
-    for catalog in catalogs.values():  # every key a handler declares exists in every locale, or no start
-        catalog.require([key for handler in handlers for key in handler.keys])
+    catalogs.required = [key for handler in handlers for key in handler.keys]
+    catalogs[DEFAULT_LOCALE]  # every key a handler declares exists, or no start
     builder.add_request_handler(Router(handlers))
     # Request types that are not the person talking (events, player requests, name-free queries):
     # no router claim covers them, so they come after it.

@@ -179,7 +179,8 @@ class Voice:
         rng: random.Random | None = None,
         on_say: Callable[[str], None] | None = None,
     ) -> None:
-        catalogs = {catalog.locale: catalog} if isinstance(catalog, Catalog) else dict(catalog)
+        # Kept as given: a lazy mapping (the builder's) loads a market's content on its first request.
+        catalogs: Mapping[str, Catalog] = {catalog.locale: catalog} if isinstance(catalog, Catalog) else catalog
         self._catalogs = catalogs
         # Every locale has the same keys (a test holds them together), so key checks use any one.
         self.catalog = catalogs.get(DEFAULT_LOCALE) or next(iter(catalogs.values()))

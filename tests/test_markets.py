@@ -11,6 +11,7 @@ import pytest
 
 from skill.content import CONTENT_DIR, ContentError, load_catalog, parse_catalog, source_files
 from skill.knowledge.markets import MARKETS
+from skill.runtime import SkillRunner
 from tests.conversation import Conversation
 
 # Whose figure each market's answers name, and the words its people hear.
@@ -111,3 +112,24 @@ def test_a_bedtime_is_said_and_carded_in_the_markets_clock_style(talk: Conversat
     talk.locale = locale
     a = talk.ask("SetBedtimeIntent", time="22:30")
     assert said in a.speech and said in a.body["card"]["content"]
+
+
+def test_a_cold_start_reads_en_us_alone_and_a_market_on_its_first_request(talk: Conversation) -> None:
+    from skill.builder import MarketCatalogs, build_skill
+    from skill.settings import Settings
+
+    catalogs: list[MarketCatalogs] = []
+    real = MarketCatalogs.__init__
+
+    def spy(self: MarketCatalogs, locales: list[str]) -> None:
+        real(self, locales)
+        catalogs.append(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MarketCatalogs, "__init__", spy)
+        skill = build_skill(Settings(_env_file=None, persistence="none", alexa_api=False))
+    assert set(catalogs[0]._loaded) == {"en-US"}
+    uk = Conversation(SkillRunner(skill), [], locale="en-GB")
+    uk.ask("DoseIntent")  # A: first, a quick check...
+    assert "NHS" in uk.ask("AMAZON.NoIntent").speech
+    assert set(catalogs[0]._loaded) == {"en-US", "en-GB"}
