@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 import json
 import random
 import re
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from skill.services import Services  # noqa: E402
 from skill.settings import Settings  # noqa: E402
 from tests.conversation import SKILL_ID, Conversation  # noqa: E402
 from tests.moto_dynamodb import dynamodb_endpoint  # noqa: E402, F401 - a fixture: moto on loopback, atomic as DynamoDB
+from bench.coldstart import load_build  # noqa: E402 - scripts/build_lambda_zip.py, loaded once per process
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infrastructure" / "cfn-deployer" / "skill-stack.yaml"
@@ -36,18 +35,6 @@ ASK_REGIONS = ["us-east-1", "eu-west-1", "us-west-2"]
 CLI_PARAMETERS = {"SkillId", "LambdaRuntime", "LambdaHandler", "CodeBucket", "CodeKey", "CodeVersion"}
 
 Template = dict[str, Any]
-
-
-def load_build():  # type: ignore[no-untyped-def]
-    if "build_lambda_zip" in sys.modules:
-    # Once per process: a second exec would rebind its classes under callers that hold the first ones.
-        return sys.modules["build_lambda_zip"]
-    spec = importlib.util.spec_from_file_location("build_lambda_zip", ROOT / "scripts" / "build_lambda_zip.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_lambda_zip"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

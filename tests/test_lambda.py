@@ -13,7 +13,6 @@ the two to the same files apart from those.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import platform
@@ -24,33 +23,20 @@ import sys
 import uuid
 import zipfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from tests.conversation import SKILL_ID, envelope, intent_request
 from tests.moto_dynamodb import dynamodb_endpoint  # noqa: F401 - a fixture: moto on loopback, atomic as DynamoDB
+from bench.coldstart import load_build  # scripts/build_lambda_zip.py, loaded once per process
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "requests"
 TEMPLATE = ROOT / "infrastructure" / "cfn-deployer" / "skill-stack.yaml"
 
 
-def _load_build() -> ModuleType:
-    # By path: `scripts` is not a package, and another distribution could own that import name.
-    if "build_lambda_zip" in sys.modules:
-    # Once per process: a second exec would rebind its classes under callers that hold the first ones.
-        return sys.modules["build_lambda_zip"]
-    spec = importlib.util.spec_from_file_location("build_lambda_zip", ROOT / "scripts" / "build_lambda_zip.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_lambda_zip"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-build_lambda_zip = _load_build()
+build_lambda_zip = load_build()
 BuildError = build_lambda_zip.BuildError
 TARGET = build_lambda_zip.target_from()  # what ask-resources.json deploys
 # The runtime's own Python, to run the artifact as Lambda would (None: those tests skip).
