@@ -52,7 +52,7 @@ def build_skill(
     on_say: Callable[[str], None] | None = None,
     services: Services | None = None,
 ) -> CustomSkill:
-    """Build the skill: content validated once for every locale, one router for every handler."""
+    """Build the skill: en-US content checked now, each market's on first use; one router for every handler."""
     settings = settings or Settings.from_env()
     # en-US is loaded and checked now (a ContentError before any request); each other market on its first
     # request, so a cold start reads one catalog, not five (tests hold every market to the same keys).

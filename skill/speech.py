@@ -229,7 +229,6 @@ class Voice:
     def render(self, reply: Reply, locale: str | None = None) -> Spoken:
         """Turn a reply into SSML, a reprompt and a card, in the content of `locale`."""
         catalog = self.catalog_for(locale)
-        reply = self._for_market(reply, catalog.locale)
         picked = [self._pick(line, catalog=catalog) for line in reply.lines]
         parts = [text for text, _ in picked]
         answer = " ".join(parts)  # what the card shows: the answer, not the question after it

@@ -169,7 +169,7 @@ def _reworded(entry: Entry, words: Mapping[str, str], used: set[str]) -> Entry:
                    title=swap(entry.title) if entry.title else entry.title, card=swap(entry.card) if entry.card else entry.card)
 
 
-def compiled_json(catalog: Catalog, files: Mapping[str, bytes]) -> str:
+def compiled_json(catalog: Catalog, files: Mapping[str, bytes], base: str | None = None) -> str:
     """The validated catalog as the JSON text the runtime loads (stable: same sources, same bytes)."""
     entries = {}
     for key, entry in catalog.items():
@@ -191,7 +191,7 @@ def compiled_json(catalog: Catalog, files: Mapping[str, bytes]) -> str:
         "generated": f"by skill.content.compile_catalogs from skill/content/{catalog.locale}/*.toml (and its base's, for a market): edit those, not this file",
         "format": COMPILED_FORMAT,
         "locale": catalog.locale,
-        **({"base": base} if (base := _base_of(files)) else {}),
+        **({"base": base} if base else {}),
         "sources": fingerprint(files),
         "entries": entries,
     }
@@ -214,18 +214,14 @@ def locale_files(folder: Path) -> dict[str, bytes]:
     return source_files(folder, market_base(folder))
 
 
-def _base_of(files: Mapping[str, bytes]) -> str | None:
-    bases = {name.split("/", 1)[0] for name in files if "/" in name}
-    return bases.pop() if len(bases) == 1 else None
-
-
 def compile_locale(folder: Path, out_dir: Path) -> Path:
     """Validate one locale folder and write its compiled catalog into out_dir; return the file."""
-    files = locale_files(folder)
+    base = market_base(folder)
+    files = source_files(folder, base)
     if not files:
         raise ContentError(f"no content files in {folder}")
     catalog = parse_catalog({name: data.decode("utf-8") for name, data in files.items()}, folder.name)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{folder.name}.json"
-    target.write_text(compiled_json(catalog, files), encoding="utf-8")
+    target.write_text(compiled_json(catalog, files, base), encoding="utf-8")
     return target
