@@ -11,11 +11,19 @@ steady stream of genuine signed requests, and measures them in three phases:
     cert-flood    + 64 clients sending unsigned requests, each naming a certificate URL never seen
                     before (with a fresh timestamp and the right skill id, so each could cost a fetch);
                     the stand-in drips its answer for every such URL, the worst a certificate host can do
+    connections   + 5,000 clients sending headers a byte at a time (one thread drives them all and
+                    reconnects each one the server cuts), past the old cap of 1,000 a worker
+    sqlite-lock   + another process holding the store's write lock (BEGIN IMMEDIATE); the genuine
+                    requests are questions that write nothing, and a second client's turns write
+    flood-at-start  a second server started while the fresh-URL flood is already on, with its
+                    certificate URL pinned (BEDTIME_CERT_URLS); genuine requests from its first moment
 
 For each phase it reports the genuine requests' success rate (HTTP 200) and p50/p95/p99 latency
 (a failed request counts with the time it took to fail), prints a table, writes JSON, and checks
-the targets: slow >= 95% answered with p95 < 1 s; cert-flood p50 < 50 ms. Exit 0 when all are
-met, 1 when not, 2 for a refused setup. Everything is bounded by --max-seconds.
+the targets: slow >= 95% answered with p95 < 1 s; cert-flood p50 < 50 ms; connections and
+flood-at-start 100% answered with p95 < 1 s; sqlite-lock p99 < 50 ms, and every writing turn
+answered (calmly, "couldn't save") within 2.5 s. Exit 0 when all are met, 1 when not, 2 for a
+refused setup. Everything is bounded by --max-seconds.
 
     python -m skill_tools.attack                 # the full drill (about a minute)
     python -m skill_tools.attack --quick         # a short one, as the test suite runs it
@@ -31,7 +39,10 @@ import http.client
 import json
 import os
 import random
+import resource
+import selectors
 import socket
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -39,7 +50,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -65,7 +76,15 @@ DRIP_GAP = 0.2  # seconds between the bytes a slow client or the dripping certif
 TARGETS = {
     "slow": {"success_rate_min": 0.95, "p95_ms_max": 1000.0},
     "cert-flood": {"p50_ms_max": 50.0},
+    "connections": {"success_rate_min": 1.0, "p95_ms_max": 1000.0},
+    "sqlite-lock": {"success_rate_min": 1.0, "p99_ms_max": 50.0, "writer_max_ms": 2500.0},
+    "flood-at-start": {"success_rate_min": 1.0, "p95_ms_max": 1000.0},
 }
+# Questions that store nothing: under a held lock they must not wait for it.
+READ_ONLY_FIXTURES = ("why_magnesium_intent", "timing_intent", "form_info_intent_glycinate", "sleep_facts_intent")
+# A turn that stores a preference: under a held lock it waits its bounded time, then says it couldn't save.
+WRITING_FIXTURE = "set_preference_intent"
+UNSAVED_WORDS = "couldn't save"
 DEFAULT_REPORT = ROOT / "var" / "attack-report.json"
 
 
@@ -140,9 +159,9 @@ def cert_host(chain: bytes, stop: threading.Event) -> Iterator[tuple[str, list[s
 
 
 @contextmanager
-def served(env_extra: dict[str, str], deadline: float, workers: int, log_dir: Path) -> Iterator[int]:
-    """Run `bedtime-skill serve` (verification on) on a free loopback port; yield the port."""
-    port = free_port()
+def served(env_extra: dict[str, str], deadline: float, workers: int, log_dir: Path, port: int | None = None) -> Iterator[int]:
+    """Run `bedtime-skill serve` (verification on) on a loopback port (a free one by default); yield the port."""
+    port = port or free_port()
     log_path = log_dir / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BEDTIME_")}
     env |= {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))} | env_extra
@@ -186,13 +205,19 @@ class Tally:
 
 
 def genuine_client(port: int, make_body: Callable[[], tuple[bytes, dict[str, str]]], tally: Tally,
-                   until: float, pace: float) -> None:
-    """One keep-alive client sending a signed request every `pace` seconds until `until`."""
+                   until: float, pace: float, fresh: bool = False) -> None:
+    """One keep-alive client sending a signed request every `pace` seconds until `until`.
+
+    `fresh` opens a new connection for every request, so each one waits its turn to be accepted.
+    """
     conn: http.client.HTTPConnection | None = None
     try:
         while time.monotonic() < until:
             started = time.monotonic()
             body, headers = make_body()
+            if conn is not None and fresh:
+                conn.close()
+                conn = None
             if conn is None:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
             try:
@@ -270,6 +295,91 @@ def slow_client(port: int, kind: str, count: AttackCount, stop: threading.Event)
             sock.close()
 
 
+def raise_open_files(wanted: int) -> int:
+    """Raise this process's soft limit on open files toward `wanted` (never past the hard limit); return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return int(soft)
+
+
+def many_slow_clients(port: int, clients: int, count: AttackCount, stop: threading.Event,
+                      held: list[int]) -> None:
+    """Hold `clients` connections from one thread, each dripping its headers; reopen any the server cuts.
+
+    `held` gets how many were open at each round of drips, to report how many the attack kept.
+    """
+    head = b"POST /alexa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Slow: "
+    selector = selectors.DefaultSelector()
+    open_socks: set[socket.socket] = set()
+
+    def connect() -> None:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=1.0)
+            sock.sendall(head)
+            sock.setblocking(False)
+        except OSError:
+            return
+        count.opened()
+        open_socks.add(sock)
+        selector.register(sock, selectors.EVENT_READ)
+
+    def drop(sock: socket.socket) -> None:
+        open_socks.discard(sock)
+        selector.unregister(sock)
+        sock.close()
+
+    try:
+        while not stop.is_set():
+            for _ in range(clients - len(open_socks)):  # every one the server cut comes straight back
+                connect()
+            for key, _ in selector.select(timeout=0):
+                drop(key.fileobj)  # type: ignore[arg-type]  # readable: the server cut it (or answered)
+            for sock in list(open_socks):
+                try:
+                    sock.send(b"a")
+                except OSError:
+                    drop(sock)
+            held.append(len(open_socks))
+            stop.wait(DRIP_GAP * 5)
+    finally:
+        for sock in list(open_socks):
+            drop(sock)
+        selector.close()
+
+
+def lock_holder(db_path: Path, stop: threading.Event, holding: threading.Event) -> None:
+    """Another process's writer, stuck: take the store's write lock and keep it until `stop`."""
+    conn = sqlite3.connect(db_path, isolation_level=None, timeout=10)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        holding.set()
+        stop.wait()
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def writing_client(port: int, make_body: Callable[[], tuple[bytes, dict[str, str]]], until: float,
+                   seen: list[tuple[float, int, bool]]) -> None:
+    """Send turns that store something, one at a time; note each one's time, status and calm "couldn't save"."""
+    while time.monotonic() < until:
+        started = time.monotonic()
+        body, headers = make_body()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        try:
+            conn.request("POST", "/alexa", body=body, headers={"Content-Type": "application/json", **headers})
+            response = conn.getresponse()
+            answer = response.read()
+            seen.append(((time.monotonic() - started) * 1000, response.status, UNSAVED_WORDS.encode() in answer))
+        except (OSError, http.client.HTTPException):
+            seen.append(((time.monotonic() - started) * 1000, 0, False))
+        finally:
+            conn.close()
+
+
 def flood_client(port: int, make_body: Callable[[], bytes], count: AttackCount, stop: threading.Event, pace: float) -> None:
     """Send unsigned requests, each naming a certificate URL never seen before."""
     while not stop.is_set():
@@ -280,6 +390,11 @@ def flood_client(port: int, make_body: Callable[[], bytes], count: AttackCount, 
             "Signature-256": base64.b64encode(random.randbytes(256)).decode(),
         }
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        try:
+            conn.connect()
+        except OSError:
+            stop.wait(0.05)  # not listening yet: the flood waits for the server to start
+            continue
         count.opened()
         try:
             conn.request("POST", "/alexa", body=body, headers=headers)
@@ -307,11 +422,15 @@ class Plan:
     slow_bodies: int = 16
     flood_clients: int = 64
     flood_pace: float = 0.25
+    many_slow: int = 5000
     settle: float = 1.0  # attackers get this long to take hold before genuine traffic is measured
+    writers: int = 4  # clients whose turns write under the held lock, so every worker has one waiting
+    writer_seconds: float = 6.0  # how long each writing client keeps trying under the held lock
 
 
 def run_phase(port: int, plan: Plan, attackers: list[threading.Thread], stop: threading.Event,
-              make_genuine: Callable[[], tuple[bytes, dict[str, str]]], deadline: float) -> dict[str, Any]:
+              make_genuine: Callable[[], tuple[bytes, dict[str, str]]], deadline: float,
+              fresh: bool = False) -> dict[str, Any]:
     """Start the attackers, let them settle, measure genuine traffic for plan.seconds, stop everyone."""
     for thread in attackers:
         thread.start()
@@ -319,7 +438,7 @@ def run_phase(port: int, plan: Plan, attackers: list[threading.Thread], stop: th
         stop.wait(plan.settle)
     tally = Tally()
     until = min(deadline, time.monotonic() + plan.seconds)
-    clients = [threading.Thread(target=genuine_client, args=(port, make_genuine, tally, until, plan.genuine_pace),
+    clients = [threading.Thread(target=genuine_client, args=(port, make_genuine, tally, until, plan.genuine_pace, fresh),
                                 daemon=True) for _ in range(plan.genuine_clients)]
     for thread in clients:
         thread.start()
@@ -331,23 +450,78 @@ def run_phase(port: int, plan: Plan, attackers: list[threading.Thread], stop: th
     return tally.summary()
 
 
-def judge(phases: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def judge(phases: dict[str, dict[str, Any]], attacks: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """Each target, its figure and whether it was met."""
     checks: dict[str, dict[str, Any]] = {}
-    slow, flood = phases.get("slow"), phases.get("cert-flood")
-    if slow is not None:
-        target = TARGETS["slow"]
-        checks["slow: success rate >= 95%"] = {"figure": slow["success_rate"], "met": slow["success_rate"] >= target["success_rate_min"]}
-        checks["slow: p95 < 1000 ms"] = {"figure": slow["p95_ms"], "met": slow["p95_ms"] < target["p95_ms_max"]}
-    if flood is not None:
-        checks["cert-flood: p50 < 50 ms"] = {"figure": flood["p50_ms"], "met": flood["p50_ms"] < TARGETS["cert-flood"]["p50_ms_max"]}
+    for name, target in TARGETS.items():
+        phase = phases.get(name)
+        if phase is None:
+            continue
+        if "success_rate_min" in target:
+            floor = target["success_rate_min"]
+            checks[f"{name}: success rate >= {floor:.0%}"] = {"figure": phase["success_rate"], "met": phase["success_rate"] >= floor}
+        if "p95_ms_max" in target:
+            bound = target["p95_ms_max"]
+            checks[f"{name}: p95 < {bound:.0f} ms"] = {"figure": phase["p95_ms"], "met": phase["p95_ms"] < bound}
+        if "p99_ms_max" in target:
+            bound = target["p99_ms_max"]
+            checks[f"{name}: p99 < {bound:.0f} ms"] = {"figure": phase["p99_ms"], "met": phase["p99_ms"] < bound}
+        if "p50_ms_max" in target:
+            bound = target["p50_ms_max"]
+            checks[f"{name}: p50 < {bound:.0f} ms"] = {"figure": phase["p50_ms"], "met": phase["p50_ms"] < bound}
+    writer = (attacks or {}).get("sqlite-lock", {}).get("writer")
+    if writer is not None:
+        bound = TARGETS["sqlite-lock"]["writer_max_ms"]
+        calm = writer["turns"] > 0 and writer["answered_calmly"] == writer["turns"]
+        checks[f"sqlite-lock: every writing turn says it couldn't save, within {bound:.0f} ms"] = {
+            "figure": f"{writer['answered_calmly']}/{writer['turns']}, max {writer['max_ms']} ms",
+            "met": calm and writer["max_ms"] < bound,
+        }
     return checks
 
 
+def by_name(folder: Path, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The named sample envelopes, in order; UsageError for one that is missing."""
+    found = []
+    for name in names:
+        path = folder / f"{name}.json"
+        if not path.is_file():
+            raise UsageError(f"no fixture {path}")
+        found.append(json.loads(path.read_text(encoding="utf-8")))
+    return found
+
+
+def changed(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope with a new amount in its `amount` slot, so that its turn has something new to store.
+
+    Never the fixture's own amount (300), which the warm-up stored: the same amount again stores nothing.
+    """
+    amount = str(random.choice(range(100, 300, 10)))
+    copy = json.loads(json.dumps(envelope))
+    slot = copy["request"]["intent"]["slots"]["amount"]
+    slot["value"] = amount
+    slot.setdefault("slotValue", {})["value"] = amount
+    return copy  # type: ignore[no-any-return]
+
+
+def warm_up(port: int, genuine: Callable[[], tuple[bytes, dict[str, str]]]) -> None:
+    """Every worker answers a few genuine requests (and caches the chain) before anything is measured."""
+    warm = Tally()
+    threads = [threading.Thread(target=genuine_client, args=(port, genuine, warm, time.monotonic() + 1.5, 0.02))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=REQUEST_TIMEOUT + 2)
+
+
 def drill(plan: Plan, *, workers: int, worker_class: str, deadline: float) -> dict[str, Any]:
-    """Run every phase against one server and return the report."""
+    """Run every phase against one server, then the flood-at-start against a second; return the report."""
     envelopes = load_envelopes(DEFAULT_FIXTURES)
+    questions = by_name(DEFAULT_FIXTURES, READ_ONLY_FIXTURES)
+    [writing] = by_name(DEFAULT_FIXTURES, (WRITING_FIXTURE,))
     skill_id = envelopes[0]["context"]["System"]["application"]["applicationId"]
+    raise_open_files(plan.many_slow + 1024)
     stop_host = threading.Event()
     with tempfile.TemporaryDirectory(prefix="bedtime-attack-") as tmp_name:
         tmp = Path(tmp_name)
@@ -365,25 +539,23 @@ def drill(plan: Plan, *, workers: int, worker_class: str, deadline: float) -> di
             }
             counter = iter(range(10**9))
 
-            def genuine() -> tuple[bytes, dict[str, str]]:
-                body = fresh_body(envelopes[next(counter) % len(envelopes)], api_endpoint)
+            def signed(envelope: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+                body = fresh_body(envelope, api_endpoint)
                 return body, signer.headers(body)
+
+            def genuine() -> tuple[bytes, dict[str, str]]:
+                return signed(envelopes[next(counter) % len(envelopes)])
+
+            def question() -> tuple[bytes, dict[str, str]]:
+                return signed(questions[next(counter) % len(questions)])
 
             def unsigned() -> bytes:
                 return fresh_body(envelopes[0], api_endpoint)
 
+            phases: dict[str, dict[str, Any]] = {}
+            attacks: dict[str, dict[str, Any]] = {}
             with served(env, deadline, workers, tmp) as port:
-                # Warm up: every worker fetches and caches the genuine chain before the drill starts.
-                warm = Tally()
-                threads = [threading.Thread(target=genuine_client, args=(port, genuine, warm, time.monotonic() + 1.5, 0.02))
-                           for _ in range(8)]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join(timeout=REQUEST_TIMEOUT + 2)
-                phases: dict[str, dict[str, Any]] = {}
-                attacks: dict[str, dict[str, Any]] = {}
-
+                warm_up(port, genuine)
                 phases["baseline"] = run_phase(port, plan, [], threading.Event(), genuine, deadline)
 
                 stop, count = threading.Event(), AttackCount()
@@ -402,7 +574,57 @@ def drill(plan: Plan, *, workers: int, worker_class: str, deadline: float) -> di
                 phases["cert-flood"] = run_phase(port, plan, flood, stop, genuine, deadline)
                 attacks["cert-flood"] = {"clients": plan.flood_clients, "requests": count.connections,
                                          "answers": count.answers, "certificate_fetches": len(asked) - before}
-    checks = judge(phases)
+
+                stop, count = threading.Event(), AttackCount()
+                held: list[int] = []
+                crowd = threading.Thread(target=many_slow_clients, args=(port, plan.many_slow, count, stop, held), daemon=True)
+                # Genuine traffic is measured once the whole crowd has connected, each request on a new
+                # connection (as after a keep-alive closes): it must be accepted past the crowd.
+                phases["connections"] = run_phase(port, replace(plan, settle=plan.settle + 2.0), [crowd], stop, genuine,
+                                                  deadline, fresh=True)
+                attacks["connections"] = {"clients": plan.many_slow, "connections_opened": count.connections,
+                                          "most_held_at_once": max(held, default=0)}
+
+                # The lock is kept until every writing turn has ended, so each one met it.
+                stop, holding, release = threading.Event(), threading.Event(), threading.Event()
+                holder = threading.Thread(target=lock_holder, args=(tmp / "data" / "bedtime.sqlite3", release, holding), daemon=True)
+                holder.start()
+                if not holding.wait(REQUEST_TIMEOUT):
+                    raise UsageError("could not take the store's write lock for the sqlite-lock drill")
+                seen: list[tuple[float, int, bool]] = []
+                writers = [threading.Thread(target=writing_client, args=(port, lambda: signed(changed(writing)),
+                                            time.monotonic() + plan.writer_seconds, seen), daemon=True)
+                           for _ in range(plan.writers)]
+                phases["sqlite-lock"] = run_phase(port, plan, writers, stop, question, deadline)
+                for thread in writers:
+                    thread.join(timeout=REQUEST_TIMEOUT)
+                release.set()
+                holder.join(timeout=REQUEST_TIMEOUT)
+                attacks["sqlite-lock"] = {"writer": {
+                    "turns": len(seen),
+                    "answered_calmly": sum(1 for _, status, calm in seen if status == 200 and calm),
+                    "max_ms": round(max((ms for ms, _, _ in seen), default=0.0), 1),
+                }}
+
+            # A second server, started while the flood is already on: its first requests meet the flood.
+            stop, count = threading.Event(), AttackCount()
+            port = free_port()
+            flood = [threading.Thread(target=flood_client, args=(port, unsigned, count, stop, plan.flood_pace), daemon=True)
+                     for _ in range(plan.flood_clients)]
+            for thread in flood:
+                thread.start()
+            before = len(asked)
+            fresh = tmp / "second"
+            fresh.mkdir()
+            with served(env | {"BEDTIME_CERT_URLS": CERT_URL, "BEDTIME_DATA_DIR": str(fresh / "data")},
+                        deadline, workers, fresh, port=port) as port:
+                phases["flood-at-start"] = run_phase(port, plan, [], threading.Event(), genuine, deadline)
+            stop.set()
+            for thread in flood:
+                thread.join(timeout=REQUEST_TIMEOUT + 1)
+            attacks["flood-at-start"] = {"clients": plan.flood_clients, "requests": count.connections,
+                                         "answers": count.answers, "certificate_fetches": len(asked) - before}
+    checks = judge(phases, attacks)
     return {
         "server": {"workers": workers, "worker_class": worker_class, "verification": "on"},
         "seconds_per_phase": plan.seconds,
@@ -416,15 +638,20 @@ def drill(plan: Plan, *, workers: int, worker_class: str, deadline: float) -> di
 
 def table(report: dict[str, Any]) -> str:
     """The report as a plain-text table for the terminal."""
-    lines = [f"{'phase':<12} {'sent':>6} {'ok':>6} {'success':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  attack"]
+    lines = [f"{'phase':<15} {'sent':>6} {'ok':>6} {'success':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  attack"]
     for name, phase in report["phases"].items():
         attack = report["attacks"].get(name, {})
         note = ""
         if name == "slow":
             note = f"{attack['slow_header_clients']}+{attack['slow_body_clients']} slow clients, {attack['connections_opened']} connections"
-        elif name == "cert-flood":
+        elif name in ("cert-flood", "flood-at-start"):
             note = f"{attack['requests']} unsigned requests, {attack['certificate_fetches']} fetches, answers {attack['answers']}"
-        lines.append(f"{name:<12} {phase['sent']:>6} {phase['answered']:>6} {phase['success_rate']:>8.1%} "
+        elif name == "connections":
+            note = f"{attack['clients']} slow clients, {attack['most_held_at_once']} held at once, {attack['connections_opened']} connections"
+        elif name == "sqlite-lock":
+            writer = attack["writer"]
+            note = f"lock held; {writer['answered_calmly']}/{writer['turns']} writing turns said they couldn't save, max {writer['max_ms']} ms"
+        lines.append(f"{name:<15} {phase['sent']:>6} {phase['answered']:>6} {phase['success_rate']:>8.1%} "
                      f"{phase['p50_ms']:>8.1f} {phase['p95_ms']:>8.1f} {phase['p99_ms']:>8.1f}  {note}")
     lines.append("")
     for name, check in report["targets"].items():
@@ -436,7 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m skill_tools.attack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per phase (default 15)")
-    parser.add_argument("--quick", action="store_true", help="a short drill: 4 s per phase")
+    parser.add_argument("--quick", action="store_true", help="a short drill: 3 s per phase, 800 slow clients, not 5,000")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
     parser.add_argument("--worker-class", choices=["gevent", "gthread"], default="gevent",
                         help="the server's worker (gthread only to compare with what was there before)")
@@ -449,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the drill; 0 when every target is met, 1 when one is missed, 2 for a refused setup."""
     args = build_parser().parse_args(argv)
     deadline = time.monotonic() + args.max_seconds
-    plan = Plan(seconds=4.0 if args.quick else args.seconds)
+    plan = Plan(seconds=3.0, many_slow=800, writers=2, writer_seconds=2.5) if args.quick else Plan(seconds=args.seconds)
     try:
         if args.workers < 1 or plan.seconds <= 0:
             raise UsageError("--workers and --seconds must be positive")

@@ -45,6 +45,7 @@ SLOW_TESTS = frozenset({
     "test_conversations_hop_between_the_workers_of_a_real_server",
     "test_the_dynamodb_store_drops_its_pooled_connections_and_keeps_working",
     "test_what_the_first_answer_would_load_is_loaded_before_the_snapshot",
+    "test_reads_go_on_while_a_write_waits_for_a_lock_held_by_another_process",
 })
 
 

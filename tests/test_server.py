@@ -170,7 +170,7 @@ def test_the_buffered_body_hands_the_app_the_whole_body_even_when_chunked() -> N
 def test_the_benchmarks_options_still_build_a_gunicorn_app_with_the_deadline_worker() -> None:
     app = Gunicorn(lambda: None, gunicorn_options("127.0.0.1", 8000, 2, 4))
     assert app.cfg.worker_class_str == "skill.web.worker.DeadlineWorker"
-    assert app.cfg.worker_connections == 1000 and app.cfg.keepalive >= 1
+    assert app.cfg.worker_connections == 10_000 and app.cfg.keepalive >= 1
     assert app.limits == Limits()
     legacy = Gunicorn(lambda: None, gunicorn_options("127.0.0.1", 8000, 2, 4, worker_class="gthread", header_timeout=2))
     assert legacy.cfg.worker_class_str == "gthread" and legacy.limits.header_timeout == 2
@@ -207,3 +207,33 @@ def test_a_clean_stop_prints_no_traceback(tmp_path: Path) -> None:
     assert process.returncode == 0, printed[-2000:]
     assert "serving http://127.0.0.1" in printed
     assert "Traceback" not in printed and "Exception ignored" not in printed, printed[-2000:]
+
+
+def _fit_in_child(soft: int, hard: int, connections: int) -> tuple[int, int, str]:
+    """Run fit_open_files in a child started with these open-file limits; its cap, new soft limit and stderr."""
+    import resource
+
+    code = ("import logging, resource; logging.basicConfig(); from skill.web.server import fit_open_files; "
+            f"cap = fit_open_files({connections}); print(cap, resource.getrlimit(resource.RLIMIT_NOFILE)[0])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)))
+    assert done.returncode == 0, done.stderr
+    cap, limit = done.stdout.split()
+    return int(cap), int(limit), done.stderr
+
+
+def test_serve_raises_a_low_open_file_limit_so_a_worker_can_hold_its_whole_cap() -> None:
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 5_256:
+        pytest.skip(f"this machine's hard open-file limit ({hard}) is below the case")
+    # Many systems start processes with 1,024; a worker needs its cap plus a few spare descriptors.
+    cap, limit, warned = _fit_in_child(1024, 5_256, 5_000)
+    assert (cap, limit) == (5_000, 5_256) and "open-file limit" not in warned
+
+
+def test_a_hard_limit_below_the_cap_lowers_the_cap_and_says_so() -> None:
+    cap, limit, warned = _fit_in_child(1024, 2_000, 10_000)
+    assert (cap, limit) == (2_000 - 256, 2_000)
+    assert "open-file limit (2000) holds 1744 connections a worker, not BEDTIME_MAX_CONNECTIONS=10000" in warned

@@ -553,6 +553,76 @@ def test_new_urls_beyond_the_fetch_budget_are_refused_without_fetching(
     assert fetcher.calls == [*urls[:3], urls[4]]
 
 
+# --- known URLs: a fetch budget a flood cannot spend --------------------------------------------
+
+
+def flood(verifier: RequestVerifier, ca: TestPki, count: int) -> list[str]:
+    """Unsigned-looking requests, each naming a URL never seen before; returns the reasons given."""
+    body = alexa_body()
+    reasons = []
+    for n in range(count):
+        url = f"https://s3.amazonaws.com/echo.api/flood-{n}.pem"
+        reasons.append(refused(verifier, {"SignatureCertChainUrl": url, "Signature-256": "AAAA"}, body))
+    return reasons
+
+
+def test_a_pinned_chain_is_fetched_before_the_first_request_and_a_flood_cannot_delay_it(
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher
+) -> None:
+    fetcher.default = b"no such key"  # every flood URL fails, as a real S3 answers them
+    fetcher.chains[CERT_URL] = chain_pem(ca.leaf, ca.intermediate)
+    verifier = make_verifier(fetches_per_minute=3, ticker=Ticker(), pinned=(CERT_URL,))
+    assert verifier.prefetch() is True
+    assert fetcher.calls == [CERT_URL]
+    reasons = flood(verifier, ca, 20)
+    assert reasons.count("too many certificate fetches") == 17  # the flood spent its own budget only
+    body = alexa_body()
+    assert verifier.verify(sign_body(body, ca.leaf.key), body)["version"] == "1.0"
+    assert fetcher.calls.count(CERT_URL) == 1
+
+
+def test_a_pinned_chain_not_fetched_at_start_is_fetched_by_the_first_request_whatever_the_flood(
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher
+) -> None:
+    ticker = Ticker()
+    fetcher.default = b"no such key"
+    fetcher.chains[CERT_URL] = b"S3 was unreachable"
+    verifier = make_verifier(fetches_per_minute=3, ticker=ticker, pinned=(CERT_URL,))
+    assert verifier.prefetch() is False
+    flood(verifier, ca, 20)
+    fetcher.chains[CERT_URL] = chain_pem(ca.leaf, ca.intermediate)  # S3 is back
+    ticker.now += 2.5  # a known URL's failure is remembered for seconds, not the flood's 30
+    body = alexa_body()
+    assert verifier.verify(sign_body(body, ca.leaf.key), body)["version"] == "1.0"
+
+
+def test_without_a_pin_a_url_that_verified_a_signature_keeps_its_own_budget(
+    ca: TestPki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher, clock: Clock
+) -> None:
+    ticker = Ticker()
+    verifier = make_verifier(fetches_per_minute=3, ticker=ticker, cache_size=1)
+    body = alexa_body()
+    assert verifier.verify(sign_body(body, ca.leaf.key), body)["version"] == "1.0"  # learned
+    fetcher.default = b"no such key"
+    fetcher.chains[CERT_URL] = chain_pem(ca.leaf, ca.intermediate)
+    flood(verifier, ca, 10)
+    # A forged request whose URL fetched a real chain evicts the genuine one from a one-entry cache.
+    other = "https://s3.amazonaws.com/echo.api/other.pem"
+    ticker.now += 61
+    fetcher.chains[other] = chain_pem(ca.leaf, ca.intermediate)
+    assert verifier.verify(sign_body(body, ca.leaf.key, url=other), body)["version"] == "1.0"
+    flood(verifier, ca, 10)  # the unknown budget is spent again
+    assert verifier.verify(sign_body(body, ca.leaf.key), body)["version"] == "1.0"
+    assert fetcher.calls.count(CERT_URL) == 2
+
+
+def test_a_pin_that_is_not_an_alexa_url_is_refused_when_the_verifier_is_made(
+    make_verifier: Callable[..., RequestVerifier],
+) -> None:
+    with pytest.raises(VerificationError):
+        make_verifier(pinned=("https://attacker.example/echo.api/cert.pem",))
+
+
 def test_two_new_urls_are_fetched_side_by_side_not_one_after_the_other(
     ca: TestPki, make_verifier: Callable[..., RequestVerifier], fetcher: Fetcher
 ) -> None:

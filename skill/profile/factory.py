@@ -16,7 +16,10 @@ SQLITE_FILE_NAME = "bedtime.sqlite3"
 def make_persistence_adapter(settings: Settings) -> AbstractPersistenceAdapter | None:
     """Return the SQLite adapter, the DynamoDB adapter, or None when nothing should be remembered."""
     if settings.persistence == "sqlite":
-        return SqlitePersistenceAdapter(settings.data_dir / SQLITE_FILE_NAME)
+        from skill.profile.offload import for_this_process
+
+        runners = for_this_process()  # under a gevent worker, SQLite runs off the event loop
+        return SqlitePersistenceAdapter(settings.data_dir / SQLITE_FILE_NAME, reads=runners.reads, writes=runners.writes)
     if settings.persistence == "dynamodb":
         # Imported here so boto3 loads only when DynamoDB is really chosen.
         from skill.profile.dynamo import make_dynamodb_adapter

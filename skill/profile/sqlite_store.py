@@ -5,6 +5,11 @@ short IMMEDIATE transaction per save and one connection per thread (and per proc
 worker never reuses its parent's connection). Each row has a version: ``write`` stores only if the
 row is still at the version that was read (compare-and-swap inside the IMMEDIATE transaction), so
 two requests for one person at the same instant cannot overwrite each other.
+
+SQLite's calls block the thread that makes them. Under a gevent worker that thread is the whole
+event loop, so the adapter takes two injected runners (``reads``, ``writes``; see
+skill.profile.offload) that run each call on a real thread: a lock held elsewhere then delays only
+the turns that write, each by at most WRITE_WAIT_MS, and a read never queues behind a stuck write.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
@@ -35,6 +40,19 @@ T = TypeVar("T")
 # How long a write waits for another connection's lock. Alexa waits about 8 seconds for a whole
 # answer and the Alexa API calls may use 3.5 of them, so a stuck lock must give up well before.
 BUSY_TIMEOUT_MS = 2000
+# A write's whole wait, from being asked to its lock: time spent queued for a thread counts too.
+WRITE_WAIT_MS = BUSY_TIMEOUT_MS
+
+
+class Runner(Protocol):
+    """Runs one piece of store work and returns its result (or raises its exception)."""
+
+    def __call__(self, work: Callable[[], T], /) -> T: ...
+
+
+def run_here(work: Callable[[], T], /) -> T:
+    """The default runner: on the calling thread, as plain threads and Lambda want it."""
+    return work()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS user_attributes (
@@ -129,10 +147,12 @@ def _now() -> str:
 class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
     """Keeps each person's attributes as a JSON row keyed by their hashed user id."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, reads: Runner = run_here, writes: Runner = run_here) -> None:
         self.path = Path(path)
         self._local = threading.local()
         self._inherited: list[sqlite3.Connection] = []
+        self._reads = reads
+        self._writes = writes
 
     def _connection(self) -> sqlite3.Connection:
         """Return this thread's connection, opening it (and the table) on first use."""
@@ -161,10 +181,14 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
     def read(self, request_envelope: RequestEnvelope) -> Snapshot:
         """Return this person's attributes and the version they are at ({} and 0 when there is no row)."""
         key = hashed_user_id(request_envelope)
-        try:
-            row = self._connection().execute(
+
+        def select() -> Any:
+            return self._connection().execute(
                 "SELECT attributes, version FROM user_attributes WHERE user_key = ?", (key,)
             ).fetchone()
+
+        try:
+            row = self._reads(select)
         except (sqlite3.Error, OSError) as exc:
             raise PersistenceException(f"could not read attributes from {self.path}: {exc}") from exc
         if row is None:
@@ -212,9 +236,16 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in its own IMMEDIATE transaction (takes the write lock up front, so
-        concurrent writers wait on busy_timeout instead of failing on a lock upgrade)."""
-        try:
+        concurrent writers wait on busy_timeout instead of failing on a lock upgrade), on the
+        write runner, within WRITE_WAIT_MS of being asked however long it queued for a thread."""
+        asked = time.monotonic()
+
+        def transaction() -> T:
+            left_ms = WRITE_WAIT_MS - int((time.monotonic() - asked) * 1000)
+            if left_ms <= 0:
+                raise sqlite3.OperationalError("database is busy: no thread came free in time")
             conn = self._connection()
+            conn.execute(f"PRAGMA busy_timeout = {min(left_ms, BUSY_TIMEOUT_MS)}")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = work(conn)
@@ -222,9 +253,12 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            return result
+
+        try:
+            return self._writes(transaction)
         except (sqlite3.Error, OSError) as exc:
             raise PersistenceException(f"could not write attributes to {self.path}: {exc}") from exc
-        return result
 
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""

@@ -159,7 +159,9 @@ def create_app(
             fetch_timeout=settings.cert_fetch_timeout,
             fetches_per_minute=settings.cert_fetches_per_minute,
             failure_ttl=settings.cert_failure_ttl,
+            pinned=tuple(url.strip() for url in (settings.cert_urls or "").split(",") if url.strip()),
         )
+        verifier.prefetch()  # the pinned chains are trusted before this worker answers anyone
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

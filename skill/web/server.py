@@ -132,6 +132,35 @@ class Gunicorn(BaseApplication):  # type: ignore[misc]
         return app
 
 
+# Descriptors a worker needs besides its clients: listener, SQLite files, logs, certificate and API fetches.
+SPARE_FILES = 256
+
+
+def fit_open_files(max_connections: int) -> int:
+    """Raise this process's open-file limit (its workers inherit it) so each worker can hold
+    `max_connections` clients; return the cap that fits, lower when the hard limit is lower.
+
+    Many systems start processes with a soft limit of 1,024 files, so without this a worker could
+    not reach its cap: accept() would fail with EMFILE while a flood held every descriptor.
+    """
+    import logging
+    import resource
+
+    wanted = max_connections + SPARE_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return max_connections
+    reachable = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if reachable > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (reachable, hard))
+    cap = reachable - SPARE_FILES
+    if cap < max_connections:
+        logging.getLogger(__name__).warning(
+            "the open-file limit (%d) holds %d connections a worker, not BEDTIME_MAX_CONNECTIONS=%d; "
+            "raise the hard limit (ulimit -Hn, LimitNOFILE=) to hold more", reachable, cap, max_connections)
+    return max(10, cap)
+
+
 def serve(
     settings: Settings,
     *,
@@ -148,4 +177,5 @@ def serve(
     from skill.web import create_app
 
     options = options_from_settings(settings, host, port, workers, threads)
+    options["worker_connections"] = fit_open_files(options["worker_connections"])
     Gunicorn(factory or (lambda: create_app(settings)), options).run()

@@ -45,6 +45,8 @@ SIGNATURE_HEADER = "Signature-256"
 
 # Failed URLs remembered at once; older ones are forgotten first (a flood of new URLs is capped by the fetch budget).
 _FAILURE_CACHE_SIZE = 1024
+# Seconds a failed fetch of a known (pinned or proven) URL is remembered: a network blip, not an attack.
+KNOWN_FAILURE_TTL = 2.0
 
 CertFetcher = Callable[[str], bytes]
 """Fetch a certificate chain: URL in, PEM bytes out; raise VerificationError on failure."""
@@ -307,6 +309,11 @@ class RequestVerifier:
     failures remembered for `failure_ttl` seconds, at most `fetches_per_minute` new fetches, and
     a wall-clock deadline and size cap on each fetch. The body's timestamp and skill id are
     checked before any fetch, so a stale or foreign request never costs one.
+
+    Known URLs have a fetch budget of their own that unknown URLs cannot spend: the `pinned` ones
+    (BEDTIME_CERT_URLS, fetched by `prefetch` before the worker serves) and any URL whose chain has
+    verified a signature here. A flood of fresh URLs then delays a genuine request by no more than
+    its own fetch; before, it took every fetch of the minute and genuine requests went unanswered.
     """
 
     def __init__(
@@ -323,6 +330,7 @@ class RequestVerifier:
         fetches_per_minute: int = 10,
         failure_ttl: float = 30.0,
         ticker: Callable[[], float] = time.monotonic,
+        pinned: tuple[str, ...] = (),
     ) -> None:
         if tolerance_seconds < 0:
             raise ValueError("tolerance_seconds must not be negative")
@@ -351,6 +359,34 @@ class RequestVerifier:
         self._pending: dict[str, _Pending] = {}
         self._failures: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._fetch_starts: deque[float] = deque()
+        # Known URLs: pinned, or learned from a verified signature; they spend only their own budget.
+        self._pinned = tuple(normalize_cert_url(url) for url in pinned)
+        self._known: set[str] = set(self._pinned)
+        self._known_starts: deque[float] = deque()
+
+    def prefetch(self, wait: float | None = None) -> bool:
+        """Fetch every pinned chain now, from the known budget; wait up to `wait` seconds (default: one fetch).
+
+        Serves worker start: the chain is in the cache before the first request, so no flood can be
+        ahead of it. Returns True when every pinned chain is trusted; a failure is logged, and the
+        first genuine request fetches again from the same budget.
+        """
+        now = self._now()
+        waiting: list[_Pending] = []
+        for url in self._pinned:
+            if self._cached(url, now) is not None:
+                continue
+            with self._lock:
+                pending = self._pending.get(url) or self._start_fetch(url, now, self._known_starts)
+            if pending is not None:
+                waiting.append(pending)
+        deadline = time.monotonic() + (self._wait_seconds if wait is None else wait)
+        for pending in waiting:
+            pending.done.wait(max(0.0, deadline - time.monotonic()))
+        trusted = all(self._cached(url, now) is not None for url in self._pinned)
+        if not trusted:
+            logger.warning("a pinned certificate chain could not be fetched at start; requests will retry it")
+        return trusted
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         """Check everything; return the parsed JSON body on success, raise VerificationError otherwise."""
@@ -394,7 +430,19 @@ class RequestVerifier:
             chain.public_key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
             raise VerificationError("signature mismatch") from None
+        if canonical not in self._known:
+            self._learn(canonical)
         return envelope
+
+    def _learn(self, url: str) -> None:
+        """Remember a URL that verified a genuine signature, so refetching it spends the known budget."""
+        with self._lock:
+            if url in self._known or len(self._known) >= len(self._pinned) + self._cache_size:
+                return
+            self._known.add(url)
+        if not self._pinned:
+            logger.info("Alexa signs with the chain at %s; set BEDTIME_CERT_URLS to it so that each worker "
+                        "fetches it before serving", url)
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -422,25 +470,33 @@ class RequestVerifier:
                 return entry
             pending = self._pending.get(url)
             if pending is None:
-                tick = self._ticker()
                 failure = self._failures.get(url)
-                if failure is not None and failure[0] > tick:
+                if failure is not None and failure[0] > self._ticker():
                     raise VerificationError(failure[1])
-                while self._fetch_starts and self._fetch_starts[0] <= tick - 60.0:
-                    self._fetch_starts.popleft()
-                if len(self._fetch_starts) >= self._per_minute:
+                budget = self._known_starts if url in self._known else self._fetch_starts
+                pending = self._start_fetch(url, now, budget)
+                if pending is None:
                     # Refused without fetching: a flood of new URLs cannot turn into a flood of fetches.
                     raise VerificationError("too many certificate fetches")
-                self._fetch_starts.append(tick)
-                pending = self._pending[url] = _Pending()
-                threading.Thread(
-                    target=self._fetch_and_check, args=(url, now, pending), name="cert-fetch", daemon=True
-                ).start()
         if not pending.done.wait(self._wait_seconds):
             raise VerificationError("certificate fetch timed out")
         if pending.chain is None:
             raise VerificationError(pending.reason)
         return pending.chain
+
+    def _start_fetch(self, url: str, now: datetime, budget: deque[float]) -> _Pending | None:
+        """Start fetching `url` if `budget` has a fetch left this minute (call with the lock held)."""
+        tick = self._ticker()
+        while budget and budget[0] <= tick - 60.0:
+            budget.popleft()
+        if len(budget) >= self._per_minute:
+            return None
+        budget.append(tick)
+        pending = self._pending[url] = _Pending()
+        threading.Thread(
+            target=self._fetch_and_check, args=(url, now, pending), name="cert-fetch", daemon=True
+        ).start()
+        return pending
 
     def _fetch_and_check(self, url: str, now: datetime, pending: _Pending) -> None:
         """Fetch and check one chain, then hand the result to everyone waiting for it."""
@@ -461,7 +517,9 @@ class RequestVerifier:
             with self._lock:
                 if pending.chain is None:
                     # Remembered briefly: asking again at once would fetch the same failure again.
-                    self._failures[url] = (self._ticker() + self._failure_ttl, pending.reason)
+                    # A known URL is retried sooner: refusing genuine requests for long helps nobody.
+                    ttl = min(self._failure_ttl, KNOWN_FAILURE_TTL) if url in self._known else self._failure_ttl
+                    self._failures[url] = (self._ticker() + ttl, pending.reason)
                     self._failures.move_to_end(url)
                     while len(self._failures) > _FAILURE_CACHE_SIZE:
                         self._failures.popitem(last=False)
