@@ -29,6 +29,7 @@ from flask.blueprints import BlueprintSetupState
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from skill.builder import build_skill
+from skill.knowledge.markets import BASE_LOCALE, MARKETS
 from skill.profile.factory import make_persistence_adapter
 from skill.runtime import SkillRunner
 from skill.settings import Settings
@@ -79,12 +80,14 @@ class Conversation:
     device_id: str
     session: SessionState | None
     eliciting: tuple[str, str] | None
+    locale: str = BASE_LOCALE  # the market this person's speaker is set to
 
     def to_json(self) -> dict[str, Any]:
-        """The token's payload (version 1)."""
+        """The token's payload (version 2: version 1 and the locale)."""
         session = self.session
         return {
-            "v": 1,
+            "v": 2,
+            "locale": self.locale,
             "user": self.user_id,
             "device": self.device_id,
             "session": None if session is None else {
@@ -95,8 +98,14 @@ class Conversation:
 
     @classmethod
     def from_json(cls, data: Any) -> Conversation | None:
-        """The conversation in a payload, or None when it is not one this version wrote."""
-        if not isinstance(data, dict) or data.get("v") != 1:
+        """The conversation in a payload, or None when it is not one this version wrote.
+
+        A version-1 payload (written before the console had a locale) is an en-US conversation.
+        """
+        if not isinstance(data, dict) or data.get("v") not in (1, 2):
+            return None
+        locale = data.get("locale", BASE_LOCALE) if data["v"] == 2 else BASE_LOCALE
+        if locale not in MARKETS:
             return None
         user, device, session, eliciting = (data.get(k) for k in ("user", "device", "session", "eliciting"))
         if not (isinstance(user, str) and user and isinstance(device, str) and device):
@@ -114,7 +123,7 @@ class Conversation:
             if not (isinstance(eliciting, list) and len(eliciting) == 2 and all(isinstance(x, str) for x in eliciting)):
                 return None
             asked = (eliciting[0], eliciting[1])
-        return cls(user, device, state, asked)
+        return cls(user, device, state, asked, locale)
 
 
 class ConversationTokens:
@@ -155,7 +164,7 @@ class ConversationTokens:
         conversation = Conversation.from_json(data)
         if conversation is not None and self.clock() - signed_at.timestamp() > self.max_age:
             # Genuine but old: the same person comes back to a speaker whose session timed out.
-            return Conversation(conversation.user_id, conversation.device_id, None, None)
+            return Conversation(conversation.user_id, conversation.device_id, None, None, conversation.locale)
         return conversation
 
 
@@ -165,7 +174,7 @@ def model_file(model_dir: Path, locale: str = "en-US") -> Path:
     return model_dir if model_dir.is_file() else model_dir / MODEL_FILE.with_name(f"{locale}.json")
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)  # five locales' models, with room for a test's own
 def _compiled(path: Path, mtime_ns: int, size: int) -> Resolver:
     return Resolver.from_model(path)
 
@@ -210,6 +219,15 @@ def turn_json(token: str, turn: Turn | None) -> dict[str, Any]:
     }
 
 
+def _read_locale() -> str | None:
+    """The locale a JSON body asks a new conversation to use (None: the console's default), checked."""
+    data = request.get_json(silent=True)
+    locale = data.get("locale") if isinstance(data, dict) else None
+    if locale is not None and locale not in MARKETS:
+        raise ConsoleInputError(f"locale must be one of {', '.join(MARKETS)}")
+    return locale
+
+
 def _read_body(*, need_text: bool) -> tuple[str | None, str]:
     """The session token and (if needed) the text from a JSON body, checked."""
     # Only application/json is read: a cross-site page cannot send that without a CORS
@@ -235,21 +253,32 @@ class ConsoleSimulators:
     """Rebuild a tab's Simulator from its conversation for one turn, and read the conversation back after."""
 
     def __init__(
-        self, runner: SkillRunner, resolver: Resolver, slot_samples: SlotSamples, skill_id: str = DEFAULT_SKILL_ID,
-        locale: str = "en-US",
+        self, runner: SkillRunner, model_dir: Path, skill_id: str = DEFAULT_SKILL_ID, locale: str = BASE_LOCALE,
     ) -> None:
         self.runner = runner
-        self.resolver = resolver
-        self.slot_samples = slot_samples
+        self.model_dir = model_dir
         self.skill_id = skill_id
-        self.locale = locale  # the market the console's person talks from
+        self.locale = locale  # the market a new conversation talks from, unless its tab picks another
+        self._slot_samples: dict[str, SlotSamples] = {}
+        self.model(locale)  # compiled now, so a broken model fails at start-up, not on the first click
 
-    def simulator(self, conversation: Conversation | None) -> Simulator:
-        """A Simulator where ``conversation`` left off; None: a new person on a new speaker."""
+    def model(self, locale: str) -> tuple[Resolver, SlotSamples]:
+        """A locale's compiled model and slot samples, read on the first conversation in that locale."""
+        path = model_file(self.model_dir, locale)
+        resolver = load_resolver(path)
+        if locale not in self._slot_samples:
+            self._slot_samples[locale] = load_slot_samples(path)
+        return resolver, self._slot_samples[locale]
+
+    def simulator(self, conversation: Conversation | None, locale: str | None = None) -> Simulator:
+        """A Simulator where ``conversation`` left off (in its locale); None: a new person on a new
+        speaker, in ``locale`` or the console's default."""
+        locale = conversation.locale if conversation else (locale or self.locale)
+        resolver, slot_samples = self.model(locale)
         factory = RequestFactory(
-            skill_id=self.skill_id, user_id=conversation.user_id if conversation else None, locale=self.locale
+            skill_id=self.skill_id, user_id=conversation.user_id if conversation else None, locale=locale
         )
-        sim = Simulator(self.runner.invoke, self.resolver, factory, self.slot_samples)
+        sim = Simulator(self.runner.invoke, resolver, factory, slot_samples)
         if conversation is not None:
             factory.device_id = conversation.device_id
             sim.session = conversation.session
@@ -259,7 +288,7 @@ class ConsoleSimulators:
     @staticmethod
     def conversation(sim: Simulator) -> Conversation:
         """Where ``sim`` stands now, to carry to the next turn."""
-        return Conversation(sim.factory.user_id, sim.factory.device_id, sim.session, sim.eliciting)
+        return Conversation(sim.factory.user_id, sim.factory.device_id, sim.session, sim.eliciting, sim.factory.locale)
 
 
 def console_blueprint(
@@ -279,10 +308,7 @@ def console_blueprint(
     ``skill_id``; None takes the skill id of the app the blueprint is registered on (the skill
     refuses requests for any other), or the simulator's default.
     """
-    # Compile the model now, so a broken model fails at start-up, not on the first click.
-    path = model_file(model_dir, locale)
-    resolver = load_resolver(path)
-    simulators = ConsoleSimulators(runner, resolver, load_slot_samples(path), skill_id or DEFAULT_SKILL_ID, locale)
+    simulators = ConsoleSimulators(runner, model_dir, skill_id or DEFAULT_SKILL_ID, locale)
     tokens = ConversationTokens(secrets.token_bytes(32) if secret is None else secret, max_age=token_max_age, clock=clock)
     bp = Blueprint("console", __name__, static_folder="static", static_url_path=STATIC_URL)
 
@@ -297,13 +323,14 @@ def console_blueprint(
     def exchange(action: str) -> Any:
         try:
             token, text = _read_body(need_text=action == "say")
+            asked_locale = _read_locale()
             conversation = tokens.load(token) if token is not None else None
         except ConsoleInputError as exc:
             body: dict[str, Any] = {"error": exc.reason}
             if exc.forget_session:
                 body["session"] = None  # tells the page to drop the token it holds
             return jsonify(body), 400
-        sim = simulators.simulator(conversation)
+        sim = simulators.simulator(conversation, asked_locale)
         try:
             if action == "say":
                 turn: Turn | None = sim.say(text)
@@ -324,6 +351,11 @@ def console_blueprint(
         """Serve the console page (read per request, so an edited page shows on reload)."""
         html = resources.files("skill_tools").joinpath("static", "console.html").read_bytes()
         return Response(html, mimetype="text/html")
+
+    @bp.get("/console/locales")
+    def locales() -> Any:
+        """Serve the page's market picker: every locale the skill answers in, and the default."""
+        return jsonify({"locales": list(MARKETS), "default": simulators.locale})
 
     @bp.post("/console/say")
     def say() -> Any:

@@ -397,6 +397,48 @@ def test_a_genuine_token_in_a_shape_this_version_does_not_know_starts_afresh(cli
     assert isinstance(turn["session"], str) and turn["session"] != old
 
 
+# --- the market picker ------------------------------------------------------------------------
+
+
+def test_the_page_can_offer_every_market_and_knows_the_default(client: FlaskClient) -> None:
+    data = client.get("/console/locales").get_json()
+    assert data == {"locales": ["en-US", "en-GB", "en-AU", "en-CA", "en-IN"], "default": "en-US"}
+    assert b'id="locale"' in client.get("/").data
+
+
+def test_a_tab_set_to_the_uk_hears_the_nhs_figure_and_keeps_its_market(client: FlaskClient) -> None:
+    tab = Console(client)
+    # The page sends the picked market with a new conversation's first turn.
+    first = tab._send("/console/say", {"text": "how much magnesium should i take", "locale": "en-GB"})
+    assert first["request"]["request"]["locale"] == "en-GB" and SCREEN in first["speech"]
+    # U: no  -> A: ...the NHS says up to 400 from supplements is unlikely to cause harm.
+    answer = tab.say("no")
+    assert answer["request"]["request"]["locale"] == "en-GB"  # the conversation keeps its market
+    assert "NHS" in answer["speech"] and "200 to 400" in answer["speech"]
+
+
+def test_an_open_conversation_keeps_its_market_whatever_a_later_turn_asks(client: FlaskClient) -> None:
+    tab = Console(client)
+    tab._send("/console/launch", {"locale": "en-AU"})
+    turn = tab._send("/console/say", {"text": "how much magnesium should i take", "locale": "en-US"})
+    assert turn["request"]["request"]["locale"] == "en-AU"  # the page ends the session to change it
+
+
+def test_a_market_the_skill_does_not_serve_gets_400_with_the_ones_it_does(client: FlaskClient) -> None:
+    status, body = post(client, "/console/say", {"session": None, "text": "hello", "locale": "fr-FR"})
+    assert status == 400 and body["error"] == "locale must be one of en-US, en-GB, en-AU, en-CA, en-IN"
+
+
+def test_a_token_from_before_the_picker_carries_on_in_en_us(client: FlaskClient) -> None:
+    tab = Console(client)
+    tab.launch()
+    payload = URLSafeTimedSerializer(SECRET, salt=ConversationTokens.SALT).loads(tab.session)
+    old = {k: v for k, v in payload.items() if k != "locale"} | {"v": 1}
+    tab.session = URLSafeTimedSerializer(SECRET, salt=ConversationTokens.SALT).dumps(old)
+    turn = tab.say("how much magnesium should i take")
+    assert turn["request"]["session"]["new"] is False and turn["request"]["request"]["locale"] == "en-US"
+
+
 def test_a_short_secret_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 16 bytes"):
         ConversationTokens(b"short")

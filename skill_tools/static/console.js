@@ -18,7 +18,11 @@
   // process answers. Kept per tab, so a reload carries on the same conversation.
   const SESSION_KEY = "bedtime-console-session";
   const MUTE_KEY = "bedtime-console-muted";
+  const LOCALE_KEY = "bedtime-console-locale";
+  const localePicker = $("locale");
   let session = sessionStorage.getItem(SESSION_KEY);
+  // The market a new conversation starts in; an open conversation keeps the one it began with.
+  let locale = sessionStorage.getItem(LOCALE_KEY);
   let busy = false;
 
   function setStatus(text, isError = false) {
@@ -28,7 +32,7 @@
 
   function setBusy(value) {
     busy = value;
-    for (const button of [sayButton, $("launch"), $("new-session")]) button.disabled = value;
+    for (const button of [sayButton, $("launch"), $("new-session"), localePicker]) button.disabled = value;
   }
 
   async function post(path, body) {
@@ -82,7 +86,7 @@
     if (!canSpeak || muted || !text) return;
     window.speechSynthesis.cancel();
     const utterance = new SpeechSynthesisUtterance(text);
-    utterance.lang = "en-US";
+    utterance.lang = locale || "en-US";
     utterance.rate = 0.95; // a touch slower: this is a bedtime voice
     utterance.volume = 0.8;
     window.speechSynthesis.speak(utterance);
@@ -165,11 +169,43 @@
     }
     if (busy) return;
     input.value = "";
-    run(text, "/console/say", { session, text });
+    run(text, "/console/say", { session, text, locale });
   });
 
   $("launch").addEventListener("click", () => {
-    run("(opens the skill)", "/console/launch", { session }, { system: true });
+    run("(opens the skill)", "/console/launch", { session, locale }, { system: true });
+  });
+
+  // --- the market: which locale the simulated speaker is set to ------------------------------
+
+  async function loadLocales() {
+    const response = await fetch("/console/locales", { headers: { "Accept": "application/json" } });
+    const data = await response.json();
+    if (!data.locales.includes(locale)) locale = data.default;
+    localePicker.replaceChildren(...data.locales.map((name) => new Option(name, name, false, name === locale)));
+  }
+  loadLocales().catch(() => setStatus("Could not read the markets; the console's default is used.", true));
+
+  // Another market is another speaker setting: the open session ends, and the next turn starts
+  // a new one in that locale (its own model, limit sentence and words).
+  localePicker.addEventListener("change", async () => {
+    if (busy) return;
+    setBusy(true);
+    try {
+      if (session) await send("/console/end", { session });
+      session = null;
+      sessionStorage.removeItem(SESSION_KEY);
+      locale = localePicker.value;
+      sessionStorage.setItem(LOCALE_KEY, locale);
+      transcript.replaceChildren();
+      $("empty").hidden = false;
+      setStatus(`Market ${locale}: the next thing you say starts a new session there.`);
+    } catch (error) {
+      setStatus(error.message, true);
+    } finally {
+      setBusy(false);
+      input.focus();
+    }
   });
 
   $("new-session").addEventListener("click", async () => {
@@ -194,7 +230,7 @@
   const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
   if (Recognition) {
     const recognizer = new Recognition();
-    recognizer.lang = "en-US";
+    recognizer.lang = locale || "en-US";
     recognizer.interimResults = false;
     recognizer.maxAlternatives = 1;
     let listening = false;
@@ -221,6 +257,7 @@
       }
       if (canSpeak) window.speechSynthesis.cancel(); // don't let the answer hear itself
       try {
+        recognizer.lang = locale || "en-US"; // the market picked since may hear "paracetamol" better
         recognizer.start();
         setListening(true);
         setStatus("Listening…");
