@@ -125,6 +125,19 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
             expect(page.locator(".turn")).to_have_count(0)
             expect(page.locator("#status")).to_contain_text("New session")
 
+            # Market: en-GB. The next conversation is a UK speaker's: the NHS's figure, in a UK request.
+            picker = page.get_by_label("Market")
+            expect(picker.locator("option")).to_have_count(5)
+            picker.select_option("en-GB")
+            expect(page.locator("#status")).to_contain_text("Market en-GB")
+            box.fill("how much magnesium should i take")
+            box.press("Enter")
+            expect(page.locator(".turn .answer").last).to_contain_text("a quick check")
+            box.fill("no")
+            box.press("Enter")
+            expect(page.locator(".turn .answer").last).to_contain_text("NHS")
+            expect(page.locator(".turn details.json pre.request").last).to_contain_text('"locale": "en-GB"')
+
             assert not failures, failures
         finally:
             browser.close()
