@@ -663,7 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m skill_tools.attack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per phase (default 15)")
-    parser.add_argument("--quick", action="store_true", help="a short drill: 3 s per phase, 800 slow clients, not 5,000")
+    parser.add_argument("--quick", action="store_true", help="a short drill: 2 s per phase, 800 slow clients, not 5,000")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
     parser.add_argument("--worker-class", choices=["gevent", "gthread"], default="gevent",
                         help="the server's worker (gthread only to compare with what was there before)")
@@ -676,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the drill; 0 when every target is met, 1 when one is missed, 2 for a refused setup."""
     args = build_parser().parse_args(argv)
     deadline = time.monotonic() + args.max_seconds
-    plan = Plan(seconds=3.0, many_slow=800, writers=2, writer_seconds=2.5) if args.quick else Plan(seconds=args.seconds)
+    plan = Plan(seconds=2.0, many_slow=800, writers=2, writer_seconds=2.0) if args.quick else Plan(seconds=args.seconds)
     try:
         if args.workers < 1 or plan.seconds <= 0:
             raise UsageError("--workers and --seconds must be positive")
