@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -18,6 +19,7 @@ from skill.profile.sqlite_store import SqlitePersistenceAdapter
 from skill.runtime import SkillRunner
 from skill.services import Services
 from skill.settings import Settings
+from skill_tools.simulator.device import CACHE_ENV as DEVICE_CACHE_ENV
 from tests.alexa_api_stub import AlexaApiStub, alexa_api  # noqa: F401 - a fixture for every test module
 from tests.conversation import Conversation
 
@@ -47,6 +49,14 @@ SLOW_TESTS = frozenset({
     "test_what_the_first_answer_would_load_is_loaded_before_the_snapshot",
     "test_reads_go_on_while_a_write_waits_for_a_lock_held_by_another_process",
 })
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Device mode trains for 10-20 s in each process that asks for it; kept in pytest's cache, one xdist
+    # worker trains while the other waits and loads it, and later runs load it (until the model or the code changes).
+    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider: each process trains
+    if cache is not None and not os.environ.get(DEVICE_CACHE_ENV):
+        os.environ[DEVICE_CACHE_ENV] = str(cache.mkdir("device-nlu"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,7 +6,12 @@ against the real model file.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +20,7 @@ import pytest
 from skill_tools import phrasebank
 from skill_tools.paths import MODEL_FILE, default_model_dir
 from skill_tools.phrasebank import BANK, Phrase, Report, Scored, Scorer, load, score_file
+from skill_tools.simulator import device as device_module
 from skill_tools.simulator.device import DEFAULT_THRESHOLD, DeviceNLU
 from skill_tools.simulator.nlu import FALLBACK_INTENT, Resolver
 
@@ -159,6 +165,158 @@ def test_training_is_deterministic_and_cached_per_model_content(device: DeviceNL
     one, other = DeviceNLU(model, seed=1), DeviceNLU(model, seed=99)
     assert one._trained is not other._trained
     assert one.resolve(said).intent == other.resolve(said).intent == device.resolve(said).intent == "SafetyIntent"
+
+
+# --- trained models kept on disk --------------------------------------------------------------------
+
+
+def small_model() -> dict[str, Any]:
+    """The part of the real model where a medicine question could go astray: quick to train."""
+    model = json.loads(MODEL.read_text(encoding="utf-8"))
+    language = model["interactionModel"]["languageModel"]
+    language["intents"] = [i for i in language["intents"]
+                           if i["name"] in {"SafetyIntent", "UncoveredIntent", "TimingIntent", "AMAZON.FallbackIntent"}]
+    return model
+
+
+@pytest.fixture
+def kept_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder for kept models, and an empty in-process cache, as in a new process."""
+    monkeypatch.setenv(device_module.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(device_module, "_CACHE", {})
+    return tmp_path
+
+
+def test_a_kept_model_is_loaded_in_a_new_process_and_hears_the_same(kept_in: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    train = DeviceNLU._train
+
+    def counted(self: DeviceNLU, seed: int) -> Any:
+        seen.append(seed)
+        return train(self, seed)
+
+    monkeypatch.setattr(DeviceNLU, "_train", counted)
+    trained = DeviceNLU(small_model(), seed=1)
+    assert seen == [1] and len(list(kept_in.glob("*.pickle"))) == 1
+    monkeypatch.setattr(device_module, "_CACHE", {})  # a new process: only the disk remembers
+    loaded = DeviceNLU(small_model(), seed=1)
+    assert seen == [1], "loaded, not trained again"
+    assert loaded._trained is not trained._trained
+    said = ["can i take it with my blood pressure pills", "i'm on zorvatrex is magnesium okay", "when should i take it"]
+    assert [loaded.probabilities(s) for s in said] == [trained.probabilities(s) for s in said]
+    assert [loaded.resolve(s) for s in said] == [trained.resolve(s) for s in said]
+
+
+KEY = "f" * 64  # a model's key, as DeviceNLU makes them (sha256 of the model and the seed)
+
+
+def stand_in_training(seen: list[str]) -> Any:
+    """A training that takes no time: a stand-in model, noted in ``seen``."""
+    def train() -> Any:
+        seen.append("trained")
+        return device_module._Trained(None, None, b"tagger", ["SafetyIntent"], None, [])
+
+    return train
+
+
+def _rewrite(path: Path, payload: bytes) -> None:
+    """Write ``payload`` as a kept model with a header and checksum that match it."""
+    path.write_bytes(device_module._KEPT_MAGIC + hashlib.sha256(payload).digest() + payload)
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "a byte changed", "no header", "not a pickle",
+                                    "another model's", "an older code version's", "not a trained model"])
+def test_a_corrupt_or_stale_kept_model_is_trained_again_and_replaced(kept_in: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     damage: str) -> None:
+    seen: list[str] = []
+    device_module._trained_once(KEY, stand_in_training(seen))
+    (path,) = kept_in.glob("*.pickle")
+    data = path.read_bytes()
+    head = len(device_module._KEPT_MAGIC) + 32
+    key, version, trained = pickle.loads(data[head:])
+    assert (key, version, trained.labels) == (KEY, device_module._code_version(), ["SafetyIntent"])
+    monkeypatch.setattr(device_module, "_CACHE", {})
+    assert device_module._trained_once(KEY, stand_in_training(seen)).labels == ["SafetyIntent"]
+    assert seen == ["trained"], "a whole, current one is loaded"
+
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "truncated":
+        path.write_bytes(data[:len(data) // 2])
+    elif damage == "a byte changed":
+        path.write_bytes(data[:-10] + bytes([data[-10] ^ 1]) + data[-9:])
+    elif damage == "no header":
+        path.write_bytes(data[head:])
+    elif damage == "not a pickle":
+        _rewrite(path, b"not a pickle at all")
+    elif damage == "another model's":
+        _rewrite(path, pickle.dumps(("0" * 64, version, trained)))
+    elif damage == "an older code version's":
+        _rewrite(path, pickle.dumps((key, "0" * 64, trained)))
+    else:
+        _rewrite(path, pickle.dumps((key, version, {"labels": ["SafetyIntent"]})))
+    assert device_module._load_kept(path, KEY) is None
+
+    monkeypatch.setattr(device_module, "_CACHE", {})
+    assert device_module._trained_once(KEY, stand_in_training(seen)).labels == ["SafetyIntent"]
+    assert seen == ["trained", "trained"], "trained again"
+    kept = device_module._load_kept(path, KEY)
+    assert kept is not None and kept.labels == ["SafetyIntent"], "and kept whole in its place"
+
+
+def test_models_an_older_code_version_kept_are_removed_when_a_new_one_is_kept(kept_in: Path) -> None:
+    old = kept_in / "0123456789abcdef-0123456789abcdef0123456789abcdef.pickle"
+    old.write_bytes(b"kept by an older version")
+    (kept_in / "0123456789abcdef-0123456789abcdef0123456789abcdef.lock").touch()
+    device_module._trained_once(KEY, stand_in_training([]))
+    current = device_module._code_version()[:16]
+    assert sorted(p.name for p in kept_in.iterdir()) == [f"{current}-{KEY[:32]}.lock", f"{current}-{KEY[:32]}.pickle"]
+
+
+def test_without_a_folder_nothing_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(device_module.CACHE_ENV, raising=False)
+    monkeypatch.setattr(device_module, "_CACHE", {})
+    monkeypatch.chdir(tmp_path)
+    seen: list[str] = []
+    device_module._trained_once(KEY, stand_in_training(seen))
+    device_module._trained_once(KEY, stand_in_training(seen))
+    assert seen == ["trained"] and not list(tmp_path.iterdir())  # kept in the process only
+
+
+# Two processes at once, each asking for the same model. Each notes when it is about to ask; a training
+# waits until both have, and a little more, so without the lock both would train. Trainings are logged.
+_RACE = """
+import os, sys, time
+from pathlib import Path
+from skill_tools.simulator import device
+
+started, trained = Path(sys.argv[1]), Path(sys.argv[2])
+device._code_version()  # worked out before, so asking takes no time
+with started.open("a") as log:
+    log.write("started\\n")
+
+def train():
+    with trained.open("a") as log:
+        log.write(f"{os.getpid()}\\n")
+    deadline = time.monotonic() + 10
+    while len(started.read_text().splitlines()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # the other is at the lock (or, without one, training too)
+    return device._Trained(None, None, b"tagger", ["SafetyIntent"], None, [])
+
+print(device._trained_once("f" * 64, train).labels)
+"""
+
+
+def test_two_processes_asking_at_once_train_once_and_both_get_the_model(tmp_path: Path) -> None:
+    started, trained = tmp_path / "started.log", tmp_path / "trained.log"
+    env = {**os.environ, device_module.CACHE_ENV: str(tmp_path / "kept")}
+    racers = [subprocess.Popen([sys.executable, "-c", _RACE, str(started), str(trained)], stdout=subprocess.PIPE,
+                               text=True, env=env, cwd=Path(__file__).resolve().parent.parent) for _ in range(2)]
+    outs = [racer.communicate(timeout=60)[0] for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0]
+    assert outs == ["['SafetyIntent']\n"] * 2
+    assert len(trained.read_text().splitlines()) == 1, "one trained, the other waited and loaded"
 
 
 # --- the scorer -----------------------------------------------------------------------------------

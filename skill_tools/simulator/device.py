@@ -27,7 +27,8 @@ How it decides:
    AMAZON.NUMBER becomes digits, AMAZON.TIME "HH:MM", AMAZON.DURATION ISO-8601 (``builtin_slots``).
 
 No hand rules and no word lists beyond the model, the generic built-in phrasings and spoken forms
-above. Training is deterministic and cached per model content within the process.
+above. Training is deterministic and cached per model content within the process, and on disk when
+``BEDTIME_DEVICE_CACHE`` names a folder (see ``CACHE_ENV``).
 
 ``python -m skill_tools.simulator.device --calibrate`` re-runs the cross-validation that chose the
 threshold and prints the cross-validated intent accuracy.
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import random
 import re
 import sys
@@ -44,14 +46,16 @@ import tempfile
 import threading
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from skill_tools.locks import exclusive
 from skill_tools.simulator.builtin_slots import may_end_a_value, parse_duration, parse_number, parse_time
 from skill_tools.simulator.nlu import FALLBACK_INTENT, ModelError, Resolution, SlotMatch, read_model
 
@@ -419,11 +423,97 @@ def _train_tagger(templates: Sequence[Template], declared: Mapping[str, Mapping[
         return Path(path).read_bytes()
 
 
-# --- the device's understanding --------------------------------------------------------------------
+# --- keeping trained models -----------------------------------------------------------------------
 
 
 _CACHE: dict[str, _Trained] = {}
 _CACHE_LOCK = threading.Lock()
+
+# A folder where trained models are kept for other processes: training the real model takes 10-20 s,
+# loading a kept one a fraction of a second. The test suite points it at pytest's cache, so its two
+# workers share one training. Pickles are loaded from it: name only a folder you alone write to.
+CACHE_ENV = "BEDTIME_DEVICE_CACHE"
+_KEPT_MAGIC = b"bedtime device nlu\n"
+
+
+@cache
+def _code_version() -> str:
+    """What training depends on besides the model and the seed: this code, the built-in slot parsers
+    (gazetteer features), the libraries that train and pickle, and the Python running them."""
+    from importlib.metadata import version
+
+    here = Path(__file__).resolve().parent
+    digest = sha256()
+    for name in ("device.py", "builtin_slots.py"):
+        digest.update((here / name).read_bytes())
+    for dist in ("scikit-learn", "python-crfsuite", "numpy", "scipy"):
+        digest.update(f"|{dist}={version(dist)}".encode())
+    digest.update(f"|{sys.version}".encode())
+    return digest.hexdigest()
+
+
+def _kept_path(folder: Path, key: str) -> Path:
+    # The code version leads the name, so models an older version kept can be told apart and removed.
+    return folder / f"{_code_version()[:16]}-{key[:32]}.pickle"
+
+
+def _load_kept(path: Path, key: str) -> _Trained | None:
+    """The model kept at ``path`` if it is whole and was trained for ``key`` by this code; else None."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(_KEPT_MAGIC)
+    digest, payload = data[head:head + 32], data[head + 32:]
+    if data[:head] != _KEPT_MAGIC or sha256(payload).digest() != digest:
+        return None  # missing header, truncated or changed: never unpickle it
+    try:
+        kept_key, kept_version, trained = pickle.loads(payload)
+    except Exception:  # noqa: BLE001 - any unreadable pickle is trained again
+        return None
+    if kept_key != key or kept_version != _code_version() or not isinstance(trained, _Trained):
+        return None  # another model's, or an older version's: stale
+    return trained
+
+
+def _keep(path: Path, key: str, trained: _Trained) -> None:
+    """Write ``trained`` at ``path`` whole (aside, then renamed); drop what other code versions kept."""
+    payload = pickle.dumps((key, _code_version(), trained), protocol=pickle.HIGHEST_PROTOCOL)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_bytes(_KEPT_MAGIC + sha256(payload).digest() + payload)
+        os.replace(partial, path)
+        for other in [*path.parent.glob("*.pickle"), *path.parent.glob("*.lock")]:
+            if not other.name.startswith(_code_version()[:16]):
+                other.unlink(missing_ok=True)
+    except OSError:
+        partial.unlink(missing_ok=True)  # a cache that cannot be written only costs the next process a training
+
+
+def _trained_once(key: str, train: Callable[[], _Trained]) -> _Trained:
+    """The model for ``key``: kept in this process, else kept on disk (``CACHE_ENV``), else trained and kept.
+
+    On disk, a lock per model lets one process train while the others wait for it and load what it kept.
+    """
+    with _CACHE_LOCK:
+        trained = _CACHE.get(key)
+        if trained is not None:
+            return trained
+        folder = os.environ.get(CACHE_ENV)
+        if not folder:
+            trained = train()
+        else:
+            path = _kept_path(Path(folder), key)
+            with exclusive(path.with_suffix(".lock")):
+                trained = _load_kept(path, key)
+                if trained is None:
+                    trained = train()
+                    _keep(path, key, trained)
+        _CACHE[key] = trained
+        return trained
+
+
+# --- the device's understanding --------------------------------------------------------------------
 
 
 class DeviceNLU:
@@ -436,12 +526,8 @@ class DeviceNLU:
         self.intents, self.templates = _intents_and_templates(language)
         self.catalogue = _Catalogue(language.get("types") or [])
         key = sha256(json.dumps(language, sort_keys=True).encode() + f"|{seed}".encode()).hexdigest()
-        with _CACHE_LOCK:
-            trained = _CACHE.get(key)
-            if trained is None:
-                trained = _CACHE[key] = self._train(seed)
-        self._trained = trained
-        self._tagger = _open_tagger(trained.tagger_bytes)
+        self._trained = _trained_once(key, lambda: self._train(seed))
+        self._tagger = _open_tagger(self._trained.tagger_bytes)
         self._tag_lock = threading.Lock()
         launch = "|".join(re.escape(w) for w in sorted(_LAUNCH_WORDS, key=len, reverse=True))
         self._invocation_re = (re.compile(rf"(?:alexa )?(?:(?:{launch}) )?{re.escape(self.invocation_name)}(?: (?P<rest>.+))?")
