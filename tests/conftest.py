@@ -5,7 +5,8 @@ import io
 import logging
 import os
 import random
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from skill.profile.sqlite_store import SqlitePersistenceAdapter
 from skill.runtime import SkillRunner
 from skill.services import Services
 from skill.settings import Settings
+from skill_tools.locks import exclusive
 from skill_tools.simulator.device import CACHE_ENV as DEVICE_CACHE_ENV
 from tests.alexa_api_stub import AlexaApiStub, alexa_api  # noqa: F401 - a fixture for every test module
 from tests.conversation import Conversation
@@ -64,6 +66,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
         if module in SLOW_MODULES or getattr(item, "originalname", item.name) in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
+
+
+def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """The folder ``name``, filled by ``make`` once per test run: under xdist one worker makes it while the
+    others wait, then all read it (a build that takes 10 s is not done again by each worker it lands on).
+
+    What is made must not be changed by the tests that read it. A ``make`` that fails leaves nothing, and
+    the next worker tries again (and fails the same way).
+    """
+    base = tmp_path_factory.getbasetemp()
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # xdist: pytest-N/popen-gwK
+    folder = run / "once" / name
+    with exclusive(folder.with_name(f"{name}.lock")):
+        done = folder / ".made"
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            make(folder)
+            done.touch()
+    return folder
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The Lambda artifact: built as `make lambda-zip` and the ASK CLI's hook build it, run from its own contents.
 
-The artifact is built once for the module (wheels are cached in .venv/lambda-wheels, so only the
-first run on a machine downloads them) and then unzipped and run by a bare interpreter of the
-runtime's Python (python3.13 -I -S: no site-packages, no user site, no PYTHON* variables) with
+The artifact is built once for the run, shared by the xdist workers (wheels are cached in
+.venv/lambda-wheels, so only the first run on a machine downloads them), and then unzipped and run by a
+bare interpreter of the runtime's Python (python3.13 -I -S: no site-packages, no user site, no PYTHON* variables) with
 nothing on its path but the artifact, and, for DynamoDB, what the Lambda runtime itself provides
 (boto3 and botocore). Those runs skip only where no Python 3.13 can be found (.ci/run installs one).
 
@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import once_per_run
 from tests.conversation import SKILL_ID, envelope, intent_request
 from tests.moto_dynamodb import dynamodb_endpoint  # noqa: F401 - a fixture: moto on loopback, atomic as DynamoDB
 from bench.coldstart import load_build  # scripts/build_lambda_zip.py, loaded once per process
@@ -45,8 +46,8 @@ TARGET_PYTHON = build_lambda_zip.find_python(TARGET.python_version)
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The zip `make lambda-zip` writes (same script, same arguments)."""
-    return build_zip(tmp_path_factory.mktemp("make") / "lambda.zip")
+    """The zip `make lambda-zip` writes (same script, same arguments); built once for all the workers."""
+    return once_per_run(tmp_path_factory, "lambda-make", lambda folder: build_zip(folder / "lambda.zip")) / "lambda.zip"
 
 
 # This machine's architecture by Lambda's name (None: one Lambda has not).
@@ -60,7 +61,9 @@ def runnable(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         return artifact
     if HOST_ARCHITECTURE is None:
         pytest.skip(f"this machine ({platform.machine()}) has no Lambda architecture to run the artifact on")
-    return build_zip(tmp_path_factory.mktemp("host") / "lambda.zip", "--arch", HOST_ARCHITECTURE)
+    here = HOST_ARCHITECTURE
+    return once_per_run(tmp_path_factory, "lambda-host",
+                        lambda folder: build_zip(folder / "lambda.zip", "--arch", here)) / "lambda.zip"
 
 
 def build_zip(out: Path, *args: str) -> Path:
