@@ -718,8 +718,27 @@ def test_the_fast_path_scores_as_scikit_learn_does(real_resolver: Resolver) -> N
 
 def test_training_is_deterministic() -> None:
     said = ["so how much magnesium should i take tonight", "tell me about zinc", "what is the weather in paris"]
-    first, second = Resolver.from_model(FIXTURE_MODEL), Resolver.from_model(FIXTURE_MODEL)
+    first, second = Resolver(read_model(FIXTURE_MODEL)), Resolver(read_model(FIXTURE_MODEL))  # two trainings
     assert [first.resolve(s) for s in said] == [second.resolve(s) for s in said]
+
+
+def test_a_model_file_is_trained_once_per_content_and_each_resolver_keeps_its_own_threshold(tmp_path: Path) -> None:
+    said = "how much should i take"
+    unsure, sure = Resolver.from_model(FIXTURE_MODEL, threshold=1.0), Resolver.from_model(FIXTURE_MODEL, threshold=0.0)
+    assert unsure is not sure and unsure._model is sure._model  # trained once
+    assert (unsure.threshold, sure.threshold) == (1.0, 0.0)
+    assert sure.resolve("so how much magnesium should i take tonight").intent == "DoseIntent"
+    assert unsure.resolve("so how much magnesium should i take tonight").intent == FALLBACK_INTENT
+    assert unsure.resolve(said) == Resolver(read_model(FIXTURE_MODEL), threshold=1.0).resolve(said)
+    # Another file with the same content shares the training; a changed model trains anew.
+    copied = tmp_path / "en-US.json"
+    copied.write_text(FIXTURE_MODEL.read_text(encoding="utf-8"), encoding="utf-8")
+    assert Resolver.from_model(copied)._model is sure._model
+    model = read_model(FIXTURE_MODEL)
+    model["interactionModel"]["languageModel"]["invocationName"] = "another name"
+    copied.write_text(json.dumps(model), encoding="utf-8")
+    changed = Resolver.from_model(copied)
+    assert changed._model is not sure._model and changed.invocation_name == "another name"
 
 
 def test_ask_says_it_is_an_approximation() -> None:

@@ -53,11 +53,12 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from hashlib import md5
+from hashlib import md5, sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -515,6 +516,12 @@ class _View:
 # --- the resolver ------------------------------------------------------------------------------
 
 
+# Resolvers trained by ``Resolver.from_model``, by model content: training takes 1-2 s, and the tools and
+# the tests ask for the same model many times in one process (scorers, markets, fixtures).
+_TRAINED: dict[str, Resolver] = {}
+_TRAINED_LOCK = threading.Lock()
+
+
 class Resolver:
     """Resolve utterances against one interaction model; trained once, at construction."""
 
@@ -568,8 +575,18 @@ class Resolver:
 
     @classmethod
     def from_model(cls, path: Path, *, threshold: float = DEFAULT_THRESHOLD) -> "Resolver":
-        """Read the model file at ``path`` (an ASK ``en-US.json``) and train on it."""
-        return cls(read_model(path), threshold=threshold)
+        """Read the model file at ``path`` (an ASK ``en-US.json``) and train on it, once per model content
+        in a process: each call gets its own resolver, with its own threshold, sharing the trained parts
+        (which resolving only reads)."""
+        model = read_model(path)
+        key = f"{cls.__module__}.{cls.__qualname__}|{sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()}"
+        with _TRAINED_LOCK:
+            trained = _TRAINED.get(key)
+            if trained is None:
+                trained = _TRAINED[key] = cls(model)
+        resolver = copy.copy(trained)
+        resolver.threshold = threshold
+        return resolver
 
     # --- training ----------------------------------------------------------------------------
 
