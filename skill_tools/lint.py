@@ -14,6 +14,7 @@ import json
 import re
 import struct
 from collections.abc import Collection, Iterable, Mapping
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -234,6 +235,11 @@ def _check_events(manifest: dict[str, Any], problems: list[str], stored_fields: 
     if names and requests_at is not None and events_at != requests_at:
         problems.append(f"{SKILL_JSON}: manifest.events.endpoint: {events_at!r} differs from apis.custom.endpoint "
                         f"{requests_at!r}; events would not reach the skill")
+
+
+# The overlap problems of the models linted in this process, by their intents and slot types (see check_conflicts).
+_CONFLICTS: dict[str, list[tuple[str, str]]] = {}
+_CONFLICTS_KEPT = 16
 
 
 class _ModelLinter:
@@ -467,6 +473,23 @@ class _ModelLinter:
             yield " ".join(" ".join(combo).split())
 
     def check_conflicts(self) -> None:
+        # The overlap check spells out every sample with every value (a second or more a model) and
+        # reads only the intents and the slot types: a model with the same ones is checked once a
+        # process (en-AU and en-CA say what en-US says; the tests lint the real package several times).
+        key = sha256(json.dumps([self.language.get("intents"), self.language.get("types")], sort_keys=True,
+                                default=repr).encode()).hexdigest()
+        found = _CONFLICTS.get(key)
+        if found is None:
+            found = self._conflicts()
+            if len(_CONFLICTS) >= _CONFLICTS_KEPT:
+                del _CONFLICTS[next(iter(_CONFLICTS))]  # the oldest: a long run of edited models stays small
+            _CONFLICTS[key] = found
+        for where, what in found:
+            self.problem(where, what)
+
+    def _conflicts(self) -> list[tuple[str, str]]:
+        """Each sample that another intent's sample also says, as (where, what) problems, in file order."""
+        found: list[tuple[str, str]] = []
         claimed: dict[str, tuple[str, str]] = {}  # utterance -> (intent, original sample)
         reported: set[tuple[str, str, str, str]] = set()
         for name, intent in self.intents.items():
@@ -486,10 +509,11 @@ class _ModelLinter:
                         continue
                     reported.add(pair)
                     heard = f" (as '{utterance}')" if utterance != _phrase_key(sample) else ""
-                    self.problem(
+                    found.append((
                         f"intents[{name}]",
                         f"sample '{sample}' is also claimed by {other_intent} sample '{other_sample}'{heard}",
-                    )
+                    ))
+        return found
 
     # --- code and model agree ----------------------------------------------------------------
 

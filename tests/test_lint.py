@@ -337,6 +337,26 @@ def test_an_utterance_that_collides_once_a_slot_is_filled_is_reported(package: P
     )
 
 
+def test_overlaps_are_worked_out_once_for_the_same_intents_and_types(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skill_tools import lint as lint_module
+
+    monkeypatch.setattr(lint_module, "_CONFLICTS", {})
+    worked_out: list[int] = []
+    conflicts = lint_module._ModelLinter._conflicts
+
+    def counted(self: Any) -> list[tuple[str, str]]:
+        worked_out.append(1)
+        return conflicts(self)
+
+    monkeypatch.setattr(lint_module._ModelLinter, "_conflicts", counted)
+    edit_model(package, lambda lm: intent(lm, "WhyIntent")["samples"].append("how much should i take"))
+    first = lint(package)
+    assert len(first) == 1 and "is also claimed by WhyIntent" in first[0] and len(worked_out) == 1
+    assert lint(package) == first and len(worked_out) == 1  # the same intents and types: not worked out again
+    edit_model(package, lambda lm: intent(lm, "WhyIntent")["samples"].remove("how much should i take"))
+    assert lint(package) == [] and len(worked_out) == 2  # changed: worked out afresh
+
+
 def test_built_in_slots_of_one_type_collide_with_each_other(package: Path) -> None:
     def plant(lm: Model) -> None:
         intent(lm, "WhyIntent")["slots"] = [{"name": "bedtime", "type": "AMAZON.TIME"}]
