@@ -11,14 +11,20 @@ if sys.platform != "win32":
 
 
 @contextmanager
-def exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``path`` (created if missing) for the ``with`` block.
+def exclusive(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive advisory lock on ``path`` (created if missing) for the ``with`` block; yield whether
+    it is held. With ``wait=False`` a lock another process holds is not waited for: the block gets False.
 
-    Without advisory locks (Windows) it does not wait: each process then does the job itself, which is
-    slower but still right as long as results are written whole (write aside, then rename).
+    Without advisory locks (Windows) every lock is held at once: each process then does the job itself,
+    which is slower but still right as long as results are written whole (write aside, then rename).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as handle:
         if sys.platform != "win32":
-            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, even if the process dies
-        yield
+            try:
+                # Released when the file is closed, even if the process dies.
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+        yield True

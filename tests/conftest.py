@@ -6,7 +6,7 @@ import logging
 import os
 import random
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -68,24 +68,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
-    """The folder ``name``, filled by ``make`` once per test run: under xdist one worker makes it while the
-    others wait, then all read it (a build that takes 10 s is not done again by each worker it lands on).
+def once_per_run(tmp_path_factory: pytest.TempPathFactory, jobs: Mapping[str, Callable[[Path], object]]) -> dict[str, Path]:
+    """A folder for each of ``jobs`` (name -> make), each made once per test run and shared by the xdist
+    workers (a build that takes 10 s is not done again by each worker it lands on).
 
-    What is made must not be changed by the tests that read it. A ``make`` that fails leaves nothing, and
-    the next worker tries again (and fails the same way).
+    A worker makes a job no other worker has started; while others make the rest, it waits for them.
+    Two workers arriving together so make two jobs at once rather than one making both while the other
+    waits. What is made must not be changed by the tests that read it. A make that fails leaves nothing,
+    and the next worker tries again (and fails the same way).
     """
     base = tmp_path_factory.getbasetemp()
     run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # xdist: pytest-N/popen-gwK
-    folder = run / "once" / name
-    with exclusive(folder.with_name(f"{name}.lock")):
-        done = folder / ".made"
-        if not done.exists():
+    folders = {name: run / "once" / name for name in jobs}
+
+    def made(name: str) -> None:  # under the job's lock
+        folder = folders[name]
+        if not (folder / ".made").exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-            make(folder)
-            done.touch()
-    return folder
+            jobs[name](folder)
+            (folder / ".made").touch()
+
+    pending = list(jobs)
+    for wait in (False, True):  # first what nobody is making, then wait for the others' jobs
+        for name in list(pending):
+            with exclusive(folders[name].with_name(f"{name}.lock"), wait=wait) as held:
+                if held:
+                    made(name)
+                    pending.remove(name)
+    return folders
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,26 +45,36 @@ TARGET = build_lambda_zip.target_from()  # what ask-resources.json deploys
 TARGET_PYTHON = build_lambda_zip.find_python(TARGET.python_version)
 
 
-@pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The zip `make lambda-zip` writes (same script, same arguments); built once for all the workers."""
-    return once_per_run(tmp_path_factory, "lambda-make", lambda folder: build_zip(folder / "lambda.zip")) / "lambda.zip"
-
-
 # This machine's architecture by Lambda's name (None: one Lambda has not).
 HOST_ARCHITECTURE = {m: a for a, m in build_lambda_zip.ARCHITECTURES.items()}.get(platform.machine())
+# The zips the module reads, each built once for the run by whichever worker gets to it first: the one
+# `make lambda-zip` writes (same script, same arguments) and, on a machine of another architecture, the
+# same build for it, whose extension modules load here.
+BUILDS: dict[str, Callable[[Path], object]] = {"lambda-make": lambda folder: build_zip(folder / "lambda.zip")}
+if HOST_ARCHITECTURE is not None and HOST_ARCHITECTURE != TARGET.architecture:
+    BUILDS["lambda-host"] = lambda folder: build_zip(folder / "lambda.zip", "--arch", str(HOST_ARCHITECTURE))
 
 
 @pytest.fixture(scope="module")
-def runnable(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The folder of each of BUILDS; two workers arriving together build one each."""
+    return once_per_run(tmp_path_factory, BUILDS)
+
+
+@pytest.fixture(scope="module")
+def artifact(builds: dict[str, Path]) -> Path:
+    """The zip `make lambda-zip` writes."""
+    return builds["lambda-make"] / "lambda.zip"
+
+
+@pytest.fixture(scope="module")
+def runnable(artifact: Path, builds: dict[str, Path]) -> Path:
     """The same build for this machine's architecture, so its extension modules load here."""
     if HOST_ARCHITECTURE == TARGET.architecture:
         return artifact
     if HOST_ARCHITECTURE is None:
         pytest.skip(f"this machine ({platform.machine()}) has no Lambda architecture to run the artifact on")
-    here = HOST_ARCHITECTURE
-    return once_per_run(tmp_path_factory, "lambda-host",
-                        lambda folder: build_zip(folder / "lambda.zip", "--arch", here)) / "lambda.zip"
+    return builds["lambda-host"] / "lambda.zip"
 
 
 def build_zip(out: Path, *args: str) -> Path:
