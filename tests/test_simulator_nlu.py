@@ -7,9 +7,11 @@ unresolved, off-topic requests fall back and the built-ins answer follow-ups.
 """
 from __future__ import annotations
 
+import gc
 import io
 import json
 import re
+import weakref
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -739,6 +741,11 @@ def test_a_model_file_is_trained_once_per_content_and_each_resolver_keeps_its_ow
     copied.write_text(json.dumps(model), encoding="utf-8")
     changed = Resolver.from_model(copied)
     assert changed._model is not sure._model and changed.invocation_name == "another name"
+    # Kept only while a resolver made from it is in use: nothing trained outlives its users.
+    trained = weakref.ref(changed._trained_from)  # type: ignore[arg-type]
+    del changed
+    gc.collect()
+    assert trained() is None
 
 
 def test_ask_says_it_is_an_approximation() -> None:

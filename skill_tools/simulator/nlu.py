@@ -55,6 +55,7 @@ import json
 import re
 import threading
 import unicodedata
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -516,9 +517,12 @@ class _View:
 # --- the resolver ------------------------------------------------------------------------------
 
 
-# Resolvers trained by ``Resolver.from_model``, by model content: training takes 1-2 s, and the tools and
-# the tests ask for the same model many times in one process (scorers, markets, fixtures).
-_TRAINED: dict[str, Resolver] = {}
+# Resolvers trained by ``Resolver.from_model``, by model content, while a resolver made from one is in use:
+# training takes 1-2 s, and the tools and the tests ask for the same model many times at once (scorers,
+# markets, fixtures). Weak: a trained resolver is some 35,000 objects, and keeping every one for the life
+# of the process made each full garbage collection many times longer, long enough to blow the 0.3 s
+# budgets of the tests that time the Alexa API out.
+_TRAINED: weakref.WeakValueDictionary[str, Resolver] = weakref.WeakValueDictionary()
 _TRAINED_LOCK = threading.Lock()
 
 
@@ -572,20 +576,23 @@ class Resolver:
         self._needs_value = {intent for intent, owned in self._samples_of.items()
                              if owned and all(any(not isinstance(p, str) for p in o.parts) for o in owned)}
         self._train(samples)
+        self._trained_from: Resolver | None = None  # the resolver from_model trained, for its copies
 
     @classmethod
     def from_model(cls, path: Path, *, threshold: float = DEFAULT_THRESHOLD) -> "Resolver":
         """Read the model file at ``path`` (an ASK ``en-US.json``) and train on it, once per model content
-        in a process: each call gets its own resolver, with its own threshold, sharing the trained parts
-        (which resolving only reads)."""
+        while a resolver made from it is in use: each call gets its own resolver, with its own threshold,
+        sharing the trained parts (which resolving only reads)."""
         model = read_model(path)
         key = f"{cls.__module__}.{cls.__qualname__}|{sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()}"
         with _TRAINED_LOCK:
             trained = _TRAINED.get(key)
             if trained is None:
-                trained = _TRAINED[key] = cls(model)
+                trained = cls(model)
+                _TRAINED[key] = trained
         resolver = copy.copy(trained)
         resolver.threshold = threshold
+        resolver._trained_from = trained  # keeps it (and so its entry in _TRAINED) while this one lives
         return resolver
 
     # --- training ----------------------------------------------------------------------------
