@@ -39,7 +39,6 @@ import http.client
 import json
 import os
 import random
-import resource
 import selectors
 import socket
 import sqlite3
@@ -56,6 +55,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from skill.web.server import fit_open_files
 from skill_tools.loadtest import (
     loopback_http,
     serving_process,
@@ -295,16 +295,6 @@ def slow_client(port: int, kind: str, count: AttackCount, stop: threading.Event)
             sock.close()
 
 
-def raise_open_files(wanted: int) -> int:
-    """Raise this process's soft limit on open files toward `wanted` (never past the hard limit); return it."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
-    return int(soft)
-
-
 def many_slow_clients(port: int, clients: int, count: AttackCount, stop: threading.Event,
                       held: list[int]) -> None:
     """Hold `clients` connections from one thread, each dripping its headers; reopen any the server cuts.
@@ -521,7 +511,7 @@ def drill(plan: Plan, *, workers: int, worker_class: str, deadline: float) -> di
     questions = by_name(DEFAULT_FIXTURES, READ_ONLY_FIXTURES)
     [writing] = by_name(DEFAULT_FIXTURES, (WRITING_FIXTURE,))
     skill_id = envelopes[0]["context"]["System"]["application"]["applicationId"]
-    raise_open_files(plan.many_slow + 1024)
+    fit_open_files(plan.many_slow)  # the crowd's sockets, plus the server's spare for everything else
     stop_host = threading.Event()
     with tempfile.TemporaryDirectory(prefix="bedtime-attack-") as tmp_name:
         tmp = Path(tmp_name)
