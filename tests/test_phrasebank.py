@@ -14,7 +14,10 @@ from skill_tools.phrasebank import BANK, Phrase, Scorer, load, score_file
 HALVES = ("dev", "probes", "heldout", "dev2", "heldout2", "dev3", "heldout3", "dev4", "heldout4", "dev5", "heldout5", "dev6", "heldout6", "dev7", "heldout7", "dev8",
           "heldout8", "dev9", "heldout9", "dev10",
           "heldout10", "dev11", "heldout11", "dev12", "heldout12", "dev13", "heldout13", "dev14", "heldout14",
-          "dev15", "heldout15", "dev16", "heldout16", "dev17", "heldout17")
+          "dev15", "heldout15", "dev16", "heldout16", "dev17", "heldout17", "dev18", "heldout18", "dev19", "heldout19",
+          *(f"{half}_{locale}" for half in ("dev", "heldout") for locale in ("en-GB", "en-CA", "en-AU", "en-IN")),
+          *(f"{half}{n}_{locale}" for half in ("dev", "heldout")
+            for n, locale in ((2, "en-AU"), (2, "en-IN"), (2, "en-GB"), (2, "en-CA"), (3, "en-AU"), (3, "en-IN"))))
 OUTCOMES = ("gated", "dont_know", "stop_and_advise", "dose_given", "screen", "extra_dose")
 
 
@@ -50,6 +53,8 @@ def test_every_phrase_has_a_unique_id_and_an_expectation_the_scorer_understands(
     assert (len(load(BANK / "dev15.toml")), len(load(BANK / "heldout15.toml"))) == (120, 120)
     assert (len(load(BANK / "dev16.toml")), len(load(BANK / "heldout16.toml"))) == (120, 120)
     assert (len(load(BANK / "dev17.toml")), len(load(BANK / "heldout17.toml"))) == (120, 120)
+    assert (len(load(BANK / "dev18.toml")), len(load(BANK / "heldout18.toml"))) == (120, 120)
+    assert (len(load(BANK / "dev19.toml")), len(load(BANK / "heldout19.toml"))) == (120, 120)
 
 
 # Development phrasings known to hear a dose still, each with why; any other is a failure.
