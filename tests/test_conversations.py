@@ -306,3 +306,34 @@ def test_okay_to_the_bedtime_question_asks_again_rather_than_dropping_the_routin
     a = talk.ask("AMAZON.YesIntent")  # U: okay
     assert a.said("routine.bedtime_unclear") and not a.ended
     assert talk.ask("SetBedtimeIntent", time="22:30").said("routine.bedtime_saved", "routine.checkin")
+
+
+def test_what_about_a_symptom_or_a_mechanism_answers_that_subject(talk: Conversation) -> None:
+    talk.launch()
+    # U: what are the side effects   A: ... (the general answer)
+    assert talk.ask("SideEffectsIntent").said("side_effects.general")
+    # U: what about the runs   -> the answer about a complaining stomach, never a dose
+    a = talk.ask("WhatAboutIntent", symptom="diarrhoea:the runs")
+    assert a.said("side_effects.stomach") and not any(k.startswith("dose.") for k in a.keys)
+    # U: and the twitching   -> a symptom the skill does not know is a warning sign (fail closed)
+    assert talk.ask("WhatAboutIntent", symptom="twitching").said("symptom.warning")
+    # U: and what about cortisol
+    assert talk.ask("WhatAboutIntent", mechanism="cortisol:cortisol").said("mechanism.cortisol")
+
+
+def test_what_about_a_form_after_a_dose_answer_still_continues_the_dose(talk: Conversation) -> None:
+    # A mechanism or symptom slot left empty changes nothing: "and citrate?" after a dose is a dose question.
+    talk.launch()
+    talk.ask_screened("DoseIntent", amount="300", unit="mg:milligrams")
+    a = talk.ask("WhatAboutIntent", form="citrate:citrate")
+    assert not a.said("side_effects.general") and not any(k.startswith("mechanism.") for k in a.keys)
+    assert any(k.startswith(("dose.", "gate.", "elemental.", "screen.")) for k in a.keys), a.keys
+
+
+def test_what_elemental_means_on_a_label_gets_how_to_read_a_label_from_either_intent(talk: Conversation) -> None:
+    # U: what does elemental magnesium mean on the label   (Alexa may hear ElementalIntent or LabelLineIntent)
+    talk.launch()
+    assert talk.ask("ElementalIntent").said("label.explain")
+    assert talk.ask("LabelLineIntent", line="elemental:elemental magnesium").said("label.explain")
+    # U: how much magnesium is in threonate   -> that form's share, not the lesson
+    assert talk.ask("ElementalIntent", form="threonate:threonate").said("elemental.share")

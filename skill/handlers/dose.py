@@ -277,7 +277,7 @@ class ElementalHandler(Handler):
     """
 
     intent = Intent("ElementalIntent", (AMOUNT, UNIT, FORM, CONDITION, AGE))
-    keys = ("elemental.explain", "elemental.explain.more", "elemental.converted", "elemental.share")
+    keys = ("elemental.explain", "elemental.explain.more", "elemental.converted", "elemental.share", "label.explain")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         heard = read_dose(handler_input)
@@ -311,7 +311,11 @@ def convert(handler: Handler, handler_input: HandlerInput, asked: DoseAsked, con
         # "how much magnesium is in taurate": that form's share, never another form's example.
         share = Line("elemental.share", {"form": form.value, "percent": share_percent(form)})
         return voice.respond(handler_input, Reply([share], done=True, topic=Topic.ELEMENTAL, dose=kept))
-    if asked.amount_mg is None or form is None:
+    if asked.amount_mg is None:
+        # "what does elemental mean on my label", "which number counts": with no amount and no form, how to read a
+        # label, the same answer LabelLineIntent gives, since people ask it in the words of either.
+        return voice.respond(handler_input, handler.answer("label.explain", offer=False, topic=Topic.ELEMENTAL))
+    if form is None:
         return voice.respond(handler_input, handler.answer("elemental.explain", offer=False, topic=Topic.ELEMENTAL,
                                                            dose=kept))
     advice = assess_dose(asked.amount_mg, form, (), Label.COMPOUND)

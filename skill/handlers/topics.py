@@ -330,9 +330,11 @@ class WhatAboutHandler(Handler):
 
     The same words continue whatever was just answered: a dose question with another form, amount or
     person (always through the gate), the forms for another need, or another form's description.
+    "What about the runs / cortisol?" names its own subject (a symptom, a mechanism) and gets that
+    topic's answer, whatever came before ("what about nuts" is DietIntent's).
     """
 
-    intent = Intent("WhatAboutIntent", (FORM, CONDITION, AMOUNT, UNIT, NEED, AGE))
+    intent = Intent("WhatAboutIntent", (FORM, CONDITION, AMOUNT, UNIT, NEED, AGE, SYMPTOM, MECHANISM))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = state_of(handler_input)
@@ -341,6 +343,10 @@ class WhatAboutHandler(Handler):
         need_id, need_heard = slot(handler_input, "need")
         need = parse_need(need_id) or parse_need(need_heard)
         _, amount = slot(handler_input, "amount")
+        if condition is None and form is None and amount is None:
+            subject = self._subject(handler_input)
+            if subject is not None:
+                return subject
         if state.topic is Topic.ELEMENTAL:
             # "and taurate?" after "how much is in 500 mg of citrate": the same conversion for what changed.
             heard = read_dose(handler_input)
@@ -363,6 +369,16 @@ class WhatAboutHandler(Handler):
             return self.voice.respond(handler_input, self.answer(f"form.info.{form.value}", topic=Topic.FORM_INFO,
                                                                  dose=DoseAsked(form=form)))
         return self.voice.respond(handler_input, Reply([], ask=Line("fallback")))
+
+    def _subject(self, handler_input: HandlerInput) -> Response | None:
+        """A symptom or mechanism named in the follow-up, answered as its own question would be."""
+        said, symptom = hear_symptom(handler_input)
+        if said:  # an unrecognised symptom is a warning sign (fail closed), as in SideEffectsHandler
+            return self.symptom_answer(handler_input, symptom)
+        mechanism = mechanism_of(*slot(handler_input, "mechanism"))
+        if mechanism is not None:
+            return self.voice.respond(handler_input, self.answer(f"mechanism.{mechanism}"))
+        return None
 
 
 def handlers(voice: Voice, services: Services) -> list[Handler]:
