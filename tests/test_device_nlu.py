@@ -397,3 +397,18 @@ def test_mode_both_prints_one_line_per_half_and_mode(tmp_path: Path, monkeypatch
                 "asks_for_more"} <= set(line)
     assert phrasebank.main(["tiny", "--mode", "device"]) == 0
     assert [json.loads(line)["mode"] for line in capsys.readouterr().out.splitlines()] == ["device"]
+
+
+UNSURE = ("i don't know", "hmm i don't know", "no idea", "dunno", "i guess not", "not sure", "i'm not sure",
+          "not that i know of", "probably not", "i can't remember", "maybe", "i think so")
+
+
+@pytest.mark.parametrize("mode", ["device", "resolver"])
+def test_an_unsure_answer_to_the_screen_never_hears_a_figure(mode: str) -> None:
+    # U: how much magnesium should i take   A: a quick check first: ... any of those?   U: no idea
+    # "No idea" once reached AMAZON.NoIntent through samples like "no need", and a "no" releases the figure.
+    scorer = Scorer(mode=mode)  # type: ignore[arg-type]
+    for said in UNSURE:
+        scored = scorer.score(Phrase("unsure-x1", said, {"outcome": "gated"}, ("how much magnesium should i take",)))
+        assert scored.right and not scored.dose_spoken, (said, scored.intent, scored.keys)
+        assert scored.intent != "AMAZON.NoIntent", said

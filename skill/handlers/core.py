@@ -8,7 +8,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import is_request_type
 from ask_sdk_model import Response
 
-from skill.handlers.base import ANY, Handler
+from skill.handlers.base import ANY, Handler, Intent
 from skill.handlers.events import error_type
 from skill.services import Services
 from skill.speech import Line, Reply, Voice, set_state, state_of
@@ -116,6 +116,21 @@ class FallbackHandler(Handler):
         return self.voice.respond(handler_input, Reply([Line("fallback.unheard")], ask=Line("fallback")))
 
 
+class UnsureHandler(Handler):
+    """Serve "I don't know", "no idea", "maybe": never a "no".
+
+    Its own intent, so an unsure answer to the screening question is not heard as AMAZON.NoIntent (which
+    would release a figure): while the screen waits, ScreenGateHandler answers it with the gate. Anywhere
+    else it is answered as what the model could not place, failing closed the same way.
+    """
+
+    intent = Intent("UnsureIntent")
+    keys = ("fallback", "fallback.unheard")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return self.voice.respond(handler_input, Reply([Line("fallback.unheard")], ask=Line("fallback")))
+
+
 class SessionEndedHandler(Handler):
     """Serve the session's end: nothing is spoken, the reason is logged."""
 
@@ -159,5 +174,6 @@ def handlers(voice: Voice, services: Services) -> list[Handler]:
         RepeatHandler(voice),
         StartOverHandler(voice),
         FallbackHandler(voice),
+        UnsureHandler(voice),
         SessionEndedHandler(voice),
     ]
