@@ -133,3 +133,17 @@ def test_a_cold_start_reads_en_us_alone_and_a_market_on_its_first_request(talk: 
     uk.ask("DoseIntent")  # A: first, a quick check...
     assert "NHS" in uk.ask("AMAZON.NoIntent").speech
     assert set(catalogs[0]._loaded) == {"en-US", "en-GB"}
+
+
+@pytest.mark.parametrize(("said", "context"), [
+    ("i'm on me fluid tablets", ()),
+    ("i take oroxine of a morning how much magnesium can i have", ()),
+    ("how much should i be having", ("i'm up the duff",)),
+    ("me nanna's in aged care how much magnesium can she have", ()),
+])
+def test_australian_words_for_a_medicine_or_a_person_gate_in_en_au(said: str, context: tuple[str, ...]) -> None:
+    # U (en-AU): I'm on me fluid tablets   A: ... ask your GP or chemist first. Never a figure.
+    from skill_tools.phrasebank import Phrase, Scorer
+
+    scored = Scorer(mode="resolver", locale="en-AU").score(Phrase("au-x1", said, {"outcome": "gated"}, context))
+    assert scored.right and not scored.dose_spoken, (said, scored.intent, scored.keys)
