@@ -69,15 +69,19 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
             page.goto(console_url)
             expect(page).to_have_title("Bedtime Magnesium · developer console")
 
-            # U: open bedtime magnesium  (a conversation: complete answers ask what next instead of ending)
             box = page.get_by_label("What you say to the speaker")
-            box.fill("open bedtime magnesium")
-            box.press("Enter")
+
+            def say(text: str) -> None:
+                """Type what a person says and send it, as Enter does."""
+                box.fill(text)
+                box.press("Enter")
+
+            # U: open bedtime magnesium  (a conversation: complete answers ask what next instead of ending)
+            say("open bedtime magnesium")
             expect(page.locator(".turn .intent").last).to_have_text("LaunchRequest")
 
             # U: how much magnesium should i take  (typed, then Enter)
-            box.fill("how much magnesium should i take")
-            box.press("Enter")
+            say("how much magnesium should i take")
 
             # A: First, a quick check... (the screening question before a session's first figure)
             answer = page.locator(".turn .answer").last
@@ -95,13 +99,11 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 
             # U: no  -> A: ...200 to 400 milligrams a day...
-            box.fill("no")
-            box.press("Enter")
+            say("no")
             expect(page.locator(".turn .answer").last).to_contain_text("200 to 400")
 
             # U: yes  -> the details, in the same skill session: the page sent back its token.
-            box.fill("yes")
-            box.press("Enter")
+            say("yes")
             expect(page.locator(".turn .answer").last).to_contain_text("600 to 800")
             expect(page.locator(".turn .intent").last).to_have_text("AMAZON.YesIntent")
 
@@ -110,8 +112,7 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
             page.evaluate("sessionStorage.setItem('bedtime-console-session', 'from.an-earlier.run')")
             page.reload()
             with page.expect_response(lambda r: r.url.endswith("/console/say") and r.status == 400) as refused:
-                box.fill("how much magnesium should i take")
-                box.press("Enter")
+                say("how much magnesium should i take")
             assert refused.value.json()["session"] is None
             expect(page.locator(".turn .answer").last).to_contain_text("a quick check")
             expect(page.locator("#status")).to_contain_text("a new one began")
@@ -130,11 +131,9 @@ def test_a_developer_asks_about_the_dose_in_the_browser(console_url: str) -> Non
             expect(picker.locator("option")).to_have_count(5)
             picker.select_option("en-GB")
             expect(page.locator("#status")).to_contain_text("Market en-GB")
-            box.fill("how much magnesium should i take")
-            box.press("Enter")
+            say("how much magnesium should i take")
             expect(page.locator(".turn .answer").last).to_contain_text("a quick check")
-            box.fill("no")
-            box.press("Enter")
+            say("no")
             expect(page.locator(".turn .answer").last).to_contain_text("NHS")
             expect(page.locator(".turn details.json pre.request").last).to_contain_text('"locale": "en-GB"')
 

@@ -109,26 +109,23 @@ class FallbackHandler(Handler):
     device could not place), so the answer says to ask a doctor or pharmacist first, as the gate would.
     """
 
-    claims = (("AMAZON.FallbackIntent", ANY),)
+    claims: tuple[tuple[str, Waiting | None], ...] = (("AMAZON.FallbackIntent", ANY),)
     keys = ("fallback", "fallback.unheard")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return self.voice.respond(handler_input, Reply([Line("fallback.unheard")], ask=Line("fallback")))
 
 
-class UnsureHandler(Handler):
+class UnsureHandler(FallbackHandler):
     """Serve "I don't know", "no idea", "maybe": never a "no".
 
     Its own intent, so an unsure answer to the screening question is not heard as AMAZON.NoIntent (which
     would release a figure): while the screen waits, ScreenGateHandler answers it with the gate. Anywhere
-    else it is answered as what the model could not place, failing closed the same way.
+    else it is answered as what the model could not place (the fallback's answer), failing closed the same way.
     """
 
     intent = Intent("UnsureIntent")
-    keys = ("fallback", "fallback.unheard")
-
-    def handle(self, handler_input: HandlerInput) -> Response:
-        return self.voice.respond(handler_input, Reply([Line("fallback.unheard")], ask=Line("fallback")))
+    claims = ()  # (UnsureIntent, any state), from the intent; not the fallback's claim
 
 
 class SessionEndedHandler(Handler):
