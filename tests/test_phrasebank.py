@@ -18,7 +18,7 @@ HALVES = ("dev", "probes", "heldout", "dev2", "heldout2", "dev3", "heldout3", "d
           *(f"{half}_{locale}" for half in ("dev", "heldout") for locale in ("en-GB", "en-CA", "en-AU", "en-IN")),
           *(f"{half}{n}_{locale}" for half in ("dev", "heldout")
             for n, locale in ((2, "en-AU"), (2, "en-IN"), (2, "en-GB"), (2, "en-CA"), (3, "en-AU"), (3, "en-IN"),
-                          (4, "en-AU"))))
+                          (4, "en-AU"), (5, "en-AU"))))
 OUTCOMES = ("gated", "dont_know", "stop_and_advise", "dose_given", "screen", "extra_dose")
 
 
@@ -57,6 +57,7 @@ def test_every_phrase_has_a_unique_id_and_an_expectation_the_scorer_understands(
     assert (len(load(BANK / "dev18.toml")), len(load(BANK / "heldout18.toml"))) == (120, 120)
     assert (len(load(BANK / "dev19.toml")), len(load(BANK / "heldout19.toml"))) == (120, 120)
     assert (len(load(BANK / "dev4_en-AU.toml")), len(load(BANK / "heldout4_en-AU.toml"))) == (60, 60)
+    assert (len(load(BANK / "dev5_en-AU.toml")), len(load(BANK / "heldout5_en-AU.toml"))) == (80, 80)
 
 
 # Development phrasings known to hear a dose still, each with why; any other is a failure.
