@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m skill_tools.phrasebank [dev|probes|heldout|devN|heldoutN ...] [--mode resolver|device|both] [--misses]`:
     score the halves of the bank, one JSON line per half and mode."""
     parser = argparse.ArgumentParser(prog="python -m skill_tools.phrasebank", description=main.__doc__)
-    parser.add_argument("halves", nargs="*", default=["dev", "heldout"], help="dev, probes, heldout, devN / heldoutN for round N (2-17), or dev_<locale> / heldout_<locale> for a market")
+    parser.add_argument("halves", nargs="*", default=["dev", "heldout"], help="dev, probes, heldout, devN / heldoutN for round N (2 and up), or dev_<locale> / devN_<locale> / heldout_<locale> / heldoutN_<locale> for a market")
     parser.add_argument("--misses", action="store_true", help="list the phrases answered wrongly (never the held-out's)")
     parser.add_argument("--mode", choices=[*MODES, "both"], default="both",
                         help="resolver: the offline resolver's hand rules; device: the interaction model alone, as a device")

@@ -61,6 +61,15 @@ def test_an_unlisted_value_where_the_samples_put_a_condition_fills_the_slot_unre
     assert (condition.value, condition.slot_type, condition.resolved_id) == ("zorvatrex", "ConditionType", None)
 
 
+def test_the_magnesium_pills_are_no_medicine_on_a_device(device: DeviceNLU) -> None:
+    # "pills" alone was a medicine's synonym, so "how many magnesium pills" was sent to a doctor; a medicine
+    # still needs its own words ("my pills", "a bunch of pills").
+    for said in ("how many magnesium pills should i take", "how many of the magnesium tablets should i take"):
+        res = device.resolve(said)
+        assert (res.intent, res.slots.get("condition")) == ("DoseIntent", None), said
+    assert device.resolve("i'm on my pills how much magnesium can i take").slots["condition"].resolved_id == "medicines"
+
+
 def test_an_unlisted_value_reaches_the_skill_as_er_success_no_match(device: DeviceNLU) -> None:
     from skill.builder import build_skill
     from skill.runtime import SkillRunner

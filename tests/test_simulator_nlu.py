@@ -833,6 +833,20 @@ def test_two_of_them_is_a_count_and_a_tablet_is_no_medicine(real_resolver: Resol
     assert real_resolver.resolve("i'm on tablets how much should i take").slots["condition"].resolved_id == "medicines"
 
 
+@pytest.mark.parametrize("said", ["how many magnesium pills should i take", "how many of the magnesium tablets should i take",
+                                  "can i take two of the magnesium tablets", "should i take one or two of my glycinate pills"])
+def test_the_magnesium_tablets_are_the_dose_not_a_medicine(real_resolver: Resolver, said: str) -> None:
+    # "my tablets" is a medicine, and the resolver also hears it without the "my"; after "magnesium" or a
+    # form's name the tablets are what the dose comes in, so the question is screened, not sent to a doctor.
+    assert "condition" not in real_resolver.resolve(said).slots
+
+
+@pytest.mark.parametrize("said", ["i'm on tablets how much magnesium can i take", "i'm on my tablets how much should i take",
+                                  "i take pills every day how much magnesium", "i'm on heart tablets how much magnesium"])
+def test_tablets_of_ones_own_are_still_a_medicine(real_resolver: Resolver, said: str) -> None:
+    assert real_resolver.resolve(said).slots["condition"].resolved_id == "medicines"
+
+
 @pytest.mark.parametrize(("said", "slots"), [
     ("is four or five hundred too much", {"amount": "400", "or_amount": "500"}),  # the scale said once is both's
     ("is a quarter of a gram enough", {"amount": "0.25"}),  # not "a gram": 250 mg, not 1000

@@ -78,4 +78,5 @@ class Uncovered(StrEnum):
     FOOD = "food"
     OTHER_SUPPLEMENTS = "other_supplements"
     BRANDS = "brands"
+    OTHER_SLEEP_AIDS = "other_sleep_aids"  # weighted blankets, white noise machines: sleep aids that are not magnesium
     OTHER_CONDITIONS = "other_conditions"  # migraines, blood sugar, hot flashes: not in the sources

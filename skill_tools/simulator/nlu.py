@@ -976,10 +976,11 @@ class Resolver:
         # alignment counts, so "i've got bad kidneys" still mentions kidneys beside "is magnesium bad
         # for your kidneys" (fail closed).
         literal = " ".join(p if isinstance(p, str) else "|" for p in sample.parts)
+        forms_end = {e.end for e in found if any(r.slot_type == _PAIRED_TYPE for r in e.readings)}
         entities = [e for e in _claim(found, set(declared.values()))
                     if not (e.start and all(r.slot_type in (_HEALTH_TYPE, "AMAZON.NUMBER") for r in e.readings)
                             and f" {' '.join(words[e.start - 1:e.end])} " in f" {literal} ")
-                    and not _what_a_dose_comes_in(words, e)]
+                    and not _what_a_dose_comes_in(words, e, forms_end)]
         # Slot names per type, the nearest sample's first: "compare {a} and {b}" fills a then b.
         order = [p[0] for p in sample.parts if not isinstance(p, str)] + list(declared)
         rank = {name: len(order) - order.index(name) for name in declared}
@@ -1214,8 +1215,9 @@ _SPARE_AMOUNT_FROM = 50
 _CONTEXT_WEIGHTS = {"L1": 1.0, "R1": 1.0, "L2": 0.5, "R2": 0.5}
 
 
-def _what_a_dose_comes_in(words: Sequence[str], entity: _Entity) -> bool:
-    """Whether a health word is the tablet or capsule an amount comes in: "a 500 mg TABLET", "two 400 CAPSULES".
+def _what_a_dose_comes_in(words: Sequence[str], entity: _Entity, forms_end: Container[int] = ()) -> bool:
+    """Whether a health word is the tablet or capsule an amount or magnesium comes in: "a 500 mg TABLET",
+    "two 400 CAPSULES", "the magnesium TABLETS", "my glycinate PILLS" (``forms_end``: where a form's name ends).
 
     Alone, "tablets" is a medicine ("i'm on tablets") and stays one: the gate fails closed.
     """
@@ -1225,7 +1227,8 @@ def _what_a_dose_comes_in(words: Sequence[str], entity: _Entity) -> bool:
         return False
     before = words[entity.start - 1]
     amount = parse_number(before)  # "a 500 tablet" is an amount's; "i'm on one tablet a day" is a medicine
-    return before in ("milligrams", "grams", "gram", "g") or (amount is not None and float(amount) >= _SPARE_AMOUNT_FROM)
+    return (before in ("milligrams", "grams", "gram", "g", "magnesium") or entity.start in forms_end
+            or (amount is not None and float(amount) >= _SPARE_AMOUNT_FROM))
 
 
 _AGE_HEDGES = frozenset("only just nearly almost about barely turning".split())
