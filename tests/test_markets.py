@@ -114,6 +114,13 @@ def test_a_bedtime_is_said_and_carded_in_the_markets_clock_style(talk: Conversat
     assert said in a.speech and said in a.body["card"]["content"]
 
 
+@pytest.mark.parametrize(("locale", "said"), [("en-GB", "10:30 pm"), ("en-AU", "10:30 pm"), ("en-IN", "10:30 PM")])
+def test_my_bedtime_is_half_ten_keeps_half_past_ten(talk: Conversation, locale: str, said: str) -> None:
+    talk.locale = locale
+    a = talk.ask("SetBedtimeIntent", half_past="10")  # U: my bedtime's half ten
+    assert a.said("routine.bedtime_saved") and said in a.speech and said in a.body["card"]["content"]
+
+
 def test_a_cold_start_reads_en_us_alone_and_a_market_on_its_first_request(talk: Conversation) -> None:
     from skill.builder import MarketCatalogs, build_skill
     from skill.settings import Settings

@@ -62,6 +62,25 @@ def test_the_answer_to_what_time_may_be_heard_as_a_bedtime(allowed: Conversation
     assert a.said("reminder.created") and "9:15 PM" in a.speech and not a.said("routine.bedtime_saved")
 
 
+def test_half_nine_is_half_past_nine_in_the_evening(allowed: Conversation, alexa_api: AlexaApiStub) -> None:
+    allowed.locale = "en-GB"
+    # U: remind me to take it at half nine   (AMAZON.NUMBER hears "9" after "half")
+    a = allowed.ask("ReminderIntent", half_past="9")
+    # A: Done. I'll remind you every night at 9:30 pm.
+    assert a.said("reminder.created") and "9:30 pm" in a.speech
+    assert alexa_api.calls("POST", REMINDERS)[-1].body["trigger"]["scheduledTime"].endswith("T21:30:00.000")
+    # U: what time?  ... "half ten", heard as a bedtime, still answers the reminder's question
+    allowed.ask("ReminderIntent")
+    a = allowed.ask("SetBedtimeIntent", half_past="10")
+    assert a.said("reminder.moved") and "10:30 pm" in a.speech and not a.said("routine.bedtime_saved")
+
+
+@pytest.mark.parametrize("heard", ["?", "0", "13", "2.5", "ten"])
+def test_half_of_no_hour_on_a_clock_asks_for_the_time(allowed: Conversation, alexa_api: AlexaApiStub, heard: str) -> None:
+    a = allowed.ask("ReminderIntent", half_past=heard)
+    assert a.said("reminder.ask_time_suggest") and not alexa_api.calls("POST", REMINDERS)
+
+
 def test_without_a_bedtime_it_asks_for_a_time_with_no_suggestion(night: Conversation) -> None:
     night.consent = True
     a = night.ask("ReminderIntent")

@@ -96,6 +96,9 @@ FOOD = Slot("food", "FoodType")
 SYMPTOM = Slot("symptom", "SymptomType")
 TOPIC = Slot("topic", "TopicType")
 TIME = Slot("time", "AMAZON.TIME", elicit=True)
+# "Half ten": British, Irish, Australian and Indian English for 10:30. AMAZON.TIME is not known to read
+# it, so the hour is heard as a number after "half" and the half hour added (knowledge/nights.py).
+HALF_PAST = Slot("half_past", "AMAZON.NUMBER")
 
 
 def request_key(handler_input: HandlerInput) -> str:

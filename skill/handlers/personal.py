@@ -10,8 +10,8 @@ from ask_sdk_model import Response
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
 from skill.alexa_errors import ReminderError
-from skill.handlers.base import TIME, Handler, Intent, elicit, slot
-from skill.knowledge.nights import Tonight, bedtime_from_slot, spoken_time, tonight
+from skill.handlers.base import HALF_PAST, TIME, Handler, Intent, elicit, slot
+from skill.knowledge.nights import Tonight, bedtime_from_slot, half_past, spoken_time, tonight
 from skill.profile.models import UserProfile
 from skill.services import Services
 from skill.speech import Line, Reply, Voice, request_locale, system_of
@@ -29,9 +29,9 @@ ASK_FOR_TOKEN = "nightly-reminder"
 # nothing while the reminders list may still lag behind it), so another request may take it over.
 CLAIM_SECONDS = 60
 # The bedtime question is asked with Dialog.ElicitSlot for this intent's slot (the ASK dialog model).
-SET_BEDTIME = Intent("SetBedtimeIntent", (TIME,))
-# "Remind me at nine thirty"; with no time said, the time is asked for with Dialog.ElicitSlot.
-REMINDER = Intent("ReminderIntent", (TIME,))
+SET_BEDTIME = Intent("SetBedtimeIntent", (TIME, HALF_PAST))
+# "Remind me at nine thirty" (or "at half nine"); with no time said, it is asked for with Dialog.ElicitSlot.
+REMINDER = Intent("ReminderIntent", (TIME, HALF_PAST))
 
 
 class PersonalHandler(Handler):
@@ -64,9 +64,14 @@ def unsaved_line(services: Services, handler_input: HandlerInput) -> list[Line]:
     return [Line("store.unsaved")] if services.unsaved(handler_input) else []
 
 
+def time_said(handler_input: HandlerInput) -> str | None:
+    """The clock time said in this request, as AMAZON.TIME sends it ("22:30", "NI"), or "half ten" as "10:30"."""
+    return slot(handler_input, TIME.name)[1] or half_past(slot(handler_input, HALF_PAST.name)[1])
+
+
 def reminder_time(handler_input: HandlerInput) -> str | None:
     """The reminder time said in this request ("HH:MM", a clock time said without pm read as evening), or None."""
-    return bedtime_from_slot(slot(handler_input, "time")[1])
+    return bedtime_from_slot(time_said(handler_input))
 
 
 def ask_reminder_time(handler: PersonalHandler, handler_input: HandlerInput, profile: UserProfile) -> Response:

@@ -11,9 +11,9 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import is_intent_name
 from ask_sdk_model import Response
 
-from skill.handlers.base import ANY, HEALTH, Handler, Intent, request_key, slot
+from skill.handlers.base import ANY, HEALTH, Handler, Intent, request_key
 from skill.handlers.dose import dose_reply
-from skill.handlers.personal import SET_BEDTIME, PersonalHandler, unsaved_line
+from skill.handlers.personal import SET_BEDTIME, PersonalHandler, time_said, unsaved_line
 from skill.knowledge import Tier, assess_dose, parse_form
 from skill.knowledge.nights import Phase, Tonight, bedtime_from_slot, spoken_time
 from skill.profile.models import UserProfile
@@ -138,7 +138,7 @@ class SetBedtimeHandler(RoutineHandler):
     keys = ("routine.bedtime_unclear", "routine.bedtime_saved")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        _, heard = slot(handler_input, "time")
+        heard = time_said(handler_input)
         bedtime = bedtime_from_slot(heard)
         state = state_of(handler_input)
         then = state.then if state.waiting is Waiting.BEDTIME else None

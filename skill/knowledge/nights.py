@@ -52,6 +52,17 @@ def bedtime_from_slot(value: str | None) -> str | None:
     return f"{hour:02d}:{minute:02d}"
 
 
+def half_past(hour: str | None) -> str | None:
+    """ "Half ten" (AMAZON.NUMBER "10" after "half") as the clock time "10:30", or None if no hour of a clock."""
+    try:
+        number = float((hour or "").strip())
+    except ValueError:  # "?" (a number Alexa heard but could not make out) or words
+        return None
+    if not number.is_integer() or not 1 <= number <= 12:
+        return None
+    return f"{int(number):02d}:30"
+
+
 def night_of(now_local: datetime) -> date:
     """The evening a moment belongs to: 1 a.m. on Friday is still Thursday night."""
     if now_local.hour < NIGHT_ENDS_HOUR:
