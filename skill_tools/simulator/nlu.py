@@ -176,7 +176,8 @@ _CLAUSE_OPENERS = frozenset("how what when where why which who can could should 
 _HEALTH_TYPE = "ConditionType"
 _RESCUE_FLOOR = 0.01
 _TOPIC_FLOOR = 0.002
-_PAIRED_TYPE = "FormType"  # people name two forms to compare them
+_FORM_TYPE = "FormType"
+_PAIRED_TYPE = _FORM_TYPE  # people name two forms to compare them
 _TOPIC_TYPE = "TopicType"  # what the sources do not cover
 _MEALS = "food"  # the TopicType value for meals and drinks with a dose ("with dinner", "at lunch")
 _SYMPTOM_TYPE = "SymptomType"  # how someone feels after taking it: answered "stop and get advice" (T5)
@@ -976,7 +977,7 @@ class Resolver:
         # alignment counts, so "i've got bad kidneys" still mentions kidneys beside "is magnesium bad
         # for your kidneys" (fail closed).
         literal = " ".join(p if isinstance(p, str) else "|" for p in sample.parts)
-        forms_end = {e.end for e in found if any(r.slot_type == _PAIRED_TYPE for r in e.readings)}
+        forms_end = {e.end for e in found if any(r.slot_type == _FORM_TYPE for r in e.readings)}
         entities = [e for e in _claim(found, set(declared.values()))
                     if not (e.start and all(r.slot_type in (_HEALTH_TYPE, "AMAZON.NUMBER") for r in e.readings)
                             and f" {' '.join(words[e.start - 1:e.end])} " in f" {literal} ")
