@@ -1216,7 +1216,7 @@ _SPARE_AMOUNT_FROM = 50
 _CONTEXT_WEIGHTS = {"L1": 1.0, "R1": 1.0, "L2": 0.5, "R2": 0.5}
 
 
-def _what_a_dose_comes_in(words: Sequence[str], entity: _Entity, forms_end: Container[int] = ()) -> bool:
+def _what_a_dose_comes_in(words: Sequence[str], entity: _Entity, forms_end: Container[int]) -> bool:
     """Whether a health word is the tablet or capsule an amount or magnesium comes in: "a 500 mg TABLET",
     "two 400 CAPSULES", "the magnesium TABLETS", "my glycinate PILLS" (``forms_end``: where a form's name ends).
 
